@@ -1,0 +1,743 @@
+#include "cli/cli.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "backline/client.h"
+#include "cli/args.h"
+#include "cli/roster_file.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/principal.h"
+#include "services/common/token.h"
+
+namespace backline::cli {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+// Where and who: resolved from flags, then the environment, then the config file.
+struct Settings {
+  std::string target;
+  std::string token;
+  std::string secret_file;
+  absl::Duration timeout = absl::Seconds(5);
+};
+
+std::map<std::string, std::string> ReadConfigFile(const std::string& path) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (l.empty() || l[0] == '#') continue;
+    const size_t eq = l.find('=');
+    if (eq == absl::string_view::npos) continue;
+    out[std::string(absl::StripAsciiWhitespace(l.substr(0, eq)))] =
+        std::string(absl::StripAsciiWhitespace(l.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+std::string ReadFileTrimmed(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(ss.str()));
+}
+
+std::string DefaultConfigPath() {
+  if (std::string p = Env("BACKLINE_CONFIG"); !p.empty()) return p;
+  if (std::string x = Env("XDG_CONFIG_HOME"); !x.empty()) return x + "/backline/config";
+  if (std::string h = Env("HOME"); !h.empty()) return h + "/.config/backline/config";
+  return "";
+}
+
+int ExitFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return kOk;
+    case absl::StatusCode::kNotFound: return kNotFound;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied: return kDenied;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kAlreadyExists: return kConflict;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kResourceExhausted: return kInvalid;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded: return kUnavailable;
+    default: return kError;
+  }
+}
+
+std::string StateName(v1::EscalationState s) {
+  absl::string_view n = v1::EscalationState_Name(s);
+  absl::ConsumePrefix(&n, "ESCALATION_STATE_");
+  return std::string(n);
+}
+
+std::string StatusName(v1::PresenceStatus s) {
+  absl::string_view n = v1::PresenceStatus_Name(s);
+  absl::ConsumePrefix(&n, "PRESENCE_STATUS_");
+  return absl::AsciiStrToLower(n);
+}
+
+std::string Skills(const v1::Escalation& e) {
+  std::vector<std::string> parts;
+  for (const auto& s : e.skills()) parts.push_back(absl::StrCat(s.skill(), ">=", s.min_proficiency()));
+  return absl::StrJoin(parts, ",");
+}
+
+std::string SecondsLeft(const google::protobuf::Timestamp& deadline) {
+  const double s = (TimeUtil::TimestampToMilliseconds(deadline) - absl::ToUnixMillis(absl::Now())) /
+                   1000.0;
+  return absl::StrCat(std::max(0, static_cast<int>(s + 0.5)), "s");
+}
+
+class Cli;
+using Handler = std::function<int(Cli&, const Args&)>;
+
+struct Command {
+  std::string name;     // "presence set", "admin roster apply", ...
+  std::string usage;    // arguments
+  std::string summary;  // one line
+  std::set<std::string> value_flags;
+  std::set<std::string> bool_flags;
+  Handler run;
+};
+
+const std::set<std::string> kGlobalValueFlags = {"target", "token", "token-file", "config",
+                                                 "timeout", "secret-file"};
+const std::set<std::string> kGlobalBoolFlags = {"json", "timing", "help"};
+
+class Cli {
+ public:
+  Cli(std::ostream& out, std::ostream& err) : out(out), err(err) {}
+
+  std::ostream& out;
+  std::ostream& err;
+  bool json = false;
+  bool timing = false;
+  Settings settings;
+
+  absl::Status Configure(const Args& args) {
+    json = args.Has("json");
+    timing = args.Has("timing");
+    const std::string config_path = args.Get("config", DefaultConfigPath());
+    auto file = config_path.empty() ? std::map<std::string, std::string>{}
+                                    : ReadConfigFile(config_path);
+    auto pick = [&](const char* flag, const char* env, const char* key) {
+      if (args.Has(flag)) return args.Get(flag);
+      if (std::string v = Env(env); !v.empty()) return v;
+      auto it = file.find(key);
+      return it == file.end() ? std::string() : it->second;
+    };
+    settings.target = pick("target", "BACKLINE_TARGET", "target");
+    if (settings.target.empty()) settings.target = "127.0.0.1:7400";
+    settings.token = pick("token", "BACKLINE_TOKEN", "token");
+    if (settings.token.empty()) {
+      const std::string token_file = pick("token-file", "BACKLINE_TOKEN_FILE", "token_file");
+      if (!token_file.empty()) settings.token = ReadFileTrimmed(token_file);
+    }
+    settings.secret_file = pick("secret-file", "BACKLINE_TOKEN_SECRET_FILE", "secret_file");
+    if (args.Has("timeout")) {
+      double s = 0;
+      if (!absl::SimpleAtod(args.Get("timeout"), &s) || s <= 0) {
+        return absl::InvalidArgumentError("--timeout: seconds, e.g. 5 or 0.5");
+      }
+      settings.timeout = absl::Seconds(s);
+    }
+    return absl::OkStatus();
+  }
+
+  Client& client() {
+    if (!client_) {
+      ClientOptions o;
+      o.target = settings.target;
+      o.token = settings.token;
+      o.deadline = settings.timeout;
+      client_ = std::make_unique<Client>(o);
+    }
+    return *client_;
+  }
+
+  // Reports a failed call in words that say what to do, and returns its exit code.
+  int Fail(const absl::Status& st) {
+    std::string hint;
+    switch (st.code()) {
+      case absl::StatusCode::kUnavailable:
+        hint = absl::StrCat(" (is a Backline server running at ", settings.target,
+                            "? set --target or BACKLINE_TARGET)");
+        break;
+      case absl::StatusCode::kDeadlineExceeded:
+        hint = absl::StrCat(" (no answer from ", settings.target, " within ",
+                            absl::FormatDuration(settings.timeout), ")");
+        break;
+      case absl::StatusCode::kUnauthenticated:
+        hint = " (pass a valid token with --token, --token-file or BACKLINE_TOKEN; an admin "
+               "issues one with `backline admin token`)";
+        break;
+      default:
+        break;
+    }
+    err << "backline: " << st.message() << hint << "\n";
+    return ExitFor(st.code());
+  }
+
+  int Usage(const std::string& message) {
+    err << "backline: " << message << " (see backline --help)\n";
+    return kUsage;
+  }
+
+  template <typename Fn>
+  auto Timed(const char* what, Fn&& fn) {
+    const absl::Time start = absl::Now();
+    auto result = fn();
+    if (timing) {
+      err << what << ": " << absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(absl::Now() - start))
+          << " ms\n";
+    }
+    return result;
+  }
+
+  void PrintJson(const google::protobuf::Message& m) {
+    std::string s;
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(m, &s, o);
+    out << s << "\n";
+  }
+
+  void PrintEscalation(const v1::Escalation& e) {
+    if (json) return PrintJson(e);
+    out << e.id() << "  " << StateName(e.state());
+    if (e.state() == v1::ESCALATION_STATE_OFFERED) {
+      out << " to " << e.offer().helper() << " (answer within " << SecondsLeft(e.offer().deadline())
+          << ")";
+    }
+    if (!e.helper().empty()) out << "  helper " << e.helper();
+    if (!e.thread_id().empty()) out << "  thread " << e.thread_id();
+    out << "\n  from " << e.requester() << " [" << Skills(e) << ", " << e.language() << "]: "
+        << e.question() << "\n";
+    if (!e.close_reason().empty()) out << "  " << e.close_reason() << "\n";
+  }
+
+  void PrintPresence(const v1::Presence& p) {
+    if (json) return PrintJson(p);
+    out << p.person() << "  " << StatusName(p.status());
+    if (!p.reason().empty()) out << " (" << p.reason() << ")";
+    out << "  load " << p.load() << "/" << p.capacity() << "\n";
+  }
+
+  void PrintEvent(const v1::Event& ev) {
+    if (json) return PrintJson(ev);
+    switch (ev.payload_case()) {
+      case v1::Event::kOffer: {
+        const v1::Escalation& e = ev.offer().escalation();
+        out << "OFFER " << e.id() << " from " << e.requester() << " [" << Skills(e) << ", "
+            << e.language() << "]: " << e.question() << "  (accept within "
+            << SecondsLeft(ev.offer().offer().deadline()) << ": backline accept " << e.id()
+            << ")\n";
+        break;
+      }
+      case v1::Event::kOfferClosed:
+        out << "OFFER-CLOSED " << ev.offer_closed().escalation_id() << " "
+            << ev.offer_closed().reason() << "\n";
+        break;
+      case v1::Event::kEscalationUpdated: {
+        const v1::Escalation& e = ev.escalation_updated().escalation();
+        out << "ESCALATION " << e.id() << " " << StateName(e.state());
+        if (e.state() == v1::ESCALATION_STATE_OFFERED) out << " to " << e.offer().helper();
+        if (!e.thread_id().empty()) out << " thread " << e.thread_id();
+        out << "\n";
+        break;
+      }
+      case v1::Event::kMessagePosted: {
+        const v1::Message& m = ev.message_posted().message();
+        out << "MESSAGE " << m.thread_id() << " #" << m.seq() << " " << m.sender() << ": "
+            << m.text() << "\n";
+        break;
+      }
+      case v1::Event::kNotice:
+        out << "NOTICE " << ev.notice().code() << ": " << ev.notice().text() << "\n";
+        break;
+      case v1::Event::kGap:
+        out << "GAP some events after " << ev.gap().after_cursor()
+            << " are no longer retained; reload\n";
+        break;
+      case v1::Event::kCaughtUp:
+        break;
+      default:
+        break;
+    }
+    out.flush();
+  }
+
+ private:
+  std::unique_ptr<Client> client_;
+};
+
+absl::StatusOr<v1::PresenceStatus> ParseStatus(const std::string& word) {
+  std::string w = absl::AsciiStrToUpper(word);
+  absl::StrReplaceAll({{"-", "_"}}, &w);
+  v1::PresenceStatus s;
+  if (v1::PresenceStatus_Parse("PRESENCE_STATUS_" + w, &s) && s != v1::PRESENCE_STATUS_UNSPECIFIED) {
+    return s;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "\"", word, "\" is not a status: available, on_call, wrap_up, break, meeting, offline"));
+}
+
+absl::StatusOr<absl::Duration> ParseSeconds(const Args& a, const char* flag, double fallback) {
+  double s = fallback;
+  if (a.Has(flag) && (!absl::SimpleAtod(a.Get(flag), &s) || s < 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": seconds, e.g. 10"));
+  }
+  return absl::Seconds(s);
+}
+
+// ---------- commands ----------
+
+int PresenceSet(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("presence set needs one status");
+  auto status = ParseStatus(a.positional()[0]);
+  if (!status.ok()) return c.Usage(std::string(status.status().message()));
+  auto p = c.Timed("presence set", [&] {
+    return c.client().SetStatus(*status, a.Get("reason"), a.Get("person"));
+  });
+  if (!p.ok()) return c.Fail(p.status());
+  c.PrintPresence(*p);
+  return kOk;
+}
+
+int PresenceGet(Cli& c, const Args& a) {
+  auto p = c.client().GetPresence(a.positional().empty() ? "" : a.positional()[0]);
+  if (!p.ok()) return c.Fail(p.status());
+  c.PrintPresence(*p);
+  return kOk;
+}
+
+int Who(Cli& c, const Args& a) {
+  v1::ListAvailableRequest r;
+  r.set_skill(a.Get("skill"));
+  if (r.skill().empty()) return c.Usage("who needs --skill");
+  int level = 1;
+  if (a.Has("level") && !absl::SimpleAtoi(a.Get("level"), &level)) {
+    return c.Usage("--level: a proficiency 1..5");
+  }
+  r.set_min_proficiency(level);
+  r.set_language(a.Get("lang"));
+  auto resp = c.client().ListAvailable(r);
+  if (!resp.ok()) return c.Fail(resp.status());
+  if (c.json) {
+    c.PrintJson(*resp);
+    return kOk;
+  }
+  if (resp->people().empty()) c.out << "nobody available for " << r.skill() << "\n";
+  for (const auto& p : resp->people()) {
+    c.out << p.person().id() << "  " << p.person().display_name() << "  " << r.skill() << ":"
+          << p.proficiency() << "  load " << p.presence().load() << "/"
+          << p.presence().capacity() << "  " << absl::StrJoin(p.person().languages(), ",")
+          << "\n";
+  }
+  return kOk;
+}
+
+int Ask(Cli& c, const Args& a) {
+  v1::CreateEscalationRequest r;
+  r.set_question(absl::StrJoin(a.positional(), " "));
+  if (r.question().empty()) return c.Usage("ask needs the question");
+  for (const std::string& spec : a.GetAll("skill")) {
+    std::vector<std::string> parts = absl::StrSplit(spec, ':');
+    v1::SkillRequirement* s = r.add_skills();
+    s->set_skill(parts[0]);
+    int level = 1;
+    if (parts.size() > 2 || (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &level))) {
+      return c.Usage(absl::StrCat("--skill ", spec, ": use NAME or NAME:LEVEL"));
+    }
+    s->set_min_proficiency(level);
+  }
+  r.set_language(a.Get("lang"));
+  r.set_tried(a.Get("tried"));
+  r.mutable_customer()->set_call_id(a.Get("call-id"));
+  if (a.Has("priority")) {
+    v1::Priority p;
+    if (!v1::Priority_Parse("PRIORITY_" + absl::AsciiStrToUpper(a.Get("priority")), &p)) {
+      return c.Usage("--priority: normal, high or urgent");
+    }
+    r.set_priority(p);
+  }
+  auto e = c.Timed("ask", [&] { return c.client().Escalate(r); });
+  if (!e.ok()) return c.Fail(e.status());
+  if (a.Has("quiet")) {
+    c.out << e->id() << "\n";
+  } else {
+    c.PrintEscalation(*e);
+  }
+  return kOk;
+}
+
+int Show(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("show needs an escalation id");
+  auto e = c.client().GetEscalation(a.positional()[0]);
+  if (!e.ok()) return c.Fail(e.status());
+  c.PrintEscalation(*e);
+  return kOk;
+}
+
+int Accept(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("accept needs an escalation id");
+  auto e = c.Timed("accept", [&] { return c.client().AcceptOffer(a.positional()[0]); });
+  if (!e.ok()) return c.Fail(e.status());
+  if (a.Has("quiet")) {
+    c.out << e->thread_id() << "\n";
+  } else {
+    c.PrintEscalation(*e);
+  }
+  return kOk;
+}
+
+int Decline(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("decline needs an escalation id");
+  auto e = c.Timed("decline", [&] {
+    return c.client().DeclineOffer(a.positional()[0], "", a.Get("reason"));
+  });
+  if (!e.ok()) return c.Fail(e.status());
+  c.PrintEscalation(*e);
+  return kOk;
+}
+
+int Cancel(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("cancel needs an escalation id");
+  auto e = c.client().CancelEscalation(a.positional()[0], a.Get("reason"));
+  if (!e.ok()) return c.Fail(e.status());
+  c.PrintEscalation(*e);
+  return kOk;
+}
+
+int Resolve(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("resolve needs an escalation id");
+  auto e = c.Timed("resolve",
+                   [&] { return c.client().ResolveEscalation(a.positional()[0], a.Get("note")); });
+  if (!e.ok()) return c.Fail(e.status());
+  c.PrintEscalation(*e);
+  return kOk;
+}
+
+// A thread id, or the thread of an escalation id.
+absl::StatusOr<std::string> ThreadOf(Cli& c, const std::string& id) {
+  if (!absl::StartsWith(id, "esc-")) return id;
+  auto e = c.client().GetEscalation(id);
+  if (!e.ok()) return e.status();
+  if (e->thread_id().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("escalation ", id, " has no thread yet (it is ", StateName(e->state()), ")"));
+  }
+  return e->thread_id();
+}
+
+int Say(Cli& c, const Args& a) {
+  if (a.positional().size() < 2) return c.Usage("say needs a thread (or escalation) id and text");
+  std::string text;
+  if (a.positional().size() == 2 && a.positional()[1] == "-") {
+    std::stringstream ss;
+    ss << std::cin.rdbuf();
+    text = ss.str();
+  } else {
+    text = absl::StrJoin(a.positional().begin() + 1, a.positional().end(), " ");
+  }
+  auto thread = ThreadOf(c, a.positional()[0]);
+  if (!thread.ok()) return c.Fail(thread.status());
+  auto m = c.Timed("say", [&] { return c.client().Post(*thread, text, a.Get("client-msg-id")); });
+  if (!m.ok()) return c.Fail(m.status());
+  if (c.json) {
+    c.PrintJson(*m);
+  } else {
+    c.out << m->thread_id() << " #" << m->seq() << "\n";
+  }
+  return kOk;
+}
+
+int History(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("history needs a thread (or escalation) id");
+  auto thread = ThreadOf(c, a.positional()[0]);
+  if (!thread.ok()) return c.Fail(thread.status());
+  v1::ListMessagesRequest r;
+  r.set_thread_id(*thread);
+  int64_t after = 0;
+  int limit = 50;
+  if ((a.Has("after") && !absl::SimpleAtoi(a.Get("after"), &after)) ||
+      (a.Has("limit") && !absl::SimpleAtoi(a.Get("limit"), &limit))) {
+    return c.Usage("--after and --limit take numbers");
+  }
+  r.set_after_seq(after);
+  r.set_page_size(limit);
+  auto resp = c.client().ListMessages(r);
+  if (!resp.ok()) return c.Fail(resp.status());
+  if (c.json) {
+    c.PrintJson(*resp);
+    return kOk;
+  }
+  for (const auto& m : resp->messages()) {
+    c.out << "#" << m.seq() << " " << m.sender() << ": " << m.text() << "\n";
+  }
+  return kOk;
+}
+
+// Prints events of the caller's stream. Stops after --count events, after --for seconds, or at
+// the first event of kind --until (exit 8 if it did not come in time).
+int Watch(Cli& c, const Args& a) {
+  auto limit = ParseSeconds(a, "for", 0);
+  if (!limit.ok()) return c.Usage(std::string(limit.status().message()));
+  int count = 0;
+  if (a.Has("count") && !absl::SimpleAtoi(a.Get("count"), &count)) {
+    return c.Usage("--count takes a number");
+  }
+  const std::string until = a.Get("until");
+  if (!until.empty() && until != "offer" && until != "message" && until != "escalation") {
+    return c.Usage("--until: offer, message or escalation");
+  }
+  auto stream = c.client().Subscribe(a.Get("cursor"));
+  const absl::Time end = *limit > absl::ZeroDuration() ? absl::Now() + *limit
+                                                       : absl::InfiniteFuture();
+  int seen = 0;
+  while (absl::Now() < end) {
+    auto ev = stream->Next(std::min(end - absl::Now(), absl::Seconds(1)));
+    if (!ev.ok()) return c.Fail(ev.status());
+    if (!ev->has_value()) continue;
+    const v1::Event& e = **ev;
+    if (e.has_caught_up()) continue;
+    const bool match = (until == "offer" && e.has_offer()) ||
+                       (until == "message" && e.has_message_posted()) ||
+                       (until == "escalation" && e.has_escalation_updated());
+    if (a.Has("quiet") && until == "offer") {
+      if (match) c.out << e.offer().escalation().id() << "\n";
+    } else {
+      c.PrintEvent(e);
+    }
+    ++seen;
+    if (match || (count > 0 && seen >= count)) return kOk;
+  }
+  if (!until.empty()) {
+    c.err << "backline: no " << until << " arrived within " << absl::FormatDuration(*limit)
+          << "\n";
+    return kTimeout;
+  }
+  return kOk;
+}
+
+int AdminToken(Cli& c, const Args& a) {
+  const std::string subject = a.Get("subject");
+  const v1::Role role = ParseRole(a.Get("role"));
+  if (subject.empty() || role == v1::ROLE_UNSPECIFIED) {
+    return c.Usage("admin token needs --subject ID and --role agent|senior|team_leader|"
+                   "supervisor|bot|admin");
+  }
+  absl::Duration ttl = absl::Hours(12);
+  if (a.Has("ttl") && !absl::ParseDuration(a.Get("ttl"), &ttl)) {
+    return c.Usage("--ttl: a duration such as 12h or 30m");
+  }
+  std::string secret = Env("BACKLINE_TOKEN_SECRET");
+  if (!c.settings.secret_file.empty()) {
+    auto s = LoadTokenSecret(c.settings.secret_file);
+    if (!s.ok()) return c.Fail(s.status());
+    secret = *s;
+  }
+  if (secret.size() < 32) {
+    return c.Usage("admin token needs the server's signing secret: --secret-file FILE or "
+                   "BACKLINE_TOKEN_SECRET");
+  }
+  auto token = TokenCodec(secret).Issue({subject, role}, ttl, absl::Now());
+  if (!token.ok()) return c.Fail(token.status());
+  c.out << *token << "\n";
+  return kOk;
+}
+
+int AdminRosterApply(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("admin roster apply needs a roster file");
+  const std::string path = a.positional()[0];
+  std::ifstream in(path);
+  if (!in) return c.Fail(absl::NotFoundError(absl::StrCat("cannot read ", path)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto file = ParseRosterFile(ss.str());
+  if (!file.ok()) {
+    return c.Fail(absl::InvalidArgumentError(absl::StrCat(path, " ", file.status().message())));
+  }
+  file->request.set_dry_run(a.Has("dry-run"));
+  auto resp = c.Timed("roster apply", [&] { return c.client().ApplyRoster(file->request); });
+  if (!resp.ok()) {
+    return c.Fail(absl::Status(resp.status().code(),
+                               WithLineNumbers(std::string(resp.status().message()), *file, path)));
+  }
+  if (c.json) {
+    c.PrintJson(*resp);
+    return kOk;
+  }
+  for (const auto& id : resp->added()) c.out << "+ " << id << "\n";
+  for (const auto& id : resp->updated()) c.out << "~ " << id << "\n";
+  for (const auto& id : resp->removed()) c.out << "- " << id << "\n";
+  c.out << (resp->dry_run() ? "would apply: " : "applied: ") << resp->added_size() << " added, "
+        << resp->updated_size() << " updated, " << resp->removed_size() << " removed, "
+        << resp->unchanged() << " unchanged\n";
+  return kOk;
+}
+
+const std::vector<Command>& Commands() {
+  static const auto* const commands = new std::vector<Command>{
+      {"presence set", "STATUS [--reason R] [--person ID]",
+       "set your status: available, on_call, wrap_up, break, meeting, offline",
+       {"reason", "person"}, {}, PresenceSet},
+      {"presence get", "[PERSON]", "show a person's presence (yours by default)", {}, {},
+       PresenceGet},
+      {"who", "--skill S [--level N] [--lang L]",
+       "who can be offered work now for a skill (and language)", {"skill", "level", "lang"}, {},
+       Who},
+      {"ask", "--skill S[:LEVEL]... --lang L [--priority P] [--tried T] [--call-id C] QUESTION",
+       "escalate a question to a senior", {"skill", "lang", "priority", "tried", "call-id"},
+       {"quiet"}, Ask},
+      {"show", "ESCALATION", "show an escalation", {}, {}, Show},
+      {"accept", "ESCALATION", "accept the offer of an escalation", {}, {"quiet"}, Accept},
+      {"decline", "ESCALATION [--reason R]", "decline an offer", {"reason"}, {}, Decline},
+      {"cancel", "ESCALATION [--reason R]", "withdraw your escalation", {"reason"}, {}, Cancel},
+      {"resolve", "ESCALATION [--note N]", "mark an accepted escalation solved", {"note"}, {},
+       Resolve},
+      {"say", "THREAD|ESCALATION TEXT... (or - for stdin)", "post a message",
+       {"client-msg-id"}, {}, Say},
+      {"history", "THREAD|ESCALATION [--after SEQ] [--limit N]", "show a thread's messages",
+       {"after", "limit"}, {}, History},
+      {"watch", "[--cursor C] [--for SECONDS] [--count N] [--until offer|message|escalation]",
+       "print your events as they happen", {"cursor", "for", "count", "until"}, {"quiet"},
+       Watch},
+      {"admin token", "--subject ID --role ROLE [--ttl 12h]",
+       "issue a token (needs the signing secret)", {"subject", "role", "ttl"}, {}, AdminToken},
+      {"admin roster apply", "FILE [--dry-run]",
+       "replace the roster with a JSON Lines file (admins)", {}, {"dry-run"}, AdminRosterApply},
+  };
+  return *commands;
+}
+
+void PrintHelp(std::ostream& out) {
+  out << "backline — Backline escalation and messaging from the command line\n\n"
+         "usage: backline [global options] COMMAND [arguments]\n\ncommands:\n";
+  for (const Command& cmd : Commands()) {
+    out << "  " << cmd.name << " " << cmd.usage << "\n      " << cmd.summary << "\n";
+  }
+  out << "\nglobal options:\n"
+         "  --target HOST:PORT   server (env BACKLINE_TARGET; default 127.0.0.1:7400)\n"
+         "  --token T            bearer token (env BACKLINE_TOKEN)\n"
+         "  --token-file F       read the token from a file (env BACKLINE_TOKEN_FILE)\n"
+         "  --config F           settings file (env BACKLINE_CONFIG; default\n"
+         "                       ~/.config/backline/config with target=, token=, token_file=,\n"
+         "                       secret_file= lines)\n"
+         "  --secret-file F      signing secret, for admin token (env\n"
+         "                       BACKLINE_TOKEN_SECRET_FILE or BACKLINE_TOKEN_SECRET)\n"
+         "  --timeout SECONDS    deadline of each call (default 5)\n"
+         "  --json               machine-readable output\n"
+         "  --timing             print each call's round trip to stderr\n"
+         "\nexit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 not authenticated or not allowed,\n"
+         "  5 wrong state (conflict), 6 invalid input, 7 server unreachable or too slow,\n"
+         "  8 waited in vain\n";
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& words, std::ostream& out, std::ostream& err) {
+  Cli cli(out, err);
+  // Find the longest command name that the leading positional words spell. Words that are the
+  // values of options are not positional.
+  std::set<std::string> any_value_flag = kGlobalValueFlags;
+  for (const Command& cmd : Commands()) {
+    any_value_flag.insert(cmd.value_flags.begin(), cmd.value_flags.end());
+  }
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (!absl::StartsWith(w, "--")) {
+      positional.push_back(w);
+    } else if (w.find('=') == std::string::npos && any_value_flag.count(w.substr(2)) > 0) {
+      ++i;
+    }
+  }
+  const Command* match = nullptr;
+  size_t match_words = 0;
+  for (const Command& cmd : Commands()) {
+    std::vector<std::string> parts = absl::StrSplit(cmd.name, ' ');
+    if (parts.size() <= positional.size() && parts.size() > match_words &&
+        std::equal(parts.begin(), parts.end(), positional.begin())) {
+      match = &cmd;
+      match_words = parts.size();
+    }
+  }
+  const bool wants_help =
+      std::find(words.begin(), words.end(), "--help") != words.end() ||
+      std::find(words.begin(), words.end(), "-h") != words.end() || words.empty() ||
+      (positional.size() == 1 && positional[0] == "help");
+  if (match == nullptr) {
+    if (wants_help) {
+      PrintHelp(out);
+      return kOk;
+    }
+    err << "backline: unknown command \"" << absl::StrJoin(positional, " ")
+        << "\" (run backline --help for the list)\n";
+    return kUsage;
+  }
+  if (wants_help) {
+    out << "usage: backline " << match->name << " " << match->usage << "\n  " << match->summary
+        << "\n";
+    return kOk;
+  }
+  std::set<std::string> value_flags = kGlobalValueFlags;
+  value_flags.insert(match->value_flags.begin(), match->value_flags.end());
+  std::set<std::string> bool_flags = kGlobalBoolFlags;
+  bool_flags.insert(match->bool_flags.begin(), match->bool_flags.end());
+  // Drop the command words from the positional arguments.
+  std::vector<std::string> rest;
+  size_t skipped = 0;
+  bool in_value = false;
+  for (const std::string& w : words) {
+    if (in_value) {
+      rest.push_back(w);
+      in_value = false;
+      continue;
+    }
+    if (absl::StartsWith(w, "--")) {
+      rest.push_back(w);
+      in_value = w.find('=') == std::string::npos && value_flags.count(w.substr(2)) > 0;
+      continue;
+    }
+    if (skipped < match_words) {
+      ++skipped;
+      continue;
+    }
+    rest.push_back(w);
+  }
+  auto args = Args::Parse(rest, value_flags, bool_flags);
+  if (!args.ok()) return cli.Usage(std::string(args.status().message()));
+  if (absl::Status st = cli.Configure(*args); !st.ok()) return cli.Usage(std::string(st.message()));
+  return match->run(cli, *args);
+}
+
+}  // namespace backline::cli

@@ -1,0 +1,265 @@
+#include "backline/client.h"
+
+#include <deque>
+#include <random>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "backline/v1/escalations.grpc.pb.h"
+#include "backline/v1/messaging.grpc.pb.h"
+#include "backline/v1/presence.grpc.pb.h"
+#include "backline/v1/roster.grpc.pb.h"
+
+namespace backline {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+class GrpcEventStream : public EventStream {
+ public:
+  GrpcEventStream(std::unique_ptr<grpc::ClientContext> context,
+                  v1::MessagingService::Stub* stub, v1::SubscribeRequest request)
+      : context_(std::move(context)) {
+    reader_ = stub->Subscribe(context_.get(), request);
+    thread_ = std::thread([this] { Read(); });
+  }
+  ~GrpcEventStream() override {
+    Cancel();
+    thread_.join();
+  }
+
+  absl::StatusOr<std::optional<v1::Event>> Next(absl::Duration timeout) override {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !events_.empty() || done_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+    if (!events_.empty()) {
+      v1::Event ev = std::move(events_.front());
+      events_.pop_front();
+      return std::optional<v1::Event>(std::move(ev));
+    }
+    if (done_) return final_;
+    return std::optional<v1::Event>();
+  }
+
+  void Cancel() override { context_->TryCancel(); }
+
+ private:
+  void Read() {
+    v1::Event ev;
+    while (reader_->Read(&ev)) {
+      absl::MutexLock lock(&mu_);
+      events_.push_back(std::move(ev));
+      ev.Clear();
+    }
+    grpc::Status status = reader_->Finish();
+    absl::MutexLock lock(&mu_);
+    final_ = status.ok() ? absl::UnavailableError("event stream ended") : FromGrpc(status);
+    done_ = true;
+  }
+
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader_;
+  absl::Mutex mu_;
+  std::deque<v1::Event> events_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status final_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace
+
+struct Client::Impl {
+  explicit Impl(ClientOptions o) : options(std::move(o)) {
+    std::shared_ptr<grpc::ChannelCredentials> creds;
+    if (options.use_tls) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = options.tls_root_certs;
+      creds = grpc::SslCredentials(ssl);
+    } else {
+      creds = grpc::InsecureChannelCredentials();
+    }
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    args.SetMaxReceiveMessageSize(32 << 20);
+    args.SetMaxSendMessageSize(32 << 20);
+    channel = grpc::CreateCustomChannel(options.target, creds, args);
+    roster = v1::RosterService::NewStub(channel);
+    presence = v1::PresenceService::NewStub(channel);
+    escalations = v1::EscalationService::NewStub(channel);
+    messaging = v1::MessagingService::NewStub(channel);
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context(bool with_deadline = true) const {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    const std::string token = options.token_provider ? options.token_provider() : options.token;
+    if (!token.empty()) ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    if (with_deadline) ctx->set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
+    return ctx;
+  }
+
+  // Runs one unary call: `method` is a stub member function pointer.
+  template <typename Stub, typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(Stub* stub,
+                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                            const Req& request) const {
+    auto ctx = Context();
+    Resp response;
+    grpc::Status s = (stub->*method)(ctx.get(), request, &response);
+    if (!s.ok()) return FromGrpc(s);
+    return response;
+  }
+
+  ClientOptions options;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::RosterService::Stub> roster;
+  std::unique_ptr<v1::PresenceService::Stub> presence;
+  std::unique_ptr<v1::EscalationService::Stub> escalations;
+  std::unique_ptr<v1::MessagingService::Stub> messaging;
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::~Client() = default;
+
+std::string Client::NewRequestId() {
+  static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id;
+  for (int i = 0; i < 20; ++i) id.push_back(kAlphabet[rng() % 36]);
+  return id;
+}
+
+absl::StatusOr<v1::ApplyRosterResponse> Client::ApplyRoster(
+    const v1::ApplyRosterRequest& request) {
+  return impl_->Call(impl_->roster.get(), &v1::RosterService::Stub::ApplyRoster, request);
+}
+
+absl::StatusOr<v1::Person> Client::GetPerson(const std::string& id) {
+  v1::GetPersonRequest r;
+  r.set_id(id);
+  return impl_->Call(impl_->roster.get(), &v1::RosterService::Stub::GetPerson, r);
+}
+
+absl::StatusOr<v1::ListPeopleResponse> Client::ListPeople(const v1::ListPeopleRequest& request) {
+  return impl_->Call(impl_->roster.get(), &v1::RosterService::Stub::ListPeople, request);
+}
+
+absl::StatusOr<v1::Presence> Client::SetStatus(v1::PresenceStatus status,
+                                               const std::string& reason,
+                                               const std::string& person) {
+  v1::SetStatusRequest r;
+  r.set_status(status);
+  r.set_reason(reason);
+  r.set_person(person);
+  return impl_->Call(impl_->presence.get(), &v1::PresenceService::Stub::SetStatus, r);
+}
+
+absl::StatusOr<v1::HeartbeatResponse> Client::Heartbeat(const std::string& session_id) {
+  v1::HeartbeatRequest r;
+  r.set_session_id(session_id);
+  return impl_->Call(impl_->presence.get(), &v1::PresenceService::Stub::Heartbeat, r);
+}
+
+absl::StatusOr<v1::Presence> Client::GetPresence(const std::string& person) {
+  v1::GetPresenceRequest r;
+  r.set_person(person);
+  return impl_->Call(impl_->presence.get(), &v1::PresenceService::Stub::GetPresence, r);
+}
+
+absl::StatusOr<v1::ListAvailableResponse> Client::ListAvailable(
+    const v1::ListAvailableRequest& request) {
+  return impl_->Call(impl_->presence.get(), &v1::PresenceService::Stub::ListAvailable, request);
+}
+
+absl::StatusOr<v1::Escalation> Client::Escalate(v1::CreateEscalationRequest request) {
+  if (request.request_id().empty()) request.set_request_id(NewRequestId());
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::CreateEscalation,
+                     request);
+}
+
+absl::StatusOr<v1::Escalation> Client::GetEscalation(const std::string& id) {
+  v1::GetEscalationRequest r;
+  r.set_id(id);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::GetEscalation, r);
+}
+
+absl::StatusOr<v1::Escalation> Client::AcceptOffer(const std::string& escalation_id,
+                                                   const std::string& offer_id) {
+  v1::AcceptOfferRequest r;
+  r.set_escalation_id(escalation_id);
+  r.set_offer_id(offer_id);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::AcceptOffer, r);
+}
+
+absl::StatusOr<v1::Escalation> Client::DeclineOffer(const std::string& escalation_id,
+                                                    const std::string& offer_id,
+                                                    const std::string& reason) {
+  v1::DeclineOfferRequest r;
+  r.set_escalation_id(escalation_id);
+  r.set_offer_id(offer_id);
+  r.set_reason(reason);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::DeclineOffer, r);
+}
+
+absl::StatusOr<v1::Escalation> Client::CancelEscalation(const std::string& id,
+                                                        const std::string& reason) {
+  v1::CancelEscalationRequest r;
+  r.set_id(id);
+  r.set_reason(reason);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::CancelEscalation,
+                     r);
+}
+
+absl::StatusOr<v1::Escalation> Client::ResolveEscalation(const std::string& id,
+                                                         const std::string& resolution) {
+  v1::ResolveEscalationRequest r;
+  r.set_id(id);
+  r.set_resolution(resolution);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ResolveEscalation,
+                     r);
+}
+
+absl::StatusOr<v1::Message> Client::Post(const std::string& thread_id, const std::string& text,
+                                         std::string client_msg_id) {
+  v1::PostMessageRequest r;
+  r.set_thread_id(thread_id);
+  r.set_text(text);
+  r.set_client_msg_id(std::move(client_msg_id));
+  return PostMessage(std::move(r));
+}
+
+absl::StatusOr<v1::Message> Client::PostMessage(v1::PostMessageRequest request) {
+  if (request.client_msg_id().empty()) request.set_client_msg_id(NewRequestId());
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::PostMessage, request);
+}
+
+absl::StatusOr<v1::ListMessagesResponse> Client::ListMessages(
+    const v1::ListMessagesRequest& request) {
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::ListMessages, request);
+}
+
+absl::StatusOr<v1::Thread> Client::GetThread(const std::string& id) {
+  v1::GetThreadRequest r;
+  r.set_id(id);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::GetThread, r);
+}
+
+std::unique_ptr<EventStream> Client::Subscribe(const std::string& after_cursor,
+                                               const std::string& session_id) {
+  v1::SubscribeRequest r;
+  r.set_after_cursor(after_cursor);
+  r.set_session_id(session_id);
+  return std::make_unique<GrpcEventStream>(impl_->Context(/*with_deadline=*/false),
+                                           impl_->messaging.get(), r);
+}
+
+}  // namespace backline

@@ -1,0 +1,328 @@
+#include "services/chat/event_hub.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/log.h"
+
+namespace backline::chat {
+namespace {
+
+// An event as announced on the channel, parsed once for all of the user's streams.
+struct Announced {
+  std::string cursor;
+  std::string prev;
+  v1::Event event;
+};
+
+v1::Event CaughtUpEvent(const std::string& cursor) {
+  v1::Event ev;
+  ev.mutable_caught_up()->set_cursor(cursor);
+  return ev;
+}
+
+}  // namespace
+
+class EventStreamReactor;
+
+// The state of one Subscribe call. Shared between the gRPC reactor (until OnDone), the hub's
+// registry and the fetch queue; all fields are guarded by mu_. The reactor's StartWrite and
+// Finish are called under mu_: gRPC never runs a reaction inline from them.
+class EventStream : public std::enable_shared_from_this<EventStream> {
+ public:
+  EventStream(EventHub* hub, std::string user, std::string after)
+      : hub_(hub), user_(std::move(user)), cursor_(after == "0" ? "0-0" : std::move(after)) {}
+
+  const std::string& user() const { return user_; }
+
+  void Attach(EventStreamReactor* reactor) {
+    absl::MutexLock lock(&mu_);
+    reactor_ = reactor;
+    need_fetch_ = true;
+    MaybeFetch();
+  }
+
+  // A new event of this user was appended to the log.
+  void OnNews(const std::shared_ptr<const Announced>& a) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (!fetching_ && caught_up_ && a->prev == cursor_ && pending_.size() < hub_->config_.max_pending) {
+      pending_.push_back(a->event);
+      cursor_ = a->cursor;
+      MaybeWrite();
+      return;
+    }
+    if (caught_up_ && !fetching_ && store::CompareCursors(a->cursor, cursor_) <= 0) return;
+    need_fetch_ = true;
+    MaybeFetch();
+  }
+
+  // Something may have been missed (the subscription was re-made): read the log again.
+  void Resync() {
+    absl::MutexLock lock(&mu_);
+    need_fetch_ = true;
+    MaybeFetch();
+  }
+
+  // Runs on a fetch thread.
+  void Fetch(store::EventLog* log, int batch) {
+    std::string from;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      from = cursor_;
+    }
+    if (from.empty()) {
+      // Live only: start from the newest cursor.
+      auto last = log->LastCursor(user_);
+      absl::MutexLock lock(&mu_);
+      fetching_ = false;
+      if (!last.ok()) return FinishLocked(UnavailableStatus(last.status()));
+      cursor_ = *last;
+      caught_up_ = true;
+      pending_.push_back(CaughtUpEvent(cursor_));
+      MaybeWrite();
+      MaybeFetch();
+      return;
+    }
+    auto page = log->ReadAfter(user_, from, batch);
+    absl::MutexLock lock(&mu_);
+    fetching_ = false;
+    if (finished_) return;
+    if (!page.ok()) return FinishLocked(UnavailableStatus(page.status()));
+    if (page->gap) {
+      v1::Event gap;
+      gap.mutable_gap()->set_after_cursor(from);
+      pending_.push_back(std::move(gap));
+      if (page->events.empty()) cursor_ = page->last_cursor;
+    }
+    for (store::StoredEvent& stored : page->events) {
+      v1::Event ev;
+      if (!ev.ParseFromString(stored.payload)) {
+        BL_LOG(ERROR) << "event " << stored.cursor << " of " << user_ << " does not parse";
+        continue;
+      }
+      ev.set_cursor(stored.cursor);
+      pending_.push_back(std::move(ev));
+      cursor_ = std::move(stored.cursor);
+    }
+    if (static_cast<int>(page->events.size()) == batch) {
+      need_fetch_ = true;  // more after this page
+    } else if (!caught_up_) {
+      caught_up_ = true;
+      pending_.push_back(CaughtUpEvent(cursor_));
+    }
+    MaybeWrite();
+    MaybeFetch();
+  }
+
+  void OnWriteDone(bool ok) {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) return FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+    MaybeWrite();
+    MaybeFetch();
+  }
+
+  void Finish(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(status);
+  }
+
+  // The reactor is going away: never touch it again.
+  void Detach() {
+    {
+      absl::MutexLock lock(&mu_);
+      reactor_ = nullptr;
+      finished_ = true;
+      pending_.clear();
+    }
+    hub_->Unregister(this);
+  }
+
+ private:
+  static grpc::Status UnavailableStatus(const absl::Status& st) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("event log unavailable (", st.message(),
+                                     "); subscribe again with your last cursor"));
+  }
+
+  void MaybeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  void MaybeFetch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || fetching_ || !need_fetch_ || reactor_ == nullptr) return;
+    // Stay behind in Redis rather than in memory while the client is slow.
+    if (pending_.size() > hub_->config_.max_pending / 2) return;
+    fetching_ = true;
+    need_fetch_ = false;
+    hub_->ScheduleFetch(shared_from_this());
+  }
+
+  EventHub* const hub_;
+  const std::string user_;
+  absl::Mutex mu_;
+  EventStreamReactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Cursor of the newest event queued for this stream ("" until known for a live-only start).
+  std::string cursor_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::Event> pending_ ABSL_GUARDED_BY(mu_);
+  v1::Event in_flight_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool fetching_ ABSL_GUARDED_BY(mu_) = false;
+  bool need_fetch_ ABSL_GUARDED_BY(mu_) = false;
+  bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class EventStreamReactor : public grpc::ServerWriteReactor<v1::Event> {
+ public:
+  explicit EventStreamReactor(std::shared_ptr<EventStream> stream)
+      : stream_(std::move(stream)) {}
+  void OnWriteDone(bool ok) override { stream_->OnWriteDone(ok); }
+  void OnCancel() override {
+    stream_->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+  }
+  void OnDone() override {
+    stream_->Detach();
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<EventStream> stream_;
+};
+
+void EventStream::MaybeWrite() {
+  if (writing_ || finished_ || pending_.empty() || reactor_ == nullptr) return;
+  in_flight_ = std::move(pending_.front());
+  pending_.pop_front();
+  writing_ = true;
+  reactor_->StartWrite(&in_flight_);
+}
+
+void EventStream::FinishLocked(const grpc::Status& status) {
+  if (finished_) return;
+  finished_ = true;
+  pending_.clear();
+  if (reactor_ != nullptr) reactor_->Finish(status);
+}
+
+EventHub::EventHub(const store::RedisOptions& redis, store::EventLog* log,
+                   const store::Keys& keys, EventHubConfig config)
+    : log_(log), config_(config) {
+  for (int i = 0; i < config_.fetch_threads; ++i) {
+    fetchers_.emplace_back([this] { FetchLoop(); });
+  }
+  subscriber_ = std::make_unique<store::RedisSubscriber>(
+      redis, std::vector<std::string>{keys.EventChannel()},
+      [this](absl::string_view, absl::string_view message) { OnAnnouncement(message); },
+      [this] { OnSubscribed(); });
+}
+
+EventHub::~EventHub() {
+  subscriber_.reset();
+  CloseAll();
+  {
+    absl::MutexLock lock(&fetch_mu_);
+    stop_ = true;
+    fetch_queue_.clear();
+  }
+  for (std::thread& t : fetchers_) t.join();
+}
+
+grpc::ServerWriteReactor<v1::Event>* EventHub::Open(std::string user, std::string after_cursor) {
+  auto stream = std::make_shared<EventStream>(this, user, std::move(after_cursor));
+  auto* reactor = new EventStreamReactor(stream);
+  {
+    absl::MutexLock lock(&mu_);
+    streams_[user].push_back(stream);
+    ++stream_count_;
+  }
+  stream->Attach(reactor);
+  return reactor;
+}
+
+void EventHub::CloseAll() {
+  std::vector<std::shared_ptr<EventStream>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [user, list] : streams_) all.insert(all.end(), list.begin(), list.end());
+  }
+  for (const auto& s : all) {
+    s->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                           "server shutting down; subscribe again with your last cursor"));
+  }
+}
+
+size_t EventHub::open_streams() const {
+  absl::MutexLock lock(&mu_);
+  return stream_count_;
+}
+
+void EventHub::Unregister(const EventStream* stream) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(stream->user());
+  if (it == streams_.end()) return;
+  auto& list = it->second;
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i].get() == stream) {
+      list[i] = std::move(list.back());
+      list.pop_back();
+      --stream_count_;
+      break;
+    }
+  }
+  if (list.empty()) streams_.erase(it);
+}
+
+void EventHub::OnAnnouncement(absl::string_view message) {
+  std::string user;
+  store::StoredEvent stored;
+  if (!store::ParseEventAnnouncement(message, &user, &stored)) return;
+  std::vector<std::shared_ptr<EventStream>> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = streams_.find(user);
+    if (it == streams_.end()) return;  // nobody of this user is connected here
+    targets = it->second;
+  }
+  auto a = std::make_shared<Announced>();
+  if (!a->event.ParseFromString(stored.payload)) return;
+  a->event.set_cursor(stored.cursor);
+  a->cursor = std::move(stored.cursor);
+  a->prev = std::move(stored.prev);
+  for (const auto& s : targets) s->OnNews(a);
+}
+
+void EventHub::OnSubscribed() {
+  std::vector<std::shared_ptr<EventStream>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [user, list] : streams_) all.insert(all.end(), list.begin(), list.end());
+  }
+  for (const auto& s : all) s->Resync();
+}
+
+void EventHub::ScheduleFetch(std::shared_ptr<EventStream> stream) {
+  absl::MutexLock lock(&fetch_mu_);
+  if (!stop_) fetch_queue_.push_back(std::move(stream));
+}
+
+void EventHub::FetchLoop() {
+  while (true) {
+    std::shared_ptr<EventStream> stream;
+    {
+      absl::MutexLock lock(&fetch_mu_);
+      fetch_mu_.Await(absl::Condition(
+          +[](EventHub* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(h->fetch_mu_) {
+            return h->stop_ || !h->fetch_queue_.empty();
+          },
+          this));
+      if (stop_) return;
+      stream = std::move(fetch_queue_.front());
+      fetch_queue_.pop_front();
+    }
+    stream->Fetch(log_, config_.fetch_batch);
+  }
+}
+
+}  // namespace backline::chat

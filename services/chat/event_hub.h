@@ -1,0 +1,83 @@
+// Delivers each user's event log to that user's open event streams on this instance.
+//
+// One Redis subscription per instance hears every appended event (user, cursor, previous
+// cursor, payload). A stream whose last delivered cursor is the event's previous cursor takes
+// the event directly; otherwise (it is behind, or catching up) it reads its log from Redis
+// after its cursor, on a small pool of fetch threads — never on gRPC's threads, never with a
+// blocking read. Each stream writes one event at a time and holds at most `max_pending` events
+// in memory: a slow reader stays behind in Redis, not in RAM. Idle streams cost no CPU.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <grpcpp/support/server_callback.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "backline/v1/common.pb.h"
+#include "services/store/event_log.h"
+#include "services/store/keys.h"
+#include "services/store/redis_client.h"
+
+namespace backline::chat {
+
+struct EventHubConfig {
+  // Events read from the log per round trip.
+  int fetch_batch = 256;
+  // Events a stream holds in memory, waiting for the client to read them.
+  size_t max_pending = 512;
+  // Threads that read logs for streams that are behind.
+  int fetch_threads = 2;
+};
+
+class EventStream;
+
+class EventHub {
+ public:
+  EventHub(const store::RedisOptions& redis, store::EventLog* log, const store::Keys& keys,
+           EventHubConfig config);
+  // Ends all streams and stops the threads.
+  ~EventHub();
+
+  // Starts a stream of `user`'s events after `after_cursor` (empty: from now on; `0`: from the
+  // start of retention). The cursor must be valid (checked by the caller).
+  grpc::ServerWriteReactor<v1::Event>* Open(std::string user, std::string after_cursor);
+
+  // Ends every open stream with UNAVAILABLE, so that clients resume elsewhere (shutdown).
+  void CloseAll();
+
+  size_t open_streams() const;
+  // True while the instance hears the event channel.
+  bool connected() const { return subscriber_ && subscriber_->connected(); }
+
+ private:
+  friend class EventStream;
+  void OnAnnouncement(absl::string_view message);
+  void OnSubscribed();
+  void ScheduleFetch(std::shared_ptr<EventStream> stream);
+  void Unregister(const EventStream* stream);
+  void FetchLoop();
+
+  store::EventLog* log_;
+  const EventHubConfig config_;
+
+  mutable absl::Mutex mu_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<EventStream>>> streams_
+      ABSL_GUARDED_BY(mu_);
+  size_t stream_count_ ABSL_GUARDED_BY(mu_) = 0;
+
+  absl::Mutex fetch_mu_;
+  std::deque<std::shared_ptr<EventStream>> fetch_queue_ ABSL_GUARDED_BY(fetch_mu_);
+  bool stop_ ABSL_GUARDED_BY(fetch_mu_) = false;
+  std::vector<std::thread> fetchers_;
+
+  std::unique_ptr<store::RedisSubscriber> subscriber_;
+};
+
+}  // namespace backline::chat

@@ -1,0 +1,88 @@
+// The only file that includes cpp-jwt (it is header-only and heavy).
+#include "services/common/token.h"
+
+#include <chrono>
+#include <fstream>
+#include <system_error>
+
+#include <jwt/jwt.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/validation.h"
+
+namespace backline {
+
+TokenCodec::TokenCodec(std::string secret) : secret_(std::move(secret)) {}
+
+absl::StatusOr<std::string> TokenCodec::Issue(const Principal& principal, absl::Duration ttl,
+                                              absl::Time now) const {
+  if (!IsValidName(principal.id)) {
+    return absl::InvalidArgumentError(absl::StrCat("subject: \"", principal.id,
+                                                   "\" is not a valid person id"));
+  }
+  if (principal.role == v1::ROLE_UNSPECIFIED) {
+    return absl::InvalidArgumentError("role: required");
+  }
+  using namespace jwt::params;
+  jwt::jwt_object obj{algorithm("HS256"), secret(secret_),
+                      payload({{"sub", principal.id},
+                               {"role", std::string(RoleName(principal.role))},
+                               {"iss", std::string(kTokenIssuer)},
+                               {"aud", std::string(kTokenAudience)}})};
+  obj.add_claim("iat", static_cast<int64_t>(absl::ToUnixSeconds(now)));
+  obj.add_claim("exp", static_cast<int64_t>(absl::ToUnixSeconds(now + ttl)));
+  std::error_code ec;
+  std::string token = obj.signature(ec);
+  if (ec) return absl::InternalError(absl::StrCat("signing token: ", ec.message()));
+  return token;
+}
+
+absl::StatusOr<Principal> TokenCodec::Verify(absl::string_view token) const {
+  if (token.empty()) return absl::UnauthenticatedError("missing bearer token");
+  if (token.size() > 4096) return absl::UnauthenticatedError("token too long");
+  using namespace jwt::params;
+  std::error_code ec;
+  jwt::jwt_object decoded;
+  try {
+    decoded = jwt::decode(jwt::string_view(token.data(), token.size()), algorithms({"HS256"}),
+                          ec, secret(secret_), issuer(std::string(kTokenIssuer)),
+                          aud(std::string(kTokenAudience)), verify(true));
+  } catch (const std::exception& e) {
+    // cpp-jwt throws on malformed JSON inside an otherwise well-shaped token.
+    return absl::UnauthenticatedError(absl::StrCat("malformed token: ", e.what()));
+  }
+  if (ec) return absl::UnauthenticatedError(absl::StrCat("invalid token: ", ec.message()));
+  const auto& claims = decoded.payload();
+  if (!claims.has_claim("exp")) return absl::UnauthenticatedError("token has no expiry");
+  if (decoded.header().algo() != jwt::algorithm::HS256) {
+    return absl::UnauthenticatedError("token algorithm not allowed");
+  }
+  const auto& json = claims.create_json_obj();
+  Principal p;
+  try {
+    p.id = json.at("sub").get<std::string>();
+    p.role = ParseRole(json.at("role").get<std::string>());
+  } catch (const std::exception&) {
+    return absl::UnauthenticatedError("token lacks sub or role");
+  }
+  if (!IsValidName(p.id) || p.role == v1::ROLE_UNSPECIFIED) {
+    return absl::UnauthenticatedError("token names no valid person and role");
+  }
+  return p;
+}
+
+absl::StatusOr<std::string> LoadTokenSecret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read token secret file ", path));
+  std::string line;
+  std::getline(in, line);
+  std::string secret(absl::StripAsciiWhitespace(line));
+  if (secret.size() < 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token secret in ", path, " is shorter than 32 bytes"));
+  }
+  return secret;
+}
+
+}  // namespace backline

@@ -1,0 +1,41 @@
+// gRPC adapter of presence: who may set whose status, heartbeats from the caller's desktops,
+// and who is available for a skill.
+#pragma once
+
+#include "backline/v1/presence.grpc.pb.h"
+#include "services/common/auth.h"
+#include "services/presence/redis_presence_store.h"
+#include "services/presence/redis_roster_store.h"
+
+namespace backline::presence {
+
+class PresenceService final : public v1::PresenceService::CallbackService {
+ public:
+  PresenceService(const Authenticator* auth, RedisRosterStore* roster,
+                  RedisPresenceStore* presence)
+      : auth_(auth), roster_(roster), presence_(presence) {}
+
+  grpc::ServerUnaryReactor* SetStatus(grpc::CallbackServerContext* context,
+                                      const v1::SetStatusRequest* request,
+                                      v1::Presence* response) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
+                                      const v1::HeartbeatRequest* request,
+                                      v1::HeartbeatResponse* response) override;
+  grpc::ServerUnaryReactor* GetPresence(grpc::CallbackServerContext* context,
+                                        const v1::GetPresenceRequest* request,
+                                        v1::Presence* response) override;
+  grpc::ServerUnaryReactor* ListAvailable(grpc::CallbackServerContext* context,
+                                          const v1::ListAvailableRequest* request,
+                                          v1::ListAvailableResponse* response) override;
+
+ private:
+  // OK when `caller` may change `target`'s status: themselves; a team leader for their team; a
+  // supervisor for their site; an admin for anyone.
+  absl::Status CheckMayChangeStatus(const Principal& caller, absl::string_view target);
+
+  const Authenticator* auth_;
+  RedisRosterStore* roster_;
+  RedisPresenceStore* presence_;
+};
+
+}  // namespace backline::presence

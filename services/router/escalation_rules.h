@@ -1,0 +1,70 @@
+// The rules of an escalation's life, free of storage and RPC: validating a request, building
+// the escalation, its queue order, the state transitions (each bumps the version), and the
+// events each party receives. The router applies them; the Redis scripts enforce atomically
+// that the state they were computed from is still current.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "backline/v1/common.pb.h"
+#include "backline/v1/escalations.pb.h"
+#include "services/common/events.h"
+
+namespace backline::router {
+
+inline constexpr absl::string_view kSystemSender = "backline";
+inline constexpr size_t kMaxQuestionBytes = 4096;
+inline constexpr int kMaxSkillsPerEscalation = 8;
+
+struct RoutingConfig {
+  // How long a helper has to answer an offer.
+  absl::Duration offer_timeout = absl::Seconds(15);
+  // Offers in a row a helper may let lapse before being set on BREAK.
+  int max_missed_offers = 3;
+  // Candidates tried per routing attempt before the ranking is recomputed.
+  int candidates_per_attempt = 3;
+  // How long a claimed timer stays with the instance that claimed it before another may.
+  absl::Duration timer_lease = absl::Seconds(5);
+};
+
+// Validates a create request and puts it in canonical form (language casing). Names the field.
+absl::Status ValidateCreateRequest(v1::CreateEscalationRequest* request);
+
+// A new QUEUED escalation, version 1.
+v1::Escalation NewEscalation(std::string id, const v1::Person& requester,
+                             const v1::CreateEscalationRequest& request, absl::Time now);
+
+// Lower is served first: priority, then the age of the customer's call (its start time when the
+// requester gave one, else the escalation's creation).
+double QueueScore(const v1::Escalation& escalation);
+// `language|requester|skill:min;skill:min`, as queued_for_helper.lua reads it.
+std::string QueueRequirements(const v1::Escalation& escalation);
+
+// `esc-7k2m9q4xwd` -> `thr-7k2m9q4xwd`.
+std::string ThreadIdFor(absl::string_view escalation_id);
+// Timer members: `offer|<escalation>|<version>`.
+std::string OfferTimerMember(const v1::Escalation& escalation);
+bool ParseOfferTimer(absl::string_view member, std::string* escalation_id, int64_t* version);
+
+bool IsFinal(v1::EscalationState state);
+
+// Transitions. Each returns the escalation after the change, with the version bumped.
+v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,
+                         absl::string_view offer_id, absl::Time now, absl::Time deadline);
+v1::Escalation WithAccept(const v1::Escalation& e, absl::Time now);
+v1::Escalation Requeued(const v1::Escalation& e);
+v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state,
+                      absl::string_view reason, absl::Time now);
+
+// Events.
+v1::Event EscalationUpdatedEvent(const v1::Escalation& e, absl::Time now);
+v1::Event OfferMadeEvent(const v1::Escalation& e, absl::Time now);
+v1::Event OfferClosedEvent(const v1::Offer& offer, absl::string_view reason, absl::Time now);
+v1::Message SystemMessage(absl::string_view thread_id, int64_t seq, absl::string_view text,
+                          absl::Time now);
+
+}  // namespace backline::router

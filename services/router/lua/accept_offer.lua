@@ -1,0 +1,25 @@
+-- Accepts the pending offer: the first accept wins; the escalation becomes ACCEPTED, its thread
+-- opens with the requester and the helper, and the reservation turns into a held help thread.
+-- KEYS[1] escalation, KEYS[2] helper presence, KEYS[3] offerable index, KEYS[4] timers,
+-- KEYS[5] helper's pending offers, KEYS[6] thread, KEYS[7] thread members,
+-- KEYS[8] thread messages
+-- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] timer member,
+-- [5] thread id, [6] requester, [7] first (system) message
+-- Returns {'OK'}, {'CONFLICT'} (escalation changed) or {'LAPSED'} (deadline passed).
+local id, version, helper = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
+local cur = redis.call('HMGET', KEYS[1], 'version', 'state', 'offer_helper', 'offer_deadline')
+if cur[1] ~= version or cur[2] ~= '2' or cur[3] ~= helper then return {'CONFLICT'} end
+if tonumber(cur[4]) < BL_NOW then return {'LAPSED'} end
+redis.call('HINCRBY', KEYS[2], 'offers', -1)
+redis.call('HSET', KEYS[2], 'missed', 0)
+bl_refresh_offerable(KEYS[2], KEYS[3], helper)
+redis.call('SREM', KEYS[5], id)
+redis.call('HSET', KEYS[1], 'state', 3, 'version', tonumber(version) + 1, 'helper', helper,
+           'thread', ARGV[BL_ARG0 + 5], 'accept_time', BL_NOW)
+redis.call('HDEL', KEYS[1], 'offer_id', 'offer_helper', 'offer_time', 'offer_deadline')
+redis.call('ZREM', KEYS[4], ARGV[BL_ARG0 + 4])
+redis.call('HSET', KEYS[6], 'kind', 1, 'escalation', id, 'created', BL_NOW, 'last_seq', 1)
+redis.call('SADD', KEYS[7], ARGV[BL_ARG0 + 6], helper)
+redis.call('HSET', KEYS[8], 1, ARGV[BL_ARG0 + 7])
+bl_append_events()
+return {'OK'}

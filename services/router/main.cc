@@ -1,0 +1,6 @@
+// backline-router: hosts only the router service (see backline-server for all in one process).
+#include "services/runtime/stack.h"
+
+int main(int argc, char** argv) {
+  return backline::RunServerMain(argc, argv, backline::Stack::kRouter, "backline-router");
+}

@@ -1,0 +1,329 @@
+#include "services/router/redis_escalation_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/validation.h"
+#include "services/router/escalation_rules.h"
+#include "services/router/router_lua.h"
+
+namespace backline::router {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+#define BL_SCRIPT(fn, name, source)                                                  \
+  const store::RedisScript& fn() {                                                   \
+    static const auto* const s = new store::RedisScript(store::MakeScript(name, source)); \
+    return *s;                                                                       \
+  }
+BL_SCRIPT(CreateScript, "create_escalation", kCreateEscalationLua)
+BL_SCRIPT(OfferScript, "offer_escalation", kOfferEscalationLua)
+BL_SCRIPT(AcceptScript, "accept_offer", kAcceptOfferLua)
+BL_SCRIPT(ReleaseScript, "release_offer", kReleaseOfferLua)
+BL_SCRIPT(CloseScript, "close_escalation", kCloseEscalationLua)
+BL_SCRIPT(ClaimTimersScript, "claim_timers", kClaimTimersLua)
+BL_SCRIPT(QueuedForScript, "queued_for_helper", kQueuedForHelperLua)
+#undef BL_SCRIPT
+
+google::protobuf::Timestamp Millis(const store::RedisReply& r) {
+  return TimeUtil::MillisecondsToTimestamp(r.AsInteger());
+}
+
+int64_t ToMillis(const google::protobuf::Timestamp& t) {
+  return TimeUtil::TimestampToMilliseconds(t);
+}
+
+}  // namespace
+
+RedisEscalationStore::RedisEscalationStore(store::RedisClient* redis, const store::Keys* keys,
+                                           store::EventLogConfig events, const Clock* clock)
+    : redis_(redis), keys_(keys), events_(events), clock_(clock) {}
+
+absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id) {
+  if (!IsValidServerId("esc", id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("escalation id: \"", id.substr(0, 40), "\" is not an escalation id"));
+  }
+  auto replies = redis_->Pipeline({{"HGETALL", keys_->Escalation(id)},
+                                   {"SMEMBERS", keys_->EscalationDeclined(id)},
+                                   {"HGET", keys_->Thread(ThreadIdFor(id)), "last_seq"}});
+  if (!replies.ok()) return replies.status();
+  const auto& fields = (*replies)[0].elements;
+  if (fields.empty()) return absl::NotFoundError(absl::StrCat("no escalation ", id));
+  StoredEscalation out;
+  v1::Escalation& e = out.escalation;
+  v1::Offer offer;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    const std::string& f = fields[i].str;
+    const store::RedisReply& v = fields[i + 1];
+    if (f == "proto") {
+      v1::Escalation body;
+      if (!body.ParseFromString(v.str)) return absl::DataLossError("stored escalation is corrupt");
+      body.MergeFrom(e);
+      e = std::move(body);
+    } else if (f == "state") {
+      e.set_state(static_cast<v1::EscalationState>(v.AsInteger()));
+    } else if (f == "version") {
+      e.set_version(v.AsInteger());
+    } else if (f == "offer_id") {
+      offer.set_offer_id(v.str);
+    } else if (f == "offer_helper") {
+      offer.set_helper(v.str);
+    } else if (f == "offer_time") {
+      *offer.mutable_offer_time() = Millis(v);
+    } else if (f == "offer_deadline") {
+      *offer.mutable_deadline() = Millis(v);
+    } else if (f == "helper") {
+      e.set_helper(v.str);
+    } else if (f == "thread") {
+      e.set_thread_id(v.str);
+    } else if (f == "first_offer_time") {
+      *e.mutable_timeline()->mutable_first_offer_time() = Millis(v);
+    } else if (f == "accept_time") {
+      *e.mutable_timeline()->mutable_accept_time() = Millis(v);
+    } else if (f == "resolve_time") {
+      *e.mutable_timeline()->mutable_resolve_time() = Millis(v);
+    } else if (f == "cancel_time") {
+      *e.mutable_timeline()->mutable_cancel_time() = Millis(v);
+    } else if (f == "expire_time") {
+      *e.mutable_timeline()->mutable_expire_time() = Millis(v);
+    } else if (f == "close_reason") {
+      e.set_close_reason(v.str);
+    }
+  }
+  if (!offer.offer_id().empty()) {
+    offer.set_escalation_id(std::string(id));
+    *e.mutable_offer() = std::move(offer);
+  }
+  std::vector<std::string> declined;
+  for (const auto& d : (*replies)[1].elements) declined.push_back(d.str);
+  std::sort(declined.begin(), declined.end());
+  for (std::string& d : declined) e.add_declined_by(std::move(d));
+  out.thread_last_seq = (*replies)[2].AsInteger(0);
+  return out;
+}
+
+store::ScriptCall RedisEscalationStore::NewCall(const EventList& events) {
+  store::ScriptCall call(*keys_, events_, clock_->NowMillis());
+  for (const auto& [user, event] : events) call.Event(user, event.SerializeAsString());
+  return call;
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::RunTransition(store::ScriptCall& call,
+                                                            const store::RedisScript& script,
+                                                            store::RedisReply* reply_out) {
+  auto reply = call.Run(*redis_, script);
+  if (!reply.ok()) return reply.status();
+  const std::string status = store::ScriptStatus(*reply);
+  if (reply_out != nullptr) *reply_out = *reply;
+  if (status == "OK") return Outcome::kOk;
+  if (status == "CONFLICT") return Outcome::kConflict;
+  if (status == "HELPER_GONE") return Outcome::kHelperGone;
+  if (status == "LAPSED") return Outcome::kLapsed;
+  return absl::InternalError(absl::StrCat(script.name(), ": unexpected reply ", status));
+}
+
+absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e,
+                                                         absl::string_view request_id,
+                                                         const EventList& events) {
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(e.id()));
+  // Without a request id the key is unique to this escalation and so never matches.
+  call.Key(keys_->EscalationRequest(e.requester(), request_id.empty() ? e.id() : request_id));
+  call.Key(keys_->Queue());
+  call.Key(keys_->QueueRequirements());
+  for (const auto& s : e.skills()) call.Key(keys_->SkillIndex(s.skill()));
+  call.Arg(e.id());
+  call.Arg(e.SerializeAsString());
+  call.Arg(absl::StrCat(QueueScore(e)));
+  call.Arg(QueueRequirements(e));
+  for (const auto& s : e.skills()) call.Arg(s.skill());
+  auto reply = call.Run(*redis_, CreateScript());
+  if (!reply.ok()) return reply.status();
+  const std::string status = store::ScriptStatus(*reply);
+  if (status == "OK") return e.id();
+  if (status == "EXISTS") return reply->elements[1].AsString();
+  if (status == "UNKNOWN_SKILL") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "skills: nobody on the roster has the skill \"", reply->elements[1].AsString(), "\""));
+  }
+  return absl::InternalError(absl::StrCat("create_escalation: ", status));
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before,
+                                                    const v1::Escalation& after,
+                                                    const EventList& events) {
+  const std::string& helper = after.offer().helper();
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(before.id()));
+  call.Key(keys_->Presence(helper));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->Queue());
+  call.Key(keys_->QueueRequirements());
+  call.Key(keys_->Timers());
+  call.Key(keys_->PendingOffers(helper));
+  call.Key(keys_->EscalationDeclined(before.id()));
+  call.Arg(before.id());
+  call.Arg(before.version());
+  call.Arg(helper);
+  call.Arg(after.offer().offer_id());
+  call.Arg(ToMillis(after.offer().deadline()));
+  call.Arg(OfferTimerMember(after));
+  call.Arg(keys_->RoutingChannel());
+  return RunTransition(call, OfferScript());
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::Accept(const v1::Escalation& before,
+                                                     const v1::Escalation& after,
+                                                     const v1::Message& first_message,
+                                                     const EventList& events) {
+  const std::string& helper = before.offer().helper();
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(before.id()));
+  call.Key(keys_->Presence(helper));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->Timers());
+  call.Key(keys_->PendingOffers(helper));
+  call.Key(keys_->Thread(after.thread_id()));
+  call.Key(keys_->ThreadMembers(after.thread_id()));
+  call.Key(keys_->ThreadMessages(after.thread_id()));
+  call.Arg(before.id());
+  call.Arg(before.version());
+  call.Arg(helper);
+  call.Arg(OfferTimerMember(before));
+  call.Arg(after.thread_id());
+  call.Arg(before.requester());
+  call.Arg(first_message.SerializeAsString());
+  return RunTransition(call, AcceptScript());
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::Release(const v1::Escalation& before,
+                                                      const v1::Escalation& after, bool lapsed,
+                                                      const EventList& events, int* missed) {
+  const std::string& helper = before.offer().helper();
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(before.id()));
+  call.Key(keys_->Presence(helper));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->Timers());
+  call.Key(keys_->PendingOffers(helper));
+  call.Key(keys_->Queue());
+  call.Key(keys_->QueueRequirements());
+  call.Key(keys_->EscalationDeclined(before.id()));
+  call.Arg(before.id());
+  call.Arg(before.version());
+  call.Arg(helper);
+  call.Arg(OfferTimerMember(before));
+  call.Arg(absl::StrCat(QueueScore(after)));
+  call.Arg(QueueRequirements(after));
+  call.Arg(lapsed ? "1" : "0");
+  call.Arg(keys_->RoutingChannel());
+  store::RedisReply reply;
+  auto outcome = RunTransition(call, ReleaseScript(), &reply);
+  if (outcome.ok() && *outcome == Outcome::kOk && missed != nullptr) {
+    *missed = static_cast<int>(reply.elements[1].AsInteger());
+  }
+  return outcome;
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::Close(const v1::Escalation& before,
+                                                    const v1::Escalation& after,
+                                                    const v1::Message* message,
+                                                    const EventList& events) {
+  // Whom the escalation holds: the helper it is offered to, or the one who accepted it.
+  std::string helper;
+  std::string timer;
+  if (before.state() == v1::ESCALATION_STATE_OFFERED) {
+    helper = before.offer().helper();
+    timer = OfferTimerMember(before);
+  } else if (before.state() == v1::ESCALATION_STATE_ACCEPTED) {
+    helper = before.helper();
+  }
+  const std::string holder = helper.empty() ? before.requester() : helper;
+  const std::string thread = ThreadIdFor(before.id());
+  const char* stamp = after.state() == v1::ESCALATION_STATE_RESOLVED    ? "resolve_time"
+                      : after.state() == v1::ESCALATION_STATE_CANCELLED ? "cancel_time"
+                                                                         : "expire_time";
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(before.id()));
+  call.Key(keys_->Queue());
+  call.Key(keys_->QueueRequirements());
+  call.Key(keys_->Timers());
+  call.Key(keys_->Presence(holder));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->PendingOffers(holder));
+  call.Key(keys_->Thread(thread));
+  call.Key(keys_->ThreadMessages(thread));
+  call.Arg(before.id());
+  call.Arg(before.version());
+  call.Arg(static_cast<int64_t>(after.state()));
+  call.Arg(stamp);
+  call.Arg(after.close_reason());
+  call.Arg(helper);
+  call.Arg(timer);
+  call.Arg(message != nullptr ? message->SerializeAsString() : "");
+  call.Arg(message != nullptr ? message->seq() : 0);
+  call.Arg(keys_->RoutingChannel());
+  return RunTransition(call, CloseScript());
+}
+
+absl::StatusOr<std::vector<std::string>> RedisEscalationStore::ClaimTimers(absl::Duration lease,
+                                                                           int limit) {
+  store::ScriptCall call(*keys_, events_, clock_->NowMillis());
+  call.Key(keys_->Timers());
+  call.Arg(absl::ToInt64Milliseconds(lease));
+  call.Arg(static_cast<int64_t>(limit));
+  auto reply = call.Run(*redis_, ClaimTimersScript());
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const auto& e : reply->elements) out.push_back(e.str);
+  return out;
+}
+
+absl::Status RedisEscalationStore::DropTimer(absl::string_view member) {
+  return redis_->Command({"ZREM", keys_->Timers(), member}).status();
+}
+
+absl::StatusOr<int64_t> RedisEscalationStore::NextTimerInMillis() {
+  auto reply = redis_->Command({"ZRANGE", keys_->Timers(), "0", "0", "WITHSCORES"});
+  if (!reply.ok()) return reply.status();
+  if (reply->elements.size() < 2) return -1;
+  return std::max<int64_t>(0, reply->elements[1].AsInteger() - clock_->NowMillis());
+}
+
+absl::StatusOr<std::vector<std::string>> RedisEscalationStore::QueueHead(int limit) {
+  auto reply = redis_->Command({"ZRANGE", keys_->Queue(), "0", absl::StrCat(limit - 1)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const auto& e : reply->elements) out.push_back(e.str);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisEscalationStore::QueuedFor(
+    absl::string_view helper, int limit, int scan) {
+  store::ScriptCall call(*keys_, events_, clock_->NowMillis());
+  call.Key(keys_->Queue());
+  call.Key(keys_->QueueRequirements());
+  call.Key(keys_->Person(helper));
+  call.Arg(std::string(helper));
+  call.Arg(static_cast<int64_t>(limit));
+  call.Arg(static_cast<int64_t>(scan));
+  auto reply = call.Run(*redis_, QueuedForScript());
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const auto& e : reply->elements) out.push_back(e.str);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisEscalationStore::PendingOffersOf(
+    absl::string_view helper) {
+  auto reply = redis_->Command({"SMEMBERS", keys_->PendingOffers(helper)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const auto& e : reply->elements) out.push_back(e.str);
+  return out;
+}
+
+}  // namespace backline::router

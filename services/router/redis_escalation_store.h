@@ -1,0 +1,88 @@
+// Escalations in Redis: one hash per escalation (the immutable part as a serialized proto, plus
+// state, version, offer, helper, thread and time stamps), the set of helpers who declined it,
+// the queue, the queue requirements and the timers. Every transition is one script that checks
+// the escalation is still at the version the router computed the transition from (else
+// CONFLICT, and the router reloads) and appends the resulting events to the users' logs.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "backline/v1/common.pb.h"
+#include "services/common/clock.h"
+#include "services/store/keys.h"
+#include "services/store/redis_client.h"
+#include "services/store/script_call.h"
+
+namespace backline::router {
+
+// Events to append when a transition commits: (recipient, event).
+using EventList = std::vector<std::pair<std::string, v1::Event>>;
+
+enum class Outcome {
+  kOk,
+  kConflict,    // the escalation changed since it was read
+  kHelperGone,  // the helper is not offerable any more
+  kLapsed,      // the offer's deadline has passed
+};
+
+struct StoredEscalation {
+  v1::Escalation escalation;
+  int64_t thread_last_seq = 0;  // of its thread, 0 when there is none
+};
+
+class RedisEscalationStore {
+ public:
+  RedisEscalationStore(store::RedisClient* redis, const store::Keys* keys,
+                       store::EventLogConfig events, const Clock* clock);
+
+  // NOT_FOUND when there is no such escalation.
+  absl::StatusOr<StoredEscalation> Get(absl::string_view id);
+
+  // Stores a new QUEUED escalation. Returns its id, or the id of the escalation the same
+  // requester created with the same request id. INVALID_ARGUMENT for a skill nobody has.
+  absl::StatusOr<std::string> Create(const v1::Escalation& escalation,
+                                     absl::string_view request_id, const EventList& events);
+
+  absl::StatusOr<Outcome> Offer(const v1::Escalation& before, const v1::Escalation& after,
+                                const EventList& events);
+  absl::StatusOr<Outcome> Accept(const v1::Escalation& before, const v1::Escalation& after,
+                                 const v1::Message& first_message, const EventList& events);
+  // Takes the pending offer back (`lapsed`: the helper let it time out). On success `*missed`
+  // is the helper's count of offers missed in a row.
+  absl::StatusOr<Outcome> Release(const v1::Escalation& before, const v1::Escalation& after,
+                                  bool lapsed, const EventList& events, int* missed);
+  // Moves to a final state; `message` (may be null) is appended to the thread.
+  absl::StatusOr<Outcome> Close(const v1::Escalation& before, const v1::Escalation& after,
+                                const v1::Message* message, const EventList& events);
+
+  // Claims up to `limit` due timers, each leased to the caller for `lease`.
+  absl::StatusOr<std::vector<std::string>> ClaimTimers(absl::Duration lease, int limit);
+  absl::Status DropTimer(absl::string_view member);
+  // Milliseconds until the next timer is due (0 if one is due now), or -1 if there is none.
+  absl::StatusOr<int64_t> NextTimerInMillis();
+
+  // Queued escalation ids, in queue order.
+  absl::StatusOr<std::vector<std::string>> QueueHead(int limit);
+  // Queued escalations `helper` qualifies for, in queue order (looking at the first `scan`).
+  absl::StatusOr<std::vector<std::string>> QueuedFor(absl::string_view helper, int limit,
+                                                     int scan);
+  // The key of the set of helpers who declined escalation `id`.
+  std::string DeclinedSetKey(absl::string_view id) const { return keys_->EscalationDeclined(id); }
+  // Escalations currently offered to `helper`.
+  absl::StatusOr<std::vector<std::string>> PendingOffersOf(absl::string_view helper);
+
+ private:
+  store::ScriptCall NewCall(const EventList& events);
+  absl::StatusOr<Outcome> RunTransition(store::ScriptCall& call, const store::RedisScript& script,
+                                        store::RedisReply* reply = nullptr);
+
+  store::RedisClient* redis_;
+  const store::Keys* keys_;
+  store::EventLogConfig events_;
+  const Clock* clock_;
+};
+
+}  // namespace backline::router

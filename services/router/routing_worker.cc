@@ -1,0 +1,113 @@
+#include "services/router/routing_worker.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "services/common/log.h"
+
+namespace backline::router {
+namespace {
+
+constexpr int kTimerBatch = 64;
+// Longest sleep between looks at the timers; also bounds how late a timer set by another
+// instance is noticed.
+constexpr absl::Duration kMaxTimerSleep = absl::Milliseconds(200);
+// Every so often the queue head is routed again, in case a wake-up was missed (e.g. this
+// instance was down when a helper became available).
+constexpr absl::Duration kQueueSweepInterval = absl::Seconds(5);
+constexpr size_t kMaxPendingTasks = 10000;
+
+}  // namespace
+
+RoutingWorker::RoutingWorker(Router* router, const store::RedisOptions& redis,
+                             const store::Keys& keys)
+    : router_(router) {
+  subscriber_ = std::make_unique<store::RedisSubscriber>(
+      redis, std::vector<std::string>{keys.RoutingChannel()},
+      [this](absl::string_view, absl::string_view message) { Enqueue(std::string(message)); },
+      [this] { Enqueue("drain"); });
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+  wake_thread_ = std::thread([this] { WakeLoop(); });
+}
+
+RoutingWorker::~RoutingWorker() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  subscriber_.reset();
+  timer_thread_.join();
+  wake_thread_.join();
+}
+
+void RoutingWorker::Enqueue(std::string task) {
+  absl::MutexLock lock(&mu_);
+  if (tasks_.size() >= kMaxPendingTasks) {
+    // Overwhelmed: replace the backlog by one full sweep, which covers every wake-up.
+    tasks_.clear();
+    tasks_.push_back("drain");
+    return;
+  }
+  if (std::find(tasks_.begin(), tasks_.end(), task) == tasks_.end()) {
+    tasks_.push_back(std::move(task));
+  }
+}
+
+void RoutingWorker::WakeLoop() {
+  while (true) {
+    std::string task;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](RoutingWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
+            return w->stop_ || !w->tasks_.empty();
+          },
+          this));
+      if (stop_) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    absl::string_view t = task;
+    absl::Status st;
+    if (absl::ConsumePrefix(&t, "available ")) {
+      st = router_->OnHelperAvailable(t);
+    } else if (absl::ConsumePrefix(&t, "unavailable ")) {
+      st = router_->OnHelperUnavailable(t);
+    } else {
+      st = router_->DrainQueue(100);
+    }
+    if (!st.ok()) BL_LOG(WARNING) << "routing task \"" << task << "\": " << st;
+  }
+}
+
+void RoutingWorker::TimerLoop() {
+  absl::Time next_sweep = absl::Now() + kQueueSweepInterval;
+  while (true) {
+    absl::Duration sleep = kMaxTimerSleep;
+    auto due = router_->store().ClaimTimers(router_->config().timer_lease, kTimerBatch);
+    if (due.ok()) {
+      for (const std::string& member : *due) {
+        if (absl::Status st = router_->HandleTimer(member); !st.ok()) {
+          BL_LOG(WARNING) << "timer " << member << ": " << st;
+        }
+      }
+      if (static_cast<int>(due->size()) == kTimerBatch) sleep = absl::ZeroDuration();
+      auto next = router_->store().NextTimerInMillis();
+      if (next.ok() && *next >= 0) sleep = std::min(sleep, absl::Milliseconds(*next));
+    } else {
+      BL_LOG(WARNING) << "claiming timers: " << due.status();
+      sleep = absl::Milliseconds(500);
+    }
+    if (absl::Now() >= next_sweep) {
+      next_sweep = absl::Now() + kQueueSweepInterval;
+      Enqueue("drain");
+    }
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    mu_.AwaitWithTimeout(absl::Condition(&stop_), sleep);
+    if (stop_) return;
+  }
+}
+
+}  // namespace backline::router

@@ -1,0 +1,94 @@
+// The Redis key schema of Backline: every key any service reads or writes is built here, from
+// ids that were validated before (person, skill, team and site ids are [a-z0-9._-], server ids
+// are [a-z0-9-]), so user input can never reach across keys.
+//
+// All keys start with the deployment's prefix (default `bl`). Scripts receive every key they
+// touch in KEYS, so a deployment whose prefix is a hash tag (`{site-a}`) keeps all its keys in
+// one slot and runs unchanged on Redis Cluster, one site per slot.
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace backline::store {
+
+class Keys {
+ public:
+  explicit Keys(std::string prefix = "bl") : prefix_(std::move(prefix)) {}
+  const std::string& prefix() const { return prefix_; }
+
+  // --- roster ---
+  // Hash: the person's profile (`proto` = serialized Person, plus role/team/site/capacity).
+  std::string Person(absl::string_view id) const { return Key("person:", id); }
+  // Sorted set of all person ids (score 0, ordered by id).
+  std::string People() const { return Key("people", ""); }
+  // Counter: bumped by every roster change, so that concurrent applies cannot interleave.
+  std::string RosterVersion() const { return Key("roster:version", ""); }
+  // Sorted set per skill: person id -> proficiency.
+  std::string SkillIndex(absl::string_view skill) const { return Key("idx:skill:", skill); }
+  // Set per language tag (and each of its prefixes): person ids.
+  std::string LanguageIndex(absl::string_view tag) const { return Key("idx:lang:", tag); }
+  std::string TeamIndex(absl::string_view team) const { return Key("idx:team:", team); }
+  std::string SiteIndex(absl::string_view site) const { return Key("idx:site:", site); }
+  std::string RoleIndex(absl::string_view role) const { return Key("idx:role:", role); }
+
+  // --- presence ---
+  // Hash: status, reason, since, load, offers, capacity, idle_since, missed, alive.
+  std::string Presence(absl::string_view id) const { return Key("presence:", id); }
+  // Sorted set: desktop session id -> expiry (ms).
+  std::string Sessions(absl::string_view id) const { return Key("sessions:", id); }
+  // Sorted set of people who may be offered work now -> idle_since (ms). Kept in step with the
+  // presence hashes by every script that changes one of them.
+  std::string Offerable() const { return Key("idx:offerable", ""); }
+
+  // --- escalations ---
+  // Hash: the escalation (`proto` = serialized immutable part, plus state, version, offer...).
+  std::string Escalation(absl::string_view id) const { return Key("esc:", id); }
+  // String: escalation id created by (requester, request_id), for idempotent creation.
+  std::string EscalationRequest(absl::string_view requester, absl::string_view request_id) const {
+    return Key("escreq:", std::string(requester) + ":" + std::string(request_id));
+  }
+  // Set of people who declined (or let lapse) an offer of the escalation.
+  std::string EscalationDeclined(absl::string_view id) const { return Key("esc:declined:", id); }
+  // Set of escalation ids currently offered to a person (to withdraw them when they leave).
+  std::string PendingOffers(absl::string_view person) const { return Key("offers:", person); }
+  // Sorted set of queued escalation ids -> order score (priority, then call age).
+  std::string Queue() const { return Key("queue", ""); }
+  // Hash: queued escalation id -> its requirements, so a helper who becomes free can find the
+  // best queued escalation they qualify for in one script.
+  std::string QueueRequirements() const { return Key("queue:req", ""); }
+  // Sorted set of timers -> due time (ms). Members are `kind|escalation|version`.
+  std::string Timers() const { return Key("timers", ""); }
+
+  // --- threads ---
+  // Hash: kind, escalation, created, last_seq.
+  std::string Thread(absl::string_view id) const { return Key("thread:", id); }
+  // Set of participant ids.
+  std::string ThreadMembers(absl::string_view id) const { return Key("thread:members:", id); }
+  // Hash: seq -> serialized Message.
+  std::string ThreadMessages(absl::string_view id) const { return Key("thread:msgs:", id); }
+  // Hash: `sender:client_msg_id` -> seq, for idempotent posts.
+  std::string ThreadClientIds(absl::string_view id) const { return Key("thread:cmids:", id); }
+
+  // --- events ---
+  // Stream: the person's event log; entry id = cursor, fields `p` (previous cursor) and `e`.
+  std::string Events(absl::string_view user) const { return Key("events:", user); }
+  // String: the newest cursor ever written to the person's log (survives trimming).
+  std::string EventsLast(absl::string_view user) const { return Key("events:last:", user); }
+  // Pub/sub channel announcing every appended event: `user \n cursor \n prev \n payload`.
+  std::string EventChannel() const { return Key("chan:events", ""); }
+  // Pub/sub channel that wakes routers: `available <person>` or `queued <escalation>`.
+  std::string RoutingChannel() const { return Key("chan:routing", ""); }
+
+ private:
+  std::string Key(absl::string_view kind, absl::string_view id) const {
+    std::string k;
+    k.reserve(prefix_.size() + 1 + kind.size() + id.size());
+    k.append(prefix_).append(":").append(kind.data(), kind.size()).append(id.data(), id.size());
+    return k;
+  }
+  std::string prefix_;
+};
+
+}  // namespace backline::store

@@ -1,0 +1,52 @@
+#include "services/store/script_call.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/store/store_lua.h"
+
+namespace backline::store {
+
+RedisScript MakeScript(std::string name, absl::string_view body) {
+  return RedisScript(std::move(name), absl::StrCat(kPreludeLua, "\n", body));
+}
+
+ScriptCall::ScriptCall(const Keys& keys, const EventLogConfig& config, int64_t now_ms)
+    : keys_(keys) {
+  header_ = {keys.EventChannel(), absl::StrCat(config.max_len),
+             absl::StrCat(absl::ToInt64Milliseconds(config.max_age)), absl::StrCat(now_ms)};
+}
+
+int ScriptCall::Key(const std::string& key) {
+  key_list_.push_back(key);
+  return static_cast<int>(key_list_.size());
+}
+
+void ScriptCall::Arg(int64_t value) { args_.push_back(absl::StrCat(value)); }
+
+void ScriptCall::Event(absl::string_view user, std::string payload) {
+  events_.emplace_back(std::string(user), std::move(payload));
+}
+
+absl::StatusOr<RedisReply> ScriptCall::Run(RedisClient& redis, const RedisScript& script) {
+  std::vector<std::string> argv;
+  argv.reserve(header_.size() + 2 + args_.size() + 4 * events_.size());
+  argv.insert(argv.end(), header_.begin(), header_.end());
+  // ARGV[5]: where the event block starts (1-based).
+  argv.push_back(absl::StrCat(header_.size() + 1 + args_.size() + 1));
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  argv.push_back(absl::StrCat(events_.size()));
+  for (auto& [user, payload] : events_) {
+    argv.push_back(absl::StrCat(Key(keys_.Events(user))));
+    argv.push_back(absl::StrCat(Key(keys_.EventsLast(user))));
+    argv.push_back(user);
+    argv.push_back(std::move(payload));
+  }
+  events_.clear();
+  return redis.Eval(script, key_list_, argv);
+}
+
+std::string ScriptStatus(const RedisReply& reply) {
+  if (reply.is_array() && !reply.elements.empty()) return reply.elements[0].AsString();
+  return reply.AsString();
+}
+
+}  // namespace backline::store
