@@ -52,8 +52,10 @@ absl::StatusOr<v1::Person> ParsePerson(const json& j, int line) {
                                         "or admin"));
   }
   if (auto it = j.find("capacity"); it != j.end()) {
-    if (!it->is_number_integer()) return LineError(line, "capacity: must be an integer");
-    p.set_capacity(it->get<int>());
+    if (!it->is_number_integer() || it->get<int64_t>() < -1000 || it->get<int64_t>() > 1000) {
+      return LineError(line, "capacity: must be an integer");
+    }
+    p.set_capacity(static_cast<int>(it->get<int64_t>()));
   } else {
     p.set_capacity(IsHelperRole(p.role()) ? 2 : 0);
   }
@@ -69,12 +71,13 @@ absl::StatusOr<v1::Person> ParsePerson(const json& j, int line) {
       return LineError(line, "skills: must map skill names to proficiency 1..5");
     }
     for (const auto& [name, level] : it->items()) {
-      if (!level.is_number_integer()) {
+      if (!level.is_number_integer() || level.get<int64_t>() < -1000 ||
+          level.get<int64_t>() > 1000) {
         return LineError(line, absl::StrCat("skills.", name, ": proficiency must be 1..5"));
       }
       v1::Skill* s = p.add_skills();
       s->set_name(name);
-      s->set_proficiency(level.get<int>());
+      s->set_proficiency(static_cast<int>(level.get<int64_t>()));
     }
   }
   return p;

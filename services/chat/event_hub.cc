@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
+#include "services/common/wire.h"
 
 namespace backline::chat {
 namespace {
@@ -166,7 +167,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   // Cursor of the newest event queued for this stream ("" until known for a live-only start).
   std::string cursor_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Event> pending_ ABSL_GUARDED_BY(mu_);
-  v1::Event in_flight_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;
   bool need_fetch_ ABSL_GUARDED_BY(mu_) = false;
@@ -174,7 +175,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-class EventStreamReactor : public grpc::ServerWriteReactor<v1::Event> {
+class EventStreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit EventStreamReactor(std::shared_ptr<EventStream> stream)
       : stream_(std::move(stream)) {}
@@ -193,7 +194,7 @@ class EventStreamReactor : public grpc::ServerWriteReactor<v1::Event> {
 
 void EventStream::MaybeWrite() {
   if (writing_ || finished_ || pending_.empty() || reactor_ == nullptr) return;
-  in_flight_ = std::move(pending_.front());
+  SerializeToBuffer(pending_.front(), &in_flight_).IgnoreError();
   pending_.pop_front();
   writing_ = true;
   reactor_->StartWrite(&in_flight_);
@@ -229,7 +230,7 @@ EventHub::~EventHub() {
   for (std::thread& t : fetchers_) t.join();
 }
 
-grpc::ServerWriteReactor<v1::Event>* EventHub::Open(std::string user, std::string after_cursor) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventHub::Open(std::string user, std::string after_cursor) {
   auto stream = std::make_shared<EventStream>(this, user, std::move(after_cursor));
   auto* reactor = new EventStreamReactor(stream);
   {

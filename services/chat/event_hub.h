@@ -47,7 +47,7 @@ class EventHub {
 
   // Starts a stream of `user`'s events after `after_cursor` (empty: from now on; `0`: from the
   // start of retention). The cursor must be valid (checked by the caller).
-  grpc::ServerWriteReactor<v1::Event>* Open(std::string user, std::string after_cursor);
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Open(std::string user, std::string after_cursor);
 
   // Ends every open stream with UNAVAILABLE, so that clients resume elsewhere (shutdown).
   void CloseAll();

@@ -13,23 +13,26 @@ struct MessagingConfig {
   size_t max_text_bytes = 16 * 1024;
 };
 
-class MessagingService final : public v1::MessagingService::CallbackService {
+// Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
+using MessagingServiceBase = v1::MessagingService::WithRawCallbackMethod_PostMessage<v1::MessagingService::WithRawCallbackMethod_ListMessages<v1::MessagingService::WithRawCallbackMethod_GetThread<v1::MessagingService::WithRawCallbackMethod_Subscribe<v1::MessagingService::Service>>>>;
+
+class MessagingService final : public MessagingServiceBase {
  public:
   MessagingService(const Authenticator* auth, RedisThreadStore* threads, EventHub* hub,
                    MessagingConfig config)
       : auth_(auth), threads_(threads), hub_(hub), config_(config) {}
 
   grpc::ServerUnaryReactor* PostMessage(grpc::CallbackServerContext* context,
-                                        const v1::PostMessageRequest* request,
-                                        v1::Message* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* ListMessages(grpc::CallbackServerContext* context,
-                                         const v1::ListMessagesRequest* request,
-                                         v1::ListMessagesResponse* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetThread(grpc::CallbackServerContext* context,
-                                      const v1::GetThreadRequest* request,
-                                      v1::Thread* response) override;
-  grpc::ServerWriteReactor<v1::Event>* Subscribe(grpc::CallbackServerContext* context,
-                                                 const v1::SubscribeRequest* request) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* in) override;
 
  private:
   // The thread, if `caller` may read it: NOT_FOUND if it does not exist, PERMISSION_DENIED if

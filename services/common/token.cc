@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/common/validation.h"
 
 namespace backline {
@@ -59,6 +60,12 @@ absl::StatusOr<Principal> TokenCodec::Verify(absl::string_view token) const {
     return absl::UnauthenticatedError("token algorithm not allowed");
   }
   const auto& json = claims.create_json_obj();
+  // cpp-jwt reads `exp` as unsigned, so a negative one would never expire: check it here too.
+  const auto exp = json.find("exp");
+  if (exp == json.end() || !exp->is_number_integer() || exp->get<int64_t>() <= 0 ||
+      exp->get<int64_t>() <= absl::ToUnixSeconds(absl::Now())) {
+    return absl::UnauthenticatedError("token has expired or has no valid expiry");
+  }
   Principal p;
   try {
     p.id = json.at("sub").get<std::string>();

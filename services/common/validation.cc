@@ -1,5 +1,6 @@
 #include "services/common/validation.h"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -118,30 +119,32 @@ absl::Status CanonicalLanguage(absl::string_view field, absl::string_view tag, s
   const absl::Status bad = Invalid(field, tag, "a BCP-47 language tag such as da, zh-Hant or pt-BR");
   if (tag.empty() || tag.size() > 35) return bad;
   std::vector<absl::string_view> parts = absl::StrSplit(tag, '-');
+  // Subtags in order: language, then at most one script, at most one region, then variants.
+  enum Stage { kLanguage, kScript, kRegion, kVariant };
+  Stage stage = kLanguage;
   std::string result;
   for (size_t i = 0; i < parts.size(); ++i) {
     const absl::string_view part = parts[i];
+    if (part.empty()) return bad;
     for (char c : part) {
       if (!absl::ascii_isalnum(c)) return bad;
     }
+    const bool alpha = std::all_of(part.begin(), part.end(), absl::ascii_isalpha);
+    const bool digits = std::all_of(part.begin(), part.end(), absl::ascii_isdigit);
     std::string canonical;
     if (i == 0) {
-      // Primary language: 2-3 letters, lower case.
-      if (part.size() < 2 || part.size() > 3) return bad;
-      for (char c : part) {
-        if (!absl::ascii_isalpha(c)) return bad;
-      }
+      if (part.size() < 2 || part.size() > 3 || !alpha) return bad;
       canonical = absl::AsciiStrToLower(part);
-    } else if (part.size() == 4 && absl::ascii_isalpha(part[0])) {
-      // Script: title case (Hant, Latn).
+    } else if (stage < kScript && part.size() == 4 && alpha) {
       canonical = absl::AsciiStrToLower(part);
       canonical[0] = absl::ascii_toupper(canonical[0]);
-    } else if (part.size() == 2 || (part.size() == 3 && absl::ascii_isdigit(part[0]))) {
-      // Region: upper case (DK) or three digits (419).
+      stage = kScript;
+    } else if (stage < kRegion && ((part.size() == 2 && alpha) || (part.size() == 3 && digits))) {
       canonical = absl::AsciiStrToUpper(part);
+      stage = kRegion;
     } else if (part.size() >= 5 && part.size() <= 8) {
-      // Variant: lower case.
       canonical = absl::AsciiStrToLower(part);
+      stage = kVariant;
     } else {
       return bad;
     }

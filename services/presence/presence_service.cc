@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/common/unary.h"
+#include "services/common/wire.h"
 #include "services/common/validation.h"
 
 namespace backline::presence {
@@ -27,26 +27,26 @@ absl::Status PresenceService::CheckMayChangeStatus(const Principal& caller,
 }
 
 grpc::ServerUnaryReactor* PresenceService::SetStatus(grpc::CallbackServerContext* context,
-                                                     const v1::SetStatusRequest* request,
-                                                     v1::Presence* response) {
-  return Respond(context, [&]() -> absl::Status {
+                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return UnaryCall<v1::SetStatusRequest, v1::Presence>(
+      context, in, out, [&](const v1::SetStatusRequest& request, v1::Presence* response) -> absl::Status {
     BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
-    const std::string target = request->person().empty() ? caller.id : request->person();
+    const std::string target = request.person().empty() ? caller.id : request.person();
     BL_RETURN_IF_ERROR(CheckName("person", target));
     BL_RETURN_IF_ERROR(CheckMayChangeStatus(caller, target));
     BL_ASSIGN_OR_RETURN(*response,
-                        presence_->SetStatus(target, request->status(), request->reason()));
+                        presence_->SetStatus(target, request.status(), request.reason()));
     return absl::OkStatus();
   });
 }
 
 grpc::ServerUnaryReactor* PresenceService::Heartbeat(grpc::CallbackServerContext* context,
-                                                     const v1::HeartbeatRequest* request,
-                                                     v1::HeartbeatResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
+                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return UnaryCall<v1::HeartbeatRequest, v1::HeartbeatResponse>(
+      context, in, out, [&](const v1::HeartbeatRequest& request, v1::HeartbeatResponse* response) -> absl::Status {
     BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
     BL_ASSIGN_OR_RETURN(*response->mutable_presence(),
-                        presence_->Heartbeat(caller.id, request->session_id()));
+                        presence_->Heartbeat(caller.id, request.session_id()));
     *response->mutable_liveness_timeout() =
         google::protobuf::util::TimeUtil::MillisecondsToDuration(
             absl::ToInt64Milliseconds(presence_->config().liveness_timeout));
@@ -55,35 +55,35 @@ grpc::ServerUnaryReactor* PresenceService::Heartbeat(grpc::CallbackServerContext
 }
 
 grpc::ServerUnaryReactor* PresenceService::GetPresence(grpc::CallbackServerContext* context,
-                                                       const v1::GetPresenceRequest* request,
-                                                       v1::Presence* response) {
-  return Respond(context, [&]() -> absl::Status {
+                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return UnaryCall<v1::GetPresenceRequest, v1::Presence>(
+      context, in, out, [&](const v1::GetPresenceRequest& request, v1::Presence* response) -> absl::Status {
     BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
-    const std::string target = request->person().empty() ? caller.id : request->person();
+    const std::string target = request.person().empty() ? caller.id : request.person();
     BL_ASSIGN_OR_RETURN(*response, presence_->Get(target));
     return absl::OkStatus();
   });
 }
 
-grpc::ServerUnaryReactor* PresenceService::ListAvailable(
-    grpc::CallbackServerContext* context, const v1::ListAvailableRequest* request,
-    v1::ListAvailableResponse* response) {
-  return Respond(context, [&]() -> absl::Status {
+grpc::ServerUnaryReactor* PresenceService::ListAvailable(grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return UnaryCall<v1::ListAvailableRequest, v1::ListAvailableResponse>(
+      context, in, out, [&](const v1::ListAvailableRequest& request, v1::ListAvailableResponse* response) -> absl::Status {
     BL_RETURN_IF_ERROR(auth_->Authenticate(*context).status());
-    BL_RETURN_IF_ERROR(CheckName("skill", request->skill()));
-    const int min = request->min_proficiency() == 0 ? 1 : request->min_proficiency();
+    BL_RETURN_IF_ERROR(CheckName("skill", request.skill()));
+    const int min = request.min_proficiency() == 0 ? 1 : request.min_proficiency();
     if (min < 1 || min > 5) {
       return absl::InvalidArgumentError(
           absl::StrCat("min_proficiency: ", min, " is outside 1..5"));
     }
-    const int limit = request->page_size() == 0 ? 50 : request->page_size();
+    const int limit = request.page_size() == 0 ? 50 : request.page_size();
     if (limit < 1 || limit > 1000) {
       return absl::InvalidArgumentError("page_size: must be within 1..1000");
     }
     HelperRequirements req;
-    req.skills.emplace_back(request->skill(), min);
-    if (!request->language().empty()) {
-      BL_RETURN_IF_ERROR(CanonicalLanguage("language", request->language(), &req.language));
+    req.skills.emplace_back(request.skill(), min);
+    if (!request.language().empty()) {
+      BL_RETURN_IF_ERROR(CanonicalLanguage("language", request.language(), &req.language));
     }
     BL_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
                         presence_->SelectCandidates(req, limit));

@@ -7,20 +7,23 @@
 
 namespace backline::presence {
 
-class RosterService final : public v1::RosterService::CallbackService {
+// Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
+using RosterServiceBase = v1::RosterService::WithRawCallbackMethod_ApplyRoster<v1::RosterService::WithRawCallbackMethod_GetPerson<v1::RosterService::WithRawCallbackMethod_ListPeople<v1::RosterService::Service>>>;
+
+class RosterService final : public RosterServiceBase {
  public:
   RosterService(const Authenticator* auth, RedisRosterStore* roster)
       : auth_(auth), roster_(roster) {}
 
   grpc::ServerUnaryReactor* ApplyRoster(grpc::CallbackServerContext* context,
-                                        const v1::ApplyRosterRequest* request,
-                                        v1::ApplyRosterResponse* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetPerson(grpc::CallbackServerContext* context,
-                                      const v1::GetPersonRequest* request,
-                                      v1::Person* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* ListPeople(grpc::CallbackServerContext* context,
-                                       const v1::ListPeopleRequest* request,
-                                       v1::ListPeopleResponse* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
 
  private:
   const Authenticator* auth_;

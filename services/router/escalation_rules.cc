@@ -1,5 +1,6 @@
 #include "services/router/escalation_rules.h"
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -127,6 +128,11 @@ v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,
   offer->set_offer_id(std::string(offer_id));
   offer->set_escalation_id(e.id());
   offer->set_helper(std::string(helper));
+  if (std::find(out.offered_to().begin(), out.offered_to().end(), helper) ==
+      out.offered_to().end()) {
+    out.add_offered_to(std::string(helper));
+    std::sort(out.mutable_offered_to()->begin(), out.mutable_offered_to()->end());
+  }
   *offer->mutable_offer_time() = ToProtoTime(now);
   *offer->mutable_deadline() = ToProtoTime(deadline);
   if (!out.timeline().has_first_offer_time()) {

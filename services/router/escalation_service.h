@@ -7,28 +7,31 @@
 
 namespace backline::router {
 
-class EscalationService final : public v1::EscalationService::CallbackService {
+// Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
+using EscalationServiceBase = v1::EscalationService::WithRawCallbackMethod_CreateEscalation<v1::EscalationService::WithRawCallbackMethod_GetEscalation<v1::EscalationService::WithRawCallbackMethod_AcceptOffer<v1::EscalationService::WithRawCallbackMethod_DeclineOffer<v1::EscalationService::WithRawCallbackMethod_CancelEscalation<v1::EscalationService::WithRawCallbackMethod_ResolveEscalation<v1::EscalationService::Service>>>>>>;
+
+class EscalationService final : public EscalationServiceBase {
  public:
   EscalationService(const Authenticator* auth, Router* router) : auth_(auth), router_(router) {}
 
   grpc::ServerUnaryReactor* CreateEscalation(grpc::CallbackServerContext* context,
-                                             const v1::CreateEscalationRequest* request,
-                                             v1::Escalation* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetEscalation(grpc::CallbackServerContext* context,
-                                          const v1::GetEscalationRequest* request,
-                                          v1::Escalation* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* AcceptOffer(grpc::CallbackServerContext* context,
-                                        const v1::AcceptOfferRequest* request,
-                                        v1::Escalation* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* DeclineOffer(grpc::CallbackServerContext* context,
-                                         const v1::DeclineOfferRequest* request,
-                                         v1::Escalation* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* CancelEscalation(grpc::CallbackServerContext* context,
-                                             const v1::CancelEscalationRequest* request,
-                                             v1::Escalation* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* ResolveEscalation(grpc::CallbackServerContext* context,
-                                              const v1::ResolveEscalationRequest* request,
-                                              v1::Escalation* response) override;
+                                      const grpc::ByteBuffer* in,
+                                      grpc::ByteBuffer* out) override;
 
  private:
   const Authenticator* auth_;

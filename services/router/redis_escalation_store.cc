@@ -48,7 +48,8 @@ absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id)
   }
   auto replies = redis_->Pipeline({{"HGETALL", keys_->Escalation(id)},
                                    {"SMEMBERS", keys_->EscalationDeclined(id)},
-                                   {"HGET", keys_->Thread(ThreadIdFor(id)), "last_seq"}});
+                                   {"HGET", keys_->Thread(ThreadIdFor(id)), "last_seq"},
+                                   {"SMEMBERS", keys_->EscalationOffered(id)}});
   if (!replies.ok()) return replies.status();
   const auto& fields = (*replies)[0].elements;
   if (fields.empty()) return absl::NotFoundError(absl::StrCat("no escalation ", id));
@@ -97,10 +98,14 @@ absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id)
     offer.set_escalation_id(std::string(id));
     *e.mutable_offer() = std::move(offer);
   }
-  std::vector<std::string> declined;
-  for (const auto& d : (*replies)[1].elements) declined.push_back(d.str);
-  std::sort(declined.begin(), declined.end());
-  for (std::string& d : declined) e.add_declined_by(std::move(d));
+  auto sorted = [](const store::RedisReply& set) {
+    std::vector<std::string> ids;
+    for (const auto& d : set.elements) ids.push_back(d.str);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  for (std::string& d : sorted((*replies)[1])) e.add_declined_by(std::move(d));
+  for (std::string& d : sorted((*replies)[3])) e.add_offered_to(std::move(d));
   out.thread_last_seq = (*replies)[2].AsInteger(0);
   return out;
 }
@@ -165,6 +170,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before
   call.Key(keys_->Timers());
   call.Key(keys_->PendingOffers(helper));
   call.Key(keys_->EscalationDeclined(before.id()));
+  call.Key(keys_->EscalationOffered(before.id()));
   call.Arg(before.id());
   call.Arg(before.version());
   call.Arg(helper);

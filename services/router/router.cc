@@ -18,6 +18,10 @@ absl::Status Contended(absl::string_view what) {
 }
 
 bool WasOfferedTo(const v1::Escalation& e, absl::string_view person) {
+  return std::find(e.offered_to().begin(), e.offered_to().end(), person) != e.offered_to().end();
+}
+
+bool Declined(const v1::Escalation& e, absl::string_view person) {
   return std::find(e.declined_by().begin(), e.declined_by().end(), person) !=
          e.declined_by().end();
 }
@@ -204,7 +208,8 @@ absl::StatusOr<v1::Escalation> Router::Resolve(const Principal& caller, absl::st
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
-    if (caller.id != e.helper() && caller.id != e.requester()) {
+    const bool party = caller.id == e.helper() || caller.id == e.requester();
+    if (!party && !WasOfferedTo(e, caller.id)) {
       BL_RETURN_IF_ERROR(CheckMayView(caller, e));
       return absl::PermissionDeniedError(
           "only the helper or the requester may resolve an escalation");
@@ -213,6 +218,10 @@ absl::StatusOr<v1::Escalation> Router::Resolve(const Principal& caller, absl::st
       return absl::FailedPreconditionError(absl::StrCat(
           "escalation ", id, " is ", v1::EscalationState_Name(e.state()),
           "; only an accepted escalation can be resolved"));
+    }
+    if (!party) {
+      return absl::PermissionDeniedError(
+          "only the helper or the requester may resolve an escalation");
     }
     const absl::Time now = clock_->Now();
     v1::Escalation after = Closed(e, v1::ESCALATION_STATE_RESOLVED, resolution, now);
@@ -321,7 +330,7 @@ absl::Status Router::OnHelperAvailable(absl::string_view helper) {
   for (const std::string& id : ids) {
     auto stored = escalations_->Get(id);
     if (!stored.ok() || stored->escalation.state() != v1::ESCALATION_STATE_QUEUED) continue;
-    if (WasOfferedTo(stored->escalation, helper)) continue;
+    if (Declined(stored->escalation, helper)) continue;
     BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(stored->escalation, helper));
     if (outcome == Outcome::kHelperGone) break;  // full, or no longer available
   }

@@ -1,5 +1,6 @@
 #include "services/store/event_log.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -26,15 +27,17 @@ const RedisScript& AppendEventScript() {
 
 bool IsValidCursor(absl::string_view cursor) {
   if (cursor == "0") return true;
-  size_t dash = cursor.find('-');
+  const size_t dash = cursor.find('-');
   if (dash == absl::string_view::npos || dash == 0 || dash + 1 == cursor.size() ||
       cursor.size() > 41) {
     return false;
   }
+  const absl::string_view ms = cursor.substr(0, dash), seq = cursor.substr(dash + 1);
+  auto digits = [](absl::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
   uint64_t a, b;
-  return absl::SimpleAtoi(cursor.substr(0, dash), &a) &&
-         absl::SimpleAtoi(cursor.substr(dash + 1), &b) && cursor[0] != '+' &&
-         cursor[dash + 1] != '+';
+  return digits(ms) && digits(seq) && absl::SimpleAtoi(ms, &a) && absl::SimpleAtoi(seq, &b);
 }
 
 int CompareCursors(absl::string_view a, absl::string_view b) {

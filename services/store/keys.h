@@ -49,6 +49,8 @@ class Keys {
   std::string EscalationRequest(absl::string_view requester, absl::string_view request_id) const {
     return Key("escreq:", std::string(requester) + ":" + std::string(request_id));
   }
+  // Set of everyone the escalation was ever offered to.
+  std::string EscalationOffered(absl::string_view id) const { return Key("esc:offered:", id); }
   // Set of people who declined (or let lapse) an offer of the escalation.
   std::string EscalationDeclined(absl::string_view id) const { return Key("esc:declined:", id); }
   // Set of escalation ids currently offered to a person (to withdraw them when they leave).

@@ -4,7 +4,7 @@
 -- escalation is never offered twice. The offer is a lease: its timer takes it back.
 -- KEYS[1] escalation, KEYS[2] helper presence, KEYS[3] offerable index, KEYS[4] queue,
 -- KEYS[5] queue requirements, KEYS[6] timers, KEYS[7] helper's pending offers,
--- KEYS[8] declined set
+-- KEYS[8] declined set, KEYS[9] offered-to set
 -- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] offer id, [5] deadline ms,
 -- [6] timer member, [7] routing channel
 -- Returns {'OK'}, {'CONFLICT'} (escalation changed) or {'HELPER_GONE'} (not offerable now).
@@ -18,6 +18,7 @@ redis.call('HINCRBY', KEYS[2], 'load', 1)
 redis.call('HINCRBY', KEYS[2], 'offers', 1)
 bl_refresh_offerable(KEYS[2], KEYS[3], helper)
 redis.call('SADD', KEYS[7], id)
+redis.call('SADD', KEYS[9], helper)
 redis.call('HSET', KEYS[1], 'state', 2, 'version', tonumber(version) + 1,
            'offer_id', ARGV[BL_ARG0 + 4], 'offer_helper', helper, 'offer_time', BL_NOW,
            'offer_deadline', ARGV[BL_ARG0 + 5])

@@ -1,0 +1,84 @@
+// The per-user event log: cursors grow, reading after a cursor is exact, and trimming is
+// detected as a gap rather than skipped silently.
+#include "services/store/event_log.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/redis_server.h"
+
+namespace backline::testing {
+namespace {
+
+class EventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SharedRedis().Flush(); }
+  store::RedisClient redis_{SharedRedis().client_options()};
+  store::Keys keys_;
+};
+
+TEST_F(EventLogTest, ReadAfterCursorIsExactAndInOrder) {
+  store::EventLog log(&redis_, &keys_, {});
+  std::vector<std::string> cursors;
+  for (int i = 0; i < 20; ++i) {
+    auto c = log.Append("anna", absl::StrCat("e", i), 0);
+    ASSERT_TRUE(c.ok()) << c.status();
+    if (!cursors.empty()) {
+      EXPECT_GT(store::CompareCursors(*c, cursors.back()), 0);
+    }
+    cursors.push_back(*c);
+  }
+  auto all = log.ReadAfter("anna", "0", 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_FALSE(all->gap);
+  ASSERT_EQ(all->events.size(), 20u);
+  EXPECT_EQ(all->last_cursor, cursors.back());
+  auto tail = log.ReadAfter("anna", cursors[14], 100);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_FALSE(tail->gap);
+  ASSERT_EQ(tail->events.size(), 5u);
+  EXPECT_EQ(tail->events[0].payload, "e15");
+  EXPECT_EQ(tail->events[0].prev, cursors[14]);
+  auto none = log.ReadAfter("anna", cursors.back(), 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->events.empty());
+  EXPECT_FALSE(none->gap);
+  // Another user's log is separate.
+  auto other = log.ReadAfter("bo", "0", 100);
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->events.empty());
+  EXPECT_FALSE(other->gap);
+}
+
+TEST_F(EventLogTest, TrimmedEventsAreAGap) {
+  store::EventLogConfig config;
+  config.max_len = 10;
+  store::EventLog log(&redis_, &keys_, config);
+  std::vector<std::string> cursors;
+  for (int i = 0; i < 500; ++i) cursors.push_back(*log.Append("anna", absl::StrCat("e", i), 0));
+  auto from_start = log.ReadAfter("anna", "0", 1000);
+  ASSERT_TRUE(from_start.ok());
+  EXPECT_TRUE(from_start->gap);
+  EXPECT_LT(from_start->events.size(), 500u);
+  EXPECT_EQ(from_start->events.back().payload, "e499");
+  auto from_old = log.ReadAfter("anna", cursors[3], 1000);
+  ASSERT_TRUE(from_old.ok());
+  EXPECT_TRUE(from_old->gap);
+  // A cursor still retained reads without a gap.
+  auto from_recent = log.ReadAfter("anna", cursors[495], 1000);
+  ASSERT_TRUE(from_recent.ok());
+  EXPECT_FALSE(from_recent->gap);
+  EXPECT_EQ(from_recent->events.size(), 4u);
+}
+
+TEST_F(EventLogTest, UnknownCursorIsAGapToo) {
+  store::EventLog log(&redis_, &keys_, {});
+  ASSERT_TRUE(log.Append("anna", "e0", 0).ok());
+  // A cursor from before a data loss, or from another deployment.
+  auto page = log.ReadAfter("anna", "9999999999999-0", 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->gap);
+}
+
+}  // namespace
+}  // namespace backline::testing

@@ -1,0 +1,124 @@
+// Roster and presence stores on a real Redis: applying a roster is idempotent and atomic, and
+// the offerable index always agrees with the presence hashes, even with many writers racing.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/presence/redis_presence_store.h"
+#include "services/presence/redis_roster_store.h"
+#include "tests/support/test_stack.h"
+
+namespace backline::testing {
+namespace {
+
+class PresenceStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SharedRedis().Flush(); }
+
+  google::protobuf::RepeatedPtrField<v1::Person> Roster(int seniors) {
+    google::protobuf::RepeatedPtrField<v1::Person> people;
+    for (int i = 0; i < seniors; ++i) {
+      *people.Add() = MakePerson(absl::StrCat("s", i), v1::ROLE_SENIOR,
+                                 {{"billing", 1 + i % 5}}, {i % 2 ? "da" : "zh-Hant-TW"}, 2);
+    }
+    return people;
+  }
+
+  store::RedisClient redis_{SharedRedis().client_options()};
+  store::Keys keys_;
+  FakeClock clock_;
+  presence::RedisRosterStore roster_{&redis_, &keys_, {}, &clock_};
+  presence::RedisPresenceStore presence_{&redis_, &keys_, {}, &clock_, {}};
+};
+
+TEST_F(PresenceStoreTest, ApplyIsIdempotentAndReportsTheDifference) {
+  auto first = roster_.Apply(Roster(10), false);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->added_size(), 10);
+  const std::string digest = SharedRedis().Digest();
+  auto again = roster_.Apply(Roster(10), false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->unchanged(), 10);
+  EXPECT_EQ(SharedRedis().Digest(), digest) << "applying the same roster changed Redis";
+
+  auto smaller = Roster(8);
+  smaller.Mutable(0)->mutable_skills(0)->set_proficiency(5);
+  auto dry = roster_.Apply(smaller, true);
+  ASSERT_TRUE(dry.ok());
+  EXPECT_EQ(dry->updated_size(), 1);
+  EXPECT_EQ(dry->removed_size(), 2);
+  EXPECT_EQ(SharedRedis().Digest(), digest) << "a dry run changed Redis";
+  ASSERT_TRUE(roster_.Apply(smaller, false).ok());
+  EXPECT_EQ(roster_.Get("s9").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(redis_.Command({"ZSCORE", keys_.SkillIndex("billing"), "s0"})->str, "5");
+  EXPECT_TRUE(redis_.Command({"ZSCORE", keys_.SkillIndex("billing"), "s9"})->is_nil());
+  // Language prefixes are indexed: zh-Hant-TW speakers are found under zh and zh-Hant.
+  EXPECT_EQ(redis_.Command({"SISMEMBER", keys_.LanguageIndex("zh-Hant"), "s0"})->integer, 1);
+  EXPECT_EQ(redis_.Command({"SISMEMBER", keys_.LanguageIndex("zh"), "s0"})->integer, 1);
+}
+
+TEST_F(PresenceStoreTest, InvalidRosterChangesNothing) {
+  ASSERT_TRUE(roster_.Apply(Roster(3), false).ok());
+  const std::string digest = SharedRedis().Digest();
+  auto bad = Roster(5);
+  bad.Mutable(4)->mutable_skills(0)->set_proficiency(6);
+  auto r = roster_.Apply(bad, false);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("people[4]"), std::string::npos) << r.status();
+  EXPECT_EQ(SharedRedis().Digest(), digest);
+}
+
+TEST_F(PresenceStoreTest, StatusUnknownPersonIsNotFound) {
+  EXPECT_EQ(presence_.SetStatus("ghost", v1::PRESENCE_STATUS_AVAILABLE, "").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(presence_.Get("ghost").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Racing status changes, heartbeats and roster changes from many threads; afterwards the
+// offerable index holds exactly the people whose hash says they are offerable.
+TEST_F(PresenceStoreTest, OfferableIndexNeverDisagreesWithTheHashes) {
+  ASSERT_TRUE(roster_.Apply(Roster(30), false).ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      const v1::PresenceStatus statuses[] = {v1::PRESENCE_STATUS_AVAILABLE,
+                                             v1::PRESENCE_STATUS_BREAK,
+                                             v1::PRESENCE_STATUS_ON_CALL,
+                                             v1::PRESENCE_STATUS_OFFLINE};
+      for (int i = 0; i < 300; ++i) {
+        const std::string id = absl::StrCat("s", rng() % 30);
+        if (rng() % 4 == 0) {
+          ASSERT_TRUE(presence_.Heartbeat(id, absl::StrCat("desk", t)).ok());
+        } else {
+          ASSERT_TRUE(presence_.SetStatus(id, statuses[rng() % 4], "").ok());
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 10; ++i) {
+      auto r = Roster(30);
+      r.Mutable(i)->set_capacity(i % 3);
+      ASSERT_TRUE(roster_.Apply(r, false).ok());
+    }
+  });
+  for (auto& t : threads) t.join();
+  auto offerable = redis_.Command({"ZRANGE", keys_.Offerable(), "0", "-1"});
+  ASSERT_TRUE(offerable.ok());
+  std::set<std::string> indexed;
+  for (const auto& e : offerable->elements) indexed.insert(e.str);
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = absl::StrCat("s", i);
+    auto f = redis_.Command({"HMGET", keys_.Presence(id), "status", "alive", "load", "capacity"});
+    ASSERT_TRUE(f.ok());
+    const bool should = f->elements[0].str == "1" && f->elements[1].str == "1" &&
+                        f->elements[2].AsInteger() < f->elements[3].AsInteger();
+    EXPECT_EQ(indexed.count(id) == 1, should) << id;
+  }
+}
+
+}  // namespace
+}  // namespace backline::testing

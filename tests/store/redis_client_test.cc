@@ -1,0 +1,128 @@
+// RedisClient against a real redis-server: commands, pipelines, scripts reloaded after the
+// server lost them, binary-safe arguments, and UNAVAILABLE (never a hang) when it is down.
+#include "services/store/redis_client.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "services/store/script_call.h"
+#include "tests/support/redis_server.h"
+
+namespace backline::testing {
+namespace {
+
+TEST(RedisClientTest, CommandsArePassedBinarySafe) {
+  SharedRedis().Flush();
+  store::RedisClient redis(SharedRedis().client_options());
+  const std::string value("a\0b\r\n%s\xff", 9);
+  ASSERT_TRUE(redis.Command({"SET", "k", value}).ok());
+  auto got = redis.Command({"GET", "k"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->str, value);
+  auto missing = redis.Command({"GET", "nope"});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_TRUE(missing->is_nil());
+  auto err = redis.Command({"INCR", "k"});
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(err->type, store::RedisReply::Type::kError);
+}
+
+TEST(RedisClientTest, PipelineRepliesInOrder) {
+  SharedRedis().Flush();
+  store::RedisClient redis(SharedRedis().client_options());
+  auto replies = redis.Pipeline({{"INCR", "n"}, {"INCR", "n"}, {"GET", "n"}, {"LLEN", "x"}});
+  ASSERT_TRUE(replies.ok());
+  ASSERT_EQ(replies->size(), 4u);
+  EXPECT_EQ((*replies)[0].integer, 1);
+  EXPECT_EQ((*replies)[1].integer, 2);
+  EXPECT_EQ((*replies)[2].str, "2");
+  EXPECT_EQ((*replies)[3].integer, 0);
+}
+
+TEST(RedisClientTest, ScriptsAreReloadedAfterTheServerForgotThem) {
+  SharedRedis().Flush();
+  store::RedisClient redis(SharedRedis().client_options());
+  store::RedisScript script("echo", "return {KEYS[1], ARGV[1]}");
+  auto first = redis.Eval(script, {"key"}, {"arg"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(redis.Command({"SCRIPT", "FLUSH"}).ok());
+  auto second = redis.Eval(script, {"key"}, {"arg"});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->elements[1].str, "arg");
+  store::RedisScript failing("fail", "return redis.error_reply('boom')");
+  EXPECT_EQ(redis.Eval(failing, {}, {}).status().code(), absl::StatusCode::kInternal);
+}
+
+TEST(RedisClientTest, UnavailableWhenDownAndRecoversWhenBack) {
+  RedisServer own;
+  store::RedisOptions options = own.client_options();
+  options.command_timeout = absl::Milliseconds(300);
+  store::RedisClient redis(options);
+  ASSERT_TRUE(redis.Command({"SET", "a", "1"}).ok());
+  own.Kill();
+  const absl::Time start = absl::Now();
+  auto r = redis.Command({"GET", "a"});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  auto p = redis.Pipeline({{"GET", "a"}});
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  own.Start();
+  absl::StatusOr<store::RedisReply> back;
+  for (int i = 0; i < 20 && !(back = redis.Command({"PING"})).ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(back.ok()) << back.status();
+}
+
+TEST(RedisClientTest, PoolIsSharedSafelyByManyThreads) {
+  SharedRedis().Flush();
+  store::RedisOptions options = SharedRedis().client_options();
+  options.pool_size = 3;
+  store::RedisClient redis(options);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) ASSERT_TRUE(redis.Command({"INCR", "counter"}).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(redis.Command({"GET", "counter"})->str, "2400");
+}
+
+TEST(RedisSubscriberTest, DeliversMessagesAndResubscribesAfterRestart) {
+  RedisServer own;
+  std::atomic<int> connected{0};
+  absl::Mutex mu;
+  std::vector<std::string> got;
+  store::RedisSubscriber sub(
+      own.client_options(), {"chan"},
+      [&](absl::string_view, absl::string_view m) {
+        absl::MutexLock lock(&mu);
+        got.emplace_back(m);
+      },
+      [&] { ++connected; });
+  auto wait_for = [&](auto pred) {
+    for (int i = 0; i < 200 && !pred(); ++i) absl::SleepFor(absl::Milliseconds(20));
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] { return connected.load() == 1; }));
+  own.Command({"PUBLISH", "chan", "one"});
+  ASSERT_TRUE(wait_for([&] {
+    absl::MutexLock lock(&mu);
+    return got.size() == 1;
+  }));
+  own.Kill();
+  own.Start();
+  ASSERT_TRUE(wait_for([&] { return connected.load() == 2; })) << "did not resubscribe";
+  own.Command({"PUBLISH", "chan", "two"});
+  ASSERT_TRUE(wait_for([&] {
+    absl::MutexLock lock(&mu);
+    return got.size() == 2;
+  }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(got[1], "two");
+}
+
+}  // namespace
+}  // namespace backline::testing

@@ -1,0 +1,41 @@
+// Runs a program as a child process, for tests of the real binaries.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace backline::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed for exceeding the timeout
+  std::string out;
+  std::string err;
+  absl::Duration elapsed;
+};
+
+// Runs `argv` with extra environment variables and `input` on stdin; kills it after `timeout`.
+ProcessResult RunProcess(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {},
+                         const std::string& input = "",
+                         absl::Duration timeout = absl::Seconds(30));
+
+// A program left running in the background (e.g. a server); killed with SIGTERM on destruction.
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv,
+                             const std::map<std::string, std::string>& env = {});
+  ~BackgroundProcess();
+  pid_t pid() const { return pid_; }
+  // Sends `signal` and waits; returns the exit status (as from waitpid) or -1.
+  int Stop(int signal, absl::Duration timeout = absl::Seconds(10));
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace backline::testing
