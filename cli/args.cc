@@ -1,7 +1,7 @@
 #include "cli/args.h"
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace backline::cli {
 

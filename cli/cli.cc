@@ -14,8 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -76,19 +76,26 @@ std::string DefaultConfigPath() {
 
 int ExitFor(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kOk: return kOk;
-    case absl::StatusCode::kNotFound: return kNotFound;
+    case absl::StatusCode::kOk:
+      return kOk;
+    case absl::StatusCode::kNotFound:
+      return kNotFound;
     case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kPermissionDenied: return kDenied;
+    case absl::StatusCode::kPermissionDenied:
+      return kDenied;
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAborted:
-    case absl::StatusCode::kAlreadyExists: return kConflict;
+    case absl::StatusCode::kAlreadyExists:
+      return kConflict;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kResourceExhausted: return kInvalid;
+    case absl::StatusCode::kResourceExhausted:
+      return kInvalid;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded: return kUnavailable;
-    default: return kError;
+    case absl::StatusCode::kDeadlineExceeded:
+      return kUnavailable;
+    default:
+      return kError;
   }
 }
 
@@ -106,13 +113,14 @@ std::string StatusName(v1::PresenceStatus s) {
 
 std::string Skills(const v1::Escalation& e) {
   std::vector<std::string> parts;
-  for (const auto& s : e.skills()) parts.push_back(absl::StrCat(s.skill(), ">=", s.min_proficiency()));
+  for (const auto& s : e.skills())
+    parts.push_back(absl::StrCat(s.skill(), ">=", s.min_proficiency()));
   return absl::StrJoin(parts, ",");
 }
 
 std::string SecondsLeft(const google::protobuf::Timestamp& deadline) {
-  const double s = (TimeUtil::TimestampToMilliseconds(deadline) - absl::ToUnixMillis(absl::Now())) /
-                   1000.0;
+  const double s =
+      (TimeUtil::TimestampToMilliseconds(deadline) - absl::ToUnixMillis(absl::Now())) / 1000.0;
   return absl::StrCat(std::max(0, static_cast<int>(s + 0.5)), "s");
 }
 
@@ -128,8 +136,8 @@ struct Command {
   Handler run;
 };
 
-const std::set<std::string> kGlobalValueFlags = {"target", "token", "token-file", "config",
-                                                 "timeout", "secret-file"};
+const std::set<std::string> kGlobalValueFlags = {"target", "token",   "token-file",
+                                                 "config", "timeout", "secret-file"};
 const std::set<std::string> kGlobalBoolFlags = {"json", "timing", "help"};
 
 class Cli {
@@ -146,8 +154,8 @@ class Cli {
     json = args.Has("json");
     timing = args.Has("timing");
     const std::string config_path = args.Get("config", DefaultConfigPath());
-    auto file = config_path.empty() ? std::map<std::string, std::string>{}
-                                    : ReadConfigFile(config_path);
+    auto file =
+        config_path.empty() ? std::map<std::string, std::string>{} : ReadConfigFile(config_path);
     auto pick = [&](const char* flag, const char* env, const char* key) {
       if (args.Has(flag)) return args.Get(flag);
       if (std::string v = Env(env); !v.empty()) return v;
@@ -179,6 +187,8 @@ class Cli {
       o.token = settings.token;
       o.deadline = settings.timeout;
       client_ = std::make_unique<Client>(o);
+      // Timings are of the calls themselves, not of setting up the connection.
+      if (timing) client_->WaitForConnected(settings.timeout);
     }
     return *client_;
   }
@@ -196,8 +206,9 @@ class Cli {
                             absl::FormatDuration(settings.timeout), ")");
         break;
       case absl::StatusCode::kUnauthenticated:
-        hint = " (pass a valid token with --token, --token-file or BACKLINE_TOKEN; an admin "
-               "issues one with `backline admin token`)";
+        hint =
+            " (pass a valid token with --token, --token-file or BACKLINE_TOKEN; an admin "
+            "issues one with `backline admin token`)";
         break;
       default:
         break;
@@ -216,8 +227,8 @@ class Cli {
     const absl::Time start = absl::Now();
     auto result = fn();
     if (timing) {
-      err << what << ": " << absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(absl::Now() - start))
-          << " ms\n";
+      err << what << ": "
+          << absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(absl::Now() - start)) << " ms\n";
     }
     return result;
   }
@@ -239,8 +250,8 @@ class Cli {
     }
     if (!e.helper().empty()) out << "  helper " << e.helper();
     if (!e.thread_id().empty()) out << "  thread " << e.thread_id();
-    out << "\n  from " << e.requester() << " [" << Skills(e) << ", " << e.language() << "]: "
-        << e.question() << "\n";
+    out << "\n  from " << e.requester() << " [" << Skills(e) << ", " << e.language()
+        << "]: " << e.question() << "\n";
     if (!e.close_reason().empty()) out << "  " << e.close_reason() << "\n";
   }
 
@@ -303,7 +314,8 @@ absl::StatusOr<v1::PresenceStatus> ParseStatus(const std::string& word) {
   std::string w = absl::AsciiStrToUpper(word);
   absl::StrReplaceAll({{"-", "_"}}, &w);
   v1::PresenceStatus s;
-  if (v1::PresenceStatus_Parse("PRESENCE_STATUS_" + w, &s) && s != v1::PRESENCE_STATUS_UNSPECIFIED) {
+  if (v1::PresenceStatus_Parse("PRESENCE_STATUS_" + w, &s) &&
+      s != v1::PRESENCE_STATUS_UNSPECIFIED) {
     return s;
   }
   return absl::InvalidArgumentError(absl::StrCat(
@@ -324,16 +336,17 @@ int PresenceSet(Cli& c, const Args& a) {
   if (a.positional().size() != 1) return c.Usage("presence set needs one status");
   auto status = ParseStatus(a.positional()[0]);
   if (!status.ok()) return c.Usage(std::string(status.status().message()));
-  auto p = c.Timed("presence set", [&] {
-    return c.client().SetStatus(*status, a.Get("reason"), a.Get("person"));
-  });
+  auto p = c.Timed("presence set",
+                   [&] { return c.client().SetStatus(*status, a.Get("reason"), a.Get("person")); });
   if (!p.ok()) return c.Fail(p.status());
   c.PrintPresence(*p);
   return kOk;
 }
 
 int PresenceGet(Cli& c, const Args& a) {
-  auto p = c.client().GetPresence(a.positional().empty() ? "" : a.positional()[0]);
+  auto p = c.Timed("presence get", [&] {
+    return c.client().GetPresence(a.positional().empty() ? "" : a.positional()[0]);
+  });
   if (!p.ok()) return c.Fail(p.status());
   c.PrintPresence(*p);
   return kOk;
@@ -349,7 +362,7 @@ int Who(Cli& c, const Args& a) {
   }
   r.set_min_proficiency(level);
   r.set_language(a.Get("lang"));
-  auto resp = c.client().ListAvailable(r);
+  auto resp = c.Timed("who", [&] { return c.client().ListAvailable(r); });
   if (!resp.ok()) return c.Fail(resp.status());
   if (c.json) {
     c.PrintJson(*resp);
@@ -358,9 +371,8 @@ int Who(Cli& c, const Args& a) {
   if (resp->people().empty()) c.out << "nobody available for " << r.skill() << "\n";
   for (const auto& p : resp->people()) {
     c.out << p.person().id() << "  " << p.person().display_name() << "  " << r.skill() << ":"
-          << p.proficiency() << "  load " << p.presence().load() << "/"
-          << p.presence().capacity() << "  " << absl::StrJoin(p.person().languages(), ",")
-          << "\n";
+          << p.proficiency() << "  load " << p.presence().load() << "/" << p.presence().capacity()
+          << "  " << absl::StrJoin(p.person().languages(), ",") << "\n";
   }
   return kOk;
 }
@@ -401,7 +413,7 @@ int Ask(Cli& c, const Args& a) {
 
 int Show(Cli& c, const Args& a) {
   if (a.positional().size() != 1) return c.Usage("show needs an escalation id");
-  auto e = c.client().GetEscalation(a.positional()[0]);
+  auto e = c.Timed("show", [&] { return c.client().GetEscalation(a.positional()[0]); });
   if (!e.ok()) return c.Fail(e.status());
   c.PrintEscalation(*e);
   return kOk;
@@ -421,9 +433,8 @@ int Accept(Cli& c, const Args& a) {
 
 int Decline(Cli& c, const Args& a) {
   if (a.positional().size() != 1) return c.Usage("decline needs an escalation id");
-  auto e = c.Timed("decline", [&] {
-    return c.client().DeclineOffer(a.positional()[0], "", a.Get("reason"));
-  });
+  auto e = c.Timed("decline",
+                   [&] { return c.client().DeclineOffer(a.positional()[0], "", a.Get("reason")); });
   if (!e.ok()) return c.Fail(e.status());
   c.PrintEscalation(*e);
   return kOk;
@@ -431,7 +442,8 @@ int Decline(Cli& c, const Args& a) {
 
 int Cancel(Cli& c, const Args& a) {
   if (a.positional().size() != 1) return c.Usage("cancel needs an escalation id");
-  auto e = c.client().CancelEscalation(a.positional()[0], a.Get("reason"));
+  auto e = c.Timed("cancel",
+                   [&] { return c.client().CancelEscalation(a.positional()[0], a.Get("reason")); });
   if (!e.ok()) return c.Fail(e.status());
   c.PrintEscalation(*e);
   return kOk;
@@ -494,7 +506,7 @@ int History(Cli& c, const Args& a) {
   }
   r.set_after_seq(after);
   r.set_page_size(limit);
-  auto resp = c.client().ListMessages(r);
+  auto resp = c.Timed("history", [&] { return c.client().ListMessages(r); });
   if (!resp.ok()) return c.Fail(resp.status());
   if (c.json) {
     c.PrintJson(*resp);
@@ -520,8 +532,8 @@ int Watch(Cli& c, const Args& a) {
     return c.Usage("--until: offer, message or escalation");
   }
   auto stream = c.client().Subscribe(a.Get("cursor"));
-  const absl::Time end = *limit > absl::ZeroDuration() ? absl::Now() + *limit
-                                                       : absl::InfiniteFuture();
+  const absl::Time end =
+      *limit > absl::ZeroDuration() ? absl::Now() + *limit : absl::InfiniteFuture();
   int seen = 0;
   while (absl::Now() < end) {
     auto ev = stream->Next(std::min(end - absl::Now(), absl::Seconds(1)));
@@ -529,6 +541,11 @@ int Watch(Cli& c, const Args& a) {
     if (!ev->has_value()) continue;
     const v1::Event& e = **ev;
     if (e.has_caught_up()) continue;
+    if (c.timing && e.has_time()) {
+      const double ms = absl::ToDoubleMilliseconds(
+          absl::Now() - absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(e.time())));
+      c.err << "delivered " << absl::StrFormat("%.2f", ms) << " ms after it was recorded\n";
+    }
     const bool match = (until == "offer" && e.has_offer()) ||
                        (until == "message" && e.has_message_posted()) ||
                        (until == "escalation" && e.has_escalation_updated());
@@ -541,8 +558,7 @@ int Watch(Cli& c, const Args& a) {
     if (match || (count > 0 && seen >= count)) return kOk;
   }
   if (!until.empty()) {
-    c.err << "backline: no " << until << " arrived within " << absl::FormatDuration(*limit)
-          << "\n";
+    c.err << "backline: no " << until << " arrived within " << absl::FormatDuration(*limit) << "\n";
     return kTimeout;
   }
   return kOk;
@@ -552,8 +568,9 @@ int AdminToken(Cli& c, const Args& a) {
   const std::string subject = a.Get("subject");
   const v1::Role role = ParseRole(a.Get("role"));
   if (subject.empty() || role == v1::ROLE_UNSPECIFIED) {
-    return c.Usage("admin token needs --subject ID and --role agent|senior|team_leader|"
-                   "supervisor|bot|admin");
+    return c.Usage(
+        "admin token needs --subject ID and --role agent|senior|team_leader|"
+        "supervisor|bot|admin");
   }
   absl::Duration ttl = absl::Hours(12);
   if (a.Has("ttl") && !absl::ParseDuration(a.Get("ttl"), &ttl)) {
@@ -566,8 +583,9 @@ int AdminToken(Cli& c, const Args& a) {
     secret = *s;
   }
   if (secret.size() < 32) {
-    return c.Usage("admin token needs the server's signing secret: --secret-file FILE or "
-                   "BACKLINE_TOKEN_SECRET");
+    return c.Usage(
+        "admin token needs the server's signing secret: --secret-file FILE or "
+        "BACKLINE_TOKEN_SECRET");
   }
   auto token = TokenCodec(secret).Issue({subject, role}, ttl, absl::Now());
   if (!token.ok()) return c.Fail(token.status());
@@ -607,34 +625,70 @@ int AdminRosterApply(Cli& c, const Args& a) {
 
 const std::vector<Command>& Commands() {
   static const auto* const commands = new std::vector<Command>{
-      {"presence set", "STATUS [--reason R] [--person ID]",
+      {"presence set",
+       "STATUS [--reason R] [--person ID]",
        "set your status: available, on_call, wrap_up, break, meeting, offline",
-       {"reason", "person"}, {}, PresenceSet},
-      {"presence get", "[PERSON]", "show a person's presence (yours by default)", {}, {},
+       {"reason", "person"},
+       {},
+       PresenceSet},
+      {"presence get",
+       "[PERSON]",
+       "show a person's presence (yours by default)",
+       {},
+       {},
        PresenceGet},
-      {"who", "--skill S [--level N] [--lang L]",
-       "who can be offered work now for a skill (and language)", {"skill", "level", "lang"}, {},
+      {"who",
+       "--skill S [--level N] [--lang L]",
+       "who can be offered work now for a skill (and language)",
+       {"skill", "level", "lang"},
+       {},
        Who},
-      {"ask", "--skill S[:LEVEL]... --lang L [--priority P] [--tried T] [--call-id C] QUESTION",
-       "escalate a question to a senior", {"skill", "lang", "priority", "tried", "call-id"},
-       {"quiet"}, Ask},
+      {"ask",
+       "--skill S[:LEVEL]... --lang L [--priority P] [--tried T] [--call-id C] QUESTION",
+       "escalate a question to a senior",
+       {"skill", "lang", "priority", "tried", "call-id"},
+       {"quiet"},
+       Ask},
       {"show", "ESCALATION", "show an escalation", {}, {}, Show},
       {"accept", "ESCALATION", "accept the offer of an escalation", {}, {"quiet"}, Accept},
       {"decline", "ESCALATION [--reason R]", "decline an offer", {"reason"}, {}, Decline},
       {"cancel", "ESCALATION [--reason R]", "withdraw your escalation", {"reason"}, {}, Cancel},
-      {"resolve", "ESCALATION [--note N]", "mark an accepted escalation solved", {"note"}, {},
+      {"resolve",
+       "ESCALATION [--note N]",
+       "mark an accepted escalation solved",
+       {"note"},
+       {},
        Resolve},
-      {"say", "THREAD|ESCALATION TEXT... (or - for stdin)", "post a message",
-       {"client-msg-id"}, {}, Say},
-      {"history", "THREAD|ESCALATION [--after SEQ] [--limit N]", "show a thread's messages",
-       {"after", "limit"}, {}, History},
-      {"watch", "[--cursor C] [--for SECONDS] [--count N] [--until offer|message|escalation]",
-       "print your events as they happen", {"cursor", "for", "count", "until"}, {"quiet"},
+      {"say",
+       "THREAD|ESCALATION TEXT... (or - for stdin)",
+       "post a message",
+       {"client-msg-id"},
+       {},
+       Say},
+      {"history",
+       "THREAD|ESCALATION [--after SEQ] [--limit N]",
+       "show a thread's messages",
+       {"after", "limit"},
+       {},
+       History},
+      {"watch",
+       "[--cursor C] [--for SECONDS] [--count N] [--until offer|message|escalation]",
+       "print your events as they happen",
+       {"cursor", "for", "count", "until"},
+       {"quiet"},
        Watch},
-      {"admin token", "--subject ID --role ROLE [--ttl 12h]",
-       "issue a token (needs the signing secret)", {"subject", "role", "ttl"}, {}, AdminToken},
-      {"admin roster apply", "FILE [--dry-run]",
-       "replace the roster with a JSON Lines file (admins)", {}, {"dry-run"}, AdminRosterApply},
+      {"admin token",
+       "--subject ID --role ROLE [--ttl 12h]",
+       "issue a token (needs the signing secret)",
+       {"subject", "role", "ttl"},
+       {},
+       AdminToken},
+      {"admin roster apply",
+       "FILE [--dry-run]",
+       "replace the roster with a JSON Lines file (admins)",
+       {},
+       {"dry-run"},
+       AdminRosterApply},
   };
   return *commands;
 }
@@ -691,10 +745,9 @@ int RunCli(const std::vector<std::string>& words, std::ostream& out, std::ostrea
       match_words = parts.size();
     }
   }
-  const bool wants_help =
-      std::find(words.begin(), words.end(), "--help") != words.end() ||
-      std::find(words.begin(), words.end(), "-h") != words.end() || words.empty() ||
-      (positional.size() == 1 && positional[0] == "help");
+  const bool wants_help = std::find(words.begin(), words.end(), "--help") != words.end() ||
+                          std::find(words.begin(), words.end(), "-h") != words.end() ||
+                          words.empty() || (positional.size() == 1 && positional[0] == "help");
   if (match == nullptr) {
     if (wants_help) {
       PrintHelp(out);

@@ -19,8 +19,8 @@ absl::Status LineError(int line, const std::string& what) {
 
 absl::StatusOr<v1::Person> ParsePerson(const json& j, int line) {
   if (!j.is_object()) return LineError(line, "not a JSON object");
-  static const char* const kKnown[] = {"id",        "name",   "role",   "team",  "site",
-                                       "capacity",  "languages", "skills", "mentor"};
+  static const char* const kKnown[] = {"id",       "name",      "role",   "team",  "site",
+                                       "capacity", "languages", "skills", "mentor"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;

@@ -1,10 +1,10 @@
 #include "backline/client.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <deque>
 #include <random>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -23,8 +23,8 @@ absl::Status FromGrpc(const grpc::Status& s) {
 
 class GrpcEventStream : public EventStream {
  public:
-  GrpcEventStream(std::unique_ptr<grpc::ClientContext> context,
-                  v1::MessagingService::Stub* stub, v1::SubscribeRequest request)
+  GrpcEventStream(std::unique_ptr<grpc::ClientContext> context, v1::MessagingService::Stub* stub,
+                  v1::SubscribeRequest request)
       : context_(std::move(context)) {
     reader_ = stub->Subscribe(context_.get(), request);
     thread_ = std::thread([this] { Read(); });
@@ -36,9 +36,7 @@ class GrpcEventStream : public EventStream {
 
   absl::StatusOr<std::optional<v1::Event>> Next(absl::Duration timeout) override {
     absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !events_.empty() || done_;
-    };
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty() || done_; };
     mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
     if (!events_.empty()) {
       v1::Event ev = std::move(events_.front());
@@ -130,6 +128,10 @@ struct Client::Impl {
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Client::~Client() = default;
 
+bool Client::WaitForConnected(absl::Duration timeout) {
+  return impl_->channel->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout));
+}
+
 std::string Client::NewRequestId() {
   static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -138,8 +140,7 @@ std::string Client::NewRequestId() {
   return id;
 }
 
-absl::StatusOr<v1::ApplyRosterResponse> Client::ApplyRoster(
-    const v1::ApplyRosterRequest& request) {
+absl::StatusOr<v1::ApplyRosterResponse> Client::ApplyRoster(const v1::ApplyRosterRequest& request) {
   return impl_->Call(impl_->roster.get(), &v1::RosterService::Stub::ApplyRoster, request);
 }
 
@@ -153,8 +154,7 @@ absl::StatusOr<v1::ListPeopleResponse> Client::ListPeople(const v1::ListPeopleRe
   return impl_->Call(impl_->roster.get(), &v1::RosterService::Stub::ListPeople, request);
 }
 
-absl::StatusOr<v1::Presence> Client::SetStatus(v1::PresenceStatus status,
-                                               const std::string& reason,
+absl::StatusOr<v1::Presence> Client::SetStatus(v1::PresenceStatus status, const std::string& reason,
                                                const std::string& person) {
   v1::SetStatusRequest r;
   r.set_status(status);
@@ -215,8 +215,7 @@ absl::StatusOr<v1::Escalation> Client::CancelEscalation(const std::string& id,
   v1::CancelEscalationRequest r;
   r.set_id(id);
   r.set_reason(reason);
-  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::CancelEscalation,
-                     r);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::CancelEscalation, r);
 }
 
 absl::StatusOr<v1::Escalation> Client::ResolveEscalation(const std::string& id,
@@ -224,8 +223,7 @@ absl::StatusOr<v1::Escalation> Client::ResolveEscalation(const std::string& id,
   v1::ResolveEscalationRequest r;
   r.set_id(id);
   r.set_resolution(resolution);
-  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ResolveEscalation,
-                     r);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ResolveEscalation, r);
 }
 
 absl::StatusOr<v1::Message> Client::Post(const std::string& thread_id, const std::string& text,

@@ -47,7 +47,8 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   void OnNews(const std::shared_ptr<const Announced>& a) {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
-    if (!fetching_ && caught_up_ && a->prev == cursor_ && pending_.size() < hub_->config_.max_pending) {
+    if (!fetching_ && caught_up_ && a->prev == cursor_ &&
+        pending_.size() < hub_->config_.max_pending) {
       pending_.push_back(a->event);
       cursor_ = a->cursor;
       MaybeWrite();
@@ -177,8 +178,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
 
 class EventStreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  explicit EventStreamReactor(std::shared_ptr<EventStream> stream)
-      : stream_(std::move(stream)) {}
+  explicit EventStreamReactor(std::shared_ptr<EventStream> stream) : stream_(std::move(stream)) {}
   void OnWriteDone(bool ok) override { stream_->OnWriteDone(ok); }
   void OnCancel() override {
     stream_->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
@@ -207,8 +207,8 @@ void EventStream::FinishLocked(const grpc::Status& status) {
   if (reactor_ != nullptr) reactor_->Finish(status);
 }
 
-EventHub::EventHub(const store::RedisOptions& redis, store::EventLog* log,
-                   const store::Keys& keys, EventHubConfig config)
+EventHub::EventHub(const store::RedisOptions& redis, store::EventLog* log, const store::Keys& keys,
+                   EventHubConfig config)
     : log_(log), config_(config) {
   for (int i = 0; i < config_.fetch_threads; ++i) {
     fetchers_.emplace_back([this] { FetchLoop(); });
@@ -230,7 +230,8 @@ EventHub::~EventHub() {
   for (std::thread& t : fetchers_) t.join();
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* EventHub::Open(std::string user, std::string after_cursor) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventHub::Open(std::string user,
+                                                           std::string after_cursor) {
   auto stream = std::make_shared<EventStream>(this, user, std::move(after_cursor));
   auto* reactor = new EventStreamReactor(stream);
   {

@@ -8,6 +8,8 @@
 // in memory: a slow reader stays behind in Redis, not in RAM. Idle streams cost no CPU.
 #pragma once
 
+#include <grpcpp/support/server_callback.h>
+
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -15,8 +17,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <grpcpp/support/server_callback.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"

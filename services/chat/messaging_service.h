@@ -14,7 +14,10 @@ struct MessagingConfig {
 };
 
 // Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
-using MessagingServiceBase = v1::MessagingService::WithRawCallbackMethod_PostMessage<v1::MessagingService::WithRawCallbackMethod_ListMessages<v1::MessagingService::WithRawCallbackMethod_GetThread<v1::MessagingService::WithRawCallbackMethod_Subscribe<v1::MessagingService::Service>>>>;
+using MessagingServiceBase = v1::MessagingService::WithRawCallbackMethod_PostMessage<
+    v1::MessagingService::WithRawCallbackMethod_ListMessages<
+        v1::MessagingService::WithRawCallbackMethod_GetThread<
+            v1::MessagingService::WithRawCallbackMethod_Subscribe<v1::MessagingService::Service>>>>;
 
 class MessagingService final : public MessagingServiceBase {
  public:
@@ -23,14 +26,12 @@ class MessagingService final : public MessagingServiceBase {
       : auth_(auth), threads_(threads), hub_(hub), config_(config) {}
 
   grpc::ServerUnaryReactor* PostMessage(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* ListMessages(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetThread(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
                                                         const grpc::ByteBuffer* in) override;
 

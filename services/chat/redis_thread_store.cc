@@ -29,8 +29,8 @@ absl::StatusOr<v1::Thread> RedisThreadStore::Get(absl::string_view thread_id) {
     return absl::InvalidArgumentError(
         absl::StrCat("thread_id: \"", thread_id.substr(0, 40), "\" is not a thread id"));
   }
-  auto replies = redis_->Pipeline({{"HGETALL", keys_->Thread(thread_id)},
-                                   {"SMEMBERS", keys_->ThreadMembers(thread_id)}});
+  auto replies = redis_->Pipeline(
+      {{"HGETALL", keys_->Thread(thread_id)}, {"SMEMBERS", keys_->ThreadMembers(thread_id)}});
   if (!replies.ok()) return replies.status();
   const auto& fields = (*replies)[0].elements;
   if (fields.empty()) return absl::NotFoundError(absl::StrCat("no thread ", thread_id));
@@ -59,9 +59,9 @@ absl::StatusOr<v1::Thread> RedisThreadStore::Get(absl::string_view thread_id) {
 
 absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, bool* duplicate) {
   *duplicate = false;
-  const std::string cmid_field =
-      message.client_msg_id().empty() ? "" : absl::StrCat(message.sender(), ":",
-                                                          message.client_msg_id());
+  const std::string cmid_field = message.client_msg_id().empty()
+                                     ? ""
+                                     : absl::StrCat(message.sender(), ":", message.client_msg_id());
   for (int attempt = 0; attempt < kMaxPostAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(v1::Thread thread, Get(message.thread_id()));
     const absl::Time now = clock_->Now();

@@ -19,8 +19,8 @@ namespace backline::chat {
 
 class RedisThreadStore {
  public:
-  RedisThreadStore(store::RedisClient* redis, const store::Keys* keys,
-                   store::EventLogConfig events, const Clock* clock);
+  RedisThreadStore(store::RedisClient* redis, const store::Keys* keys, store::EventLogConfig events,
+                   const Clock* clock);
 
   // NOT_FOUND when there is no such thread.
   absl::StatusOr<v1::Thread> Get(absl::string_view thread_id);

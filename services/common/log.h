@@ -36,8 +36,8 @@ struct LogVoidify {
 #define BL_LOG_LEVEL_INFO ::backline::LogLevel::kInfo
 #define BL_LOG_LEVEL_WARNING ::backline::LogLevel::kWarning
 #define BL_LOG_LEVEL_ERROR ::backline::LogLevel::kError
-#define BL_LOG(level)                                                    \
-  !::backline::LogEnabled(BL_LOG_LEVEL_##level)                          \
-      ? (void)0                                                          \
-      : ::backline::LogVoidify() &                                       \
+#define BL_LOG(level)                           \
+  !::backline::LogEnabled(BL_LOG_LEVEL_##level) \
+      ? (void)0                                 \
+      : ::backline::LogVoidify() &              \
             ::backline::LogRecord(BL_LOG_LEVEL_##level, __FILE__, __LINE__).stream()

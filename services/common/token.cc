@@ -3,9 +3,8 @@
 
 #include <chrono>
 #include <fstream>
-#include <system_error>
-
 #include <jwt/jwt.hpp>
+#include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -19,8 +18,8 @@ TokenCodec::TokenCodec(std::string secret) : secret_(std::move(secret)) {}
 absl::StatusOr<std::string> TokenCodec::Issue(const Principal& principal, absl::Duration ttl,
                                               absl::Time now) const {
   if (!IsValidName(principal.id)) {
-    return absl::InvalidArgumentError(absl::StrCat("subject: \"", principal.id,
-                                                   "\" is not a valid person id"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("subject: \"", principal.id, "\" is not a valid person id"));
   }
   if (principal.role == v1::ROLE_UNSPECIFIED) {
     return absl::InvalidArgumentError("role: required");
@@ -46,8 +45,8 @@ absl::StatusOr<Principal> TokenCodec::Verify(absl::string_view token) const {
   std::error_code ec;
   jwt::jwt_object decoded;
   try {
-    decoded = jwt::decode(jwt::string_view(token.data(), token.size()), algorithms({"HS256"}),
-                          ec, secret(secret_), issuer(std::string(kTokenIssuer)),
+    decoded = jwt::decode(jwt::string_view(token.data(), token.size()), algorithms({"HS256"}), ec,
+                          secret(secret_), issuer(std::string(kTokenIssuer)),
                           aud(std::string(kTokenAudience)), verify(true));
   } catch (const std::exception& e) {
     // cpp-jwt throws on malformed JSON inside an otherwise well-shaped token.

@@ -60,8 +60,7 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
                        size_t max_bytes) {
   size_t bad = 0;
   if (!IsValidUtf8(value, &bad)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": invalid UTF-8 at byte ", bad));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": invalid UTF-8 at byte ", bad));
   }
   if (value.size() < min_bytes) {
     return absl::InvalidArgumentError(
@@ -69,8 +68,8 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
                        : absl::StrCat(field, ": shorter than ", min_bytes, " bytes"));
   }
   if (value.size() > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", value.size(),
-                                                   " bytes is over the limit of ", max_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", value.size(), " bytes is over the limit of ", max_bytes));
   }
   return absl::OkStatus();
 }
@@ -116,7 +115,8 @@ absl::Status CheckToken(absl::string_view field, absl::string_view value) {
 }
 
 absl::Status CanonicalLanguage(absl::string_view field, absl::string_view tag, std::string* out) {
-  const absl::Status bad = Invalid(field, tag, "a BCP-47 language tag such as da, zh-Hant or pt-BR");
+  const absl::Status bad =
+      Invalid(field, tag, "a BCP-47 language tag such as da, zh-Hant or pt-BR");
   if (tag.empty() || tag.size() > 35) return bad;
   std::vector<absl::string_view> parts = absl::StrSplit(tag, '-');
   // Subtags in order: language, then at most one script, at most one region, then variants.

@@ -40,11 +40,11 @@ std::string NewServerId(absl::string_view prefix);
 }  // namespace backline
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define BL_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    if (absl::Status _st = (expr); !_st.ok()) {  \
-      return _st;                                \
-    }                                            \
+#define BL_RETURN_IF_ERROR(expr)                \
+  do {                                          \
+    if (absl::Status _st = (expr); !_st.ok()) { \
+      return _st;                               \
+    }                                           \
   } while (0)
 
 #define BL_CONCAT_INNER(a, b) a##b

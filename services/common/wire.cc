@@ -1,10 +1,10 @@
 #include "services/common/wire.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+
 #include <memory>
 #include <set>
 #include <string>
-
-#include <grpcpp/support/proto_buffer_reader.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -48,7 +48,8 @@ class LenientTwins {
   static void MakeLenient(DescriptorProto* message) {
     if (message->options().map_entry()) message->mutable_options()->clear_map_entry();
     for (FieldDescriptorProto& f : *message->mutable_field()) {
-      if (f.type() == FieldDescriptorProto::TYPE_STRING) f.set_type(FieldDescriptorProto::TYPE_BYTES);
+      if (f.type() == FieldDescriptorProto::TYPE_STRING)
+        f.set_type(FieldDescriptorProto::TYPE_BYTES);
     }
     for (DescriptorProto& nested : *message->mutable_nested_type()) MakeLenient(&nested);
   }
@@ -114,12 +115,11 @@ absl::Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Mess
     const std::string field = FindInvalidUtf8(*twin, message->GetDescriptor(), "");
     if (!field.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": invalid UTF-8"));
   }
-  return absl::InvalidArgumentError(absl::StrCat("request is not a valid ",
-                                                 message->GetDescriptor()->full_name()));
+  return absl::InvalidArgumentError(
+      absl::StrCat("request is not a valid ", message->GetDescriptor()->full_name()));
 }
 
-absl::Status SerializeToBuffer(const google::protobuf::Message& message,
-                               grpc::ByteBuffer* buffer) {
+absl::Status SerializeToBuffer(const google::protobuf::Message& message, grpc::ByteBuffer* buffer) {
   std::string bytes;
   if (!message.SerializeToString(&bytes)) return absl::InternalError("response does not serialize");
   grpc::Slice slice(std::move(bytes));

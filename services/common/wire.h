@@ -27,8 +27,7 @@ namespace backline {
 absl::Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* message);
 
 // Serializes `message` into `buffer`.
-absl::Status SerializeToBuffer(const google::protobuf::Message& message,
-                               grpc::ByteBuffer* buffer);
+absl::Status SerializeToBuffer(const google::protobuf::Message& message, grpc::ByteBuffer* buffer);
 
 // The shape of every unary handler: parse, run `body` (which authenticates, validates and does
 // the work), serialize the response, finish with the mapped status.

@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/common/wire.h"
 #include "services/common/validation.h"
+#include "services/common/wire.h"
 
 namespace backline::presence {
 
@@ -11,7 +11,8 @@ absl::Status PresenceService::CheckMayChangeStatus(const Principal& caller,
                                                    absl::string_view target) {
   if (caller.id == target || caller.role == v1::ROLE_ADMIN) return absl::OkStatus();
   const absl::Status denied = absl::PermissionDeniedError(
-      absl::StrCat("only ", target, ", their team leader, a supervisor of their site or an "
+      absl::StrCat("only ", target,
+                   ", their team leader, a supervisor of their site or an "
                    "admin may change their status"));
   if (caller.role != v1::ROLE_TEAM_LEADER && caller.role != v1::ROLE_SUPERVISOR) return denied;
   BL_ASSIGN_OR_RETURN(v1::Person subject, roster_->Get(target));
@@ -27,79 +28,88 @@ absl::Status PresenceService::CheckMayChangeStatus(const Principal& caller,
 }
 
 grpc::ServerUnaryReactor* PresenceService::SetStatus(grpc::CallbackServerContext* context,
-                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+                                                     const grpc::ByteBuffer* in,
+                                                     grpc::ByteBuffer* out) {
   return UnaryCall<v1::SetStatusRequest, v1::Presence>(
-      context, in, out, [&](const v1::SetStatusRequest& request, v1::Presence* response) -> absl::Status {
-    BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
-    const std::string target = request.person().empty() ? caller.id : request.person();
-    BL_RETURN_IF_ERROR(CheckName("person", target));
-    BL_RETURN_IF_ERROR(CheckMayChangeStatus(caller, target));
-    BL_ASSIGN_OR_RETURN(*response,
-                        presence_->SetStatus(target, request.status(), request.reason()));
-    return absl::OkStatus();
-  });
+      context, in, out,
+      [&](const v1::SetStatusRequest& request, v1::Presence* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        const std::string target = request.person().empty() ? caller.id : request.person();
+        BL_RETURN_IF_ERROR(CheckName("person", target));
+        BL_RETURN_IF_ERROR(CheckMayChangeStatus(caller, target));
+        BL_ASSIGN_OR_RETURN(*response,
+                            presence_->SetStatus(target, request.status(), request.reason()));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* PresenceService::Heartbeat(grpc::CallbackServerContext* context,
-                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+                                                     const grpc::ByteBuffer* in,
+                                                     grpc::ByteBuffer* out) {
   return UnaryCall<v1::HeartbeatRequest, v1::HeartbeatResponse>(
-      context, in, out, [&](const v1::HeartbeatRequest& request, v1::HeartbeatResponse* response) -> absl::Status {
-    BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
-    BL_ASSIGN_OR_RETURN(*response->mutable_presence(),
-                        presence_->Heartbeat(caller.id, request.session_id()));
-    *response->mutable_liveness_timeout() =
-        google::protobuf::util::TimeUtil::MillisecondsToDuration(
-            absl::ToInt64Milliseconds(presence_->config().liveness_timeout));
-    return absl::OkStatus();
-  });
+      context, in, out,
+      [&](const v1::HeartbeatRequest& request, v1::HeartbeatResponse* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        BL_ASSIGN_OR_RETURN(*response->mutable_presence(),
+                            presence_->Heartbeat(caller.id, request.session_id()));
+        *response->mutable_liveness_timeout() =
+            google::protobuf::util::TimeUtil::MillisecondsToDuration(
+                absl::ToInt64Milliseconds(presence_->config().liveness_timeout));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* PresenceService::GetPresence(grpc::CallbackServerContext* context,
-                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+                                                       const grpc::ByteBuffer* in,
+                                                       grpc::ByteBuffer* out) {
   return UnaryCall<v1::GetPresenceRequest, v1::Presence>(
-      context, in, out, [&](const v1::GetPresenceRequest& request, v1::Presence* response) -> absl::Status {
-    BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
-    const std::string target = request.person().empty() ? caller.id : request.person();
-    BL_ASSIGN_OR_RETURN(*response, presence_->Get(target));
-    return absl::OkStatus();
-  });
+      context, in, out,
+      [&](const v1::GetPresenceRequest& request, v1::Presence* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        const std::string target = request.person().empty() ? caller.id : request.person();
+        BL_ASSIGN_OR_RETURN(*response, presence_->Get(target));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* PresenceService::ListAvailable(grpc::CallbackServerContext* context,
-                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+                                                         const grpc::ByteBuffer* in,
+                                                         grpc::ByteBuffer* out) {
   return UnaryCall<v1::ListAvailableRequest, v1::ListAvailableResponse>(
-      context, in, out, [&](const v1::ListAvailableRequest& request, v1::ListAvailableResponse* response) -> absl::Status {
-    BL_RETURN_IF_ERROR(auth_->Authenticate(*context).status());
-    BL_RETURN_IF_ERROR(CheckName("skill", request.skill()));
-    const int min = request.min_proficiency() == 0 ? 1 : request.min_proficiency();
-    if (min < 1 || min > 5) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("min_proficiency: ", min, " is outside 1..5"));
-    }
-    const int limit = request.page_size() == 0 ? 50 : request.page_size();
-    if (limit < 1 || limit > 1000) {
-      return absl::InvalidArgumentError("page_size: must be within 1..1000");
-    }
-    HelperRequirements req;
-    req.skills.emplace_back(request.skill(), min);
-    if (!request.language().empty()) {
-      BL_RETURN_IF_ERROR(CanonicalLanguage("language", request.language(), &req.language));
-    }
-    BL_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                        presence_->SelectCandidates(req, limit));
-    for (const Candidate& c : candidates) {
-      auto person = roster_->Get(c.id);
-      auto presence = presence_->Get(c.id);
-      if (absl::IsNotFound(person.status()) || absl::IsNotFound(presence.status())) continue;
-      if (!person.ok()) return person.status();
-      if (!presence.ok()) return presence.status();
-      v1::AvailablePerson* out = response->add_people();
-      *out->mutable_person() = std::move(*person);
-      *out->mutable_presence() = std::move(*presence);
-      out->set_proficiency(c.proficiency);
-    }
-    return absl::OkStatus();
-  });
+      context, in, out,
+      [&](const v1::ListAvailableRequest& request,
+          v1::ListAvailableResponse* response) -> absl::Status {
+        BL_RETURN_IF_ERROR(auth_->Authenticate(*context).status());
+        BL_RETURN_IF_ERROR(CheckName("skill", request.skill()));
+        const int min = request.min_proficiency() == 0 ? 1 : request.min_proficiency();
+        if (min < 1 || min > 5) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("min_proficiency: ", min, " is outside 1..5"));
+        }
+        const int limit = request.page_size() == 0 ? 50 : request.page_size();
+        if (limit < 1 || limit > 1000) {
+          return absl::InvalidArgumentError("page_size: must be within 1..1000");
+        }
+        HelperRequirements req;
+        req.skills.emplace_back(request.skill(), min);
+        if (!request.language().empty()) {
+          BL_RETURN_IF_ERROR(CanonicalLanguage("language", request.language(), &req.language));
+        }
+        BL_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
+                            presence_->SelectCandidates(req, limit));
+        for (const Candidate& c : candidates) {
+          auto person = roster_->Get(c.id);
+          auto presence = presence_->Get(c.id);
+          if (absl::IsNotFound(person.status()) || absl::IsNotFound(presence.status())) continue;
+          if (!person.ok()) return person.status();
+          if (!presence.ok()) return presence.status();
+          v1::AvailablePerson* out = response->add_people();
+          *out->mutable_person() = std::move(*person);
+          *out->mutable_presence() = std::move(*presence);
+          out->set_proficiency(c.proficiency);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace backline::presence

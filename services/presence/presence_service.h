@@ -10,26 +10,26 @@
 namespace backline::presence {
 
 // Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
-using PresenceServiceBase = v1::PresenceService::WithRawCallbackMethod_SetStatus<v1::PresenceService::WithRawCallbackMethod_Heartbeat<v1::PresenceService::WithRawCallbackMethod_GetPresence<v1::PresenceService::WithRawCallbackMethod_ListAvailable<v1::PresenceService::Service>>>>;
+using PresenceServiceBase = v1::PresenceService::WithRawCallbackMethod_SetStatus<
+    v1::PresenceService::WithRawCallbackMethod_Heartbeat<
+        v1::PresenceService::WithRawCallbackMethod_GetPresence<
+            v1::PresenceService::WithRawCallbackMethod_ListAvailable<
+                v1::PresenceService::Service>>>>;
 
 class PresenceService final : public PresenceServiceBase {
  public:
-  PresenceService(const Authenticator* auth, RedisRosterStore* roster,
-                  RedisPresenceStore* presence)
+  PresenceService(const Authenticator* auth, RedisRosterStore* roster, RedisPresenceStore* presence)
       : auth_(auth), roster_(roster), presence_(presence) {}
 
   grpc::ServerUnaryReactor* SetStatus(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetPresence(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* ListAvailable(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                          const grpc::ByteBuffer* in,
+                                          grpc::ByteBuffer* out) override;
 
  private:
   // OK when `caller` may change `target`'s status: themselves; a team leader for their team; a

@@ -11,13 +11,13 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 const store::RedisScript& SetStatusScript() {
-  static const auto* const s = new store::RedisScript(store::MakeScript("set_status",
-                                                                        kSetStatusLua));
+  static const auto* const s =
+      new store::RedisScript(store::MakeScript("set_status", kSetStatusLua));
   return *s;
 }
 const store::RedisScript& HeartbeatScript() {
-  static const auto* const s = new store::RedisScript(store::MakeScript("heartbeat",
-                                                                        kHeartbeatLua));
+  static const auto* const s =
+      new store::RedisScript(store::MakeScript("heartbeat", kHeartbeatLua));
   return *s;
 }
 const store::RedisScript& SelectCandidatesScript() {
@@ -66,7 +66,7 @@ v1::Presence PresenceFromHash(absl::string_view person, const store::RedisReply&
   // Someone whose desktops all went quiet is shown OFFLINE whatever they had set.
   if (!alive) p.set_status(v1::PRESENCE_STATUS_OFFLINE);
   p.set_sessions(sessions);
-  p.set_routing_state(offers > 0 ? v1::ROUTING_STATE_OFFERED
+  p.set_routing_state(offers > 0     ? v1::ROUTING_STATE_OFFERED
                       : p.load() > 0 ? v1::ROUTING_STATE_ENGAGED
                                      : v1::ROUTING_STATE_IDLE);
   return p;
@@ -82,8 +82,9 @@ absl::StatusOr<v1::Presence> RedisPresenceStore::SetStatus(absl::string_view per
                                                            absl::string_view reason) {
   BL_RETURN_IF_ERROR(CheckName("person", person));
   if (status == v1::PRESENCE_STATUS_UNSPECIFIED || !v1::PresenceStatus_IsValid(status)) {
-    return absl::InvalidArgumentError("status: must be one of available, on_call, wrap_up, "
-                                      "break, meeting, offline");
+    return absl::InvalidArgumentError(
+        "status: must be one of available, on_call, wrap_up, "
+        "break, meeting, offline");
   }
   BL_RETURN_IF_ERROR(CheckText("reason", reason, 0, 200));
   const int64_t now = clock_->NowMillis();

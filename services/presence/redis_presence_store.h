@@ -32,9 +32,9 @@ struct Candidate {
 // What an escalation needs of a helper.
 struct HelperRequirements {
   std::vector<std::pair<std::string, int>> skills;  // skill -> minimum proficiency
-  std::string language;                              // canonical tag; empty = any
-  std::string exclude_person;                        // never this person (the requester)
-  std::string excluded_set_key;                      // people in this set are skipped; "" = none
+  std::string language;                             // canonical tag; empty = any
+  std::string exclude_person;                       // never this person (the requester)
+  std::string excluded_set_key;                     // people in this set are skipped; "" = none
 };
 
 // Builds the Presence message from a presence hash as HGETALL returns it.
@@ -53,8 +53,7 @@ class RedisPresenceStore {
   absl::StatusOr<v1::Presence> Get(absl::string_view person);
 
   // The best `limit` people who may be offered work now and meet `req`.
-  absl::StatusOr<std::vector<Candidate>> SelectCandidates(const HelperRequirements& req,
-                                                          int limit);
+  absl::StatusOr<std::vector<Candidate>> SelectCandidates(const HelperRequirements& req, int limit);
 
   const PresenceConfig& config() const { return config_; }
 

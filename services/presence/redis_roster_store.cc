@@ -53,8 +53,8 @@ RedisRosterStore::RedisRosterStore(store::RedisClient* redis, const store::Keys*
     : redis_(redis), keys_(keys), events_(events), clock_(clock) {}
 
 absl::StatusOr<RedisRosterStore::Snapshot> RedisRosterStore::Load() {
-  auto head = redis_->Pipeline({{"GET", keys_->RosterVersion()},
-                                {"ZRANGE", keys_->People(), "0", "-1"}});
+  auto head =
+      redis_->Pipeline({{"GET", keys_->RosterVersion()}, {"ZRANGE", keys_->People(), "0", "-1"}});
   if (!head.ok()) return head.status();
   Snapshot snap;
   snap.version = (*head)[0].is_nil() ? "0" : (*head)[0].AsString();
@@ -110,9 +110,9 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
     call.Arg(snap.version);
     auto write_person = [&](const v1::Person& p) {
       Cmd(call, "HSET", keys_->Person(p.id()),
-          {"proto", p.SerializeAsString(), "role", absl::StrCat(static_cast<int>(p.role())),
-           "team", p.team(), "site", p.site(), "capacity", absl::StrCat(p.capacity()),
-           "mentor", p.mentor(), "skills", EncodeSkills(p), "langs", EncodeLanguages(p)});
+          {"proto", p.SerializeAsString(), "role", absl::StrCat(static_cast<int>(p.role())), "team",
+           p.team(), "site", p.site(), "capacity", absl::StrCat(p.capacity()), "mentor", p.mentor(),
+           "skills", EncodeSkills(p), "langs", EncodeLanguages(p)});
     };
     for (const v1::Person* p : diff.added) {
       write_person(*p);
@@ -120,8 +120,8 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
       IndexChanges(call, p->id(), {}, IndexEntriesFor(*p, *keys_));
       Cmd(call, "HSET", keys_->Presence(p->id()),
           {"status", absl::StrCat(static_cast<int>(v1::PRESENCE_STATUS_OFFLINE)), "since",
-           absl::StrCat(now), "reason", "", "capacity", absl::StrCat(p->capacity()),
-           "idle_since", absl::StrCat(now), "missed", "0", "alive", "0"});
+           absl::StrCat(now), "reason", "", "capacity", absl::StrCat(p->capacity()), "idle_since",
+           absl::StrCat(now), "missed", "0", "alive", "0"});
       // Someone removed and added back keeps the load of the threads they still hold.
       Cmd(call, "HINCRBY", keys_->Presence(p->id()), {"load", "0"});
       Cmd(call, "HINCRBY", keys_->Presence(p->id()), {"offers", "0"});

@@ -18,8 +18,8 @@ namespace backline::presence {
 
 class RedisRosterStore {
  public:
-  RedisRosterStore(store::RedisClient* redis, const store::Keys* keys,
-                   store::EventLogConfig events, const Clock* clock);
+  RedisRosterStore(store::RedisClient* redis, const store::Keys* keys, store::EventLogConfig events,
+                   const Clock* clock);
 
   // Validates `people` as a whole, computes the difference to the stored roster and, unless
   // `dry_run`, applies it in one atomic step. ABORTED if the roster kept changing underneath.

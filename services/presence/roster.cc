@@ -31,8 +31,8 @@ absl::Status CheckPerson(v1::Person* p) {
     const v1::Skill& s = p->skills(i);
     BL_RETURN_IF_ERROR(CheckName(absl::StrCat("skills[", i, "].name"), s.name()));
     if (s.proficiency() < 1 || s.proficiency() > 5) {
-      return absl::InvalidArgumentError(absl::StrCat("skills[", i, "].proficiency: ",
-                                                     s.proficiency(), " is outside 1..5"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("skills[", i, "].proficiency: ", s.proficiency(), " is outside 1..5"));
     }
     if (!skill_names.insert(s.name()).second) {
       return absl::InvalidArgumentError(
@@ -76,9 +76,8 @@ absl::Status AtEntry(int index, const v1::Person& p, const absl::Status& st) {
 
 absl::Status ValidateRoster(google::protobuf::RepeatedPtrField<v1::Person>* people) {
   if (people->size() > kMaxRosterSize) {
-    return absl::InvalidArgumentError(absl::StrCat("people: ", people->size(),
-                                                   " entries is over the limit of ",
-                                                   kMaxRosterSize));
+    return absl::InvalidArgumentError(
+        absl::StrCat("people: ", people->size(), " entries is over the limit of ", kMaxRosterSize));
   }
   std::set<std::string> ids;
   for (int i = 0; i < people->size(); ++i) {
@@ -92,8 +91,8 @@ absl::Status ValidateRoster(google::protobuf::RepeatedPtrField<v1::Person>* peop
     const v1::Person& p = people->Get(i);
     if (!p.mentor().empty() && ids.count(p.mentor()) == 0) {
       return AtEntry(i, p,
-                     absl::InvalidArgumentError(absl::StrCat(
-                         "mentor: \"", p.mentor(), "\" is not on the roster")));
+                     absl::InvalidArgumentError(
+                         absl::StrCat("mentor: \"", p.mentor(), "\" is not on the roster")));
     }
   }
   return absl::OkStatus();

@@ -8,7 +8,9 @@
 namespace backline::presence {
 
 // Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
-using RosterServiceBase = v1::RosterService::WithRawCallbackMethod_ApplyRoster<v1::RosterService::WithRawCallbackMethod_GetPerson<v1::RosterService::WithRawCallbackMethod_ListPeople<v1::RosterService::Service>>>;
+using RosterServiceBase = v1::RosterService::WithRawCallbackMethod_ApplyRoster<
+    v1::RosterService::WithRawCallbackMethod_GetPerson<
+        v1::RosterService::WithRawCallbackMethod_ListPeople<v1::RosterService::Service>>>;
 
 class RosterService final : public RosterServiceBase {
  public:
@@ -16,14 +18,11 @@ class RosterService final : public RosterServiceBase {
       : auth_(auth), roster_(roster) {}
 
   grpc::ServerUnaryReactor* ApplyRoster(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetPerson(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* ListPeople(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                       const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
 
  private:
   const Authenticator* auth_;

@@ -161,8 +161,8 @@ v1::Escalation Requeued(const v1::Escalation& e) {
   return out;
 }
 
-v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state,
-                      absl::string_view reason, absl::Time now) {
+v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state, absl::string_view reason,
+                      absl::Time now) {
   v1::Escalation out = e;
   out.set_state(state);
   out.set_version(e.version() + 1);
@@ -170,10 +170,17 @@ v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state,
   out.clear_offer();
   auto* t = out.mutable_timeline();
   switch (state) {
-    case v1::ESCALATION_STATE_RESOLVED: *t->mutable_resolve_time() = ToProtoTime(now); break;
-    case v1::ESCALATION_STATE_CANCELLED: *t->mutable_cancel_time() = ToProtoTime(now); break;
-    case v1::ESCALATION_STATE_EXPIRED: *t->mutable_expire_time() = ToProtoTime(now); break;
-    default: break;
+    case v1::ESCALATION_STATE_RESOLVED:
+      *t->mutable_resolve_time() = ToProtoTime(now);
+      break;
+    case v1::ESCALATION_STATE_CANCELLED:
+      *t->mutable_cancel_time() = ToProtoTime(now);
+      break;
+    case v1::ESCALATION_STATE_EXPIRED:
+      *t->mutable_expire_time() = ToProtoTime(now);
+      break;
+    default:
+      break;
   }
   return out;
 }

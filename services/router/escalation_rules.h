@@ -57,8 +57,8 @@ v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,
                          absl::string_view offer_id, absl::Time now, absl::Time deadline);
 v1::Escalation WithAccept(const v1::Escalation& e, absl::Time now);
 v1::Escalation Requeued(const v1::Escalation& e);
-v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state,
-                      absl::string_view reason, absl::Time now);
+v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state, absl::string_view reason,
+                      absl::Time now);
 
 // Events.
 v1::Event EscalationUpdatedEvent(const v1::Escalation& e, absl::Time now);

@@ -8,30 +8,35 @@
 namespace backline::router {
 
 // Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
-using EscalationServiceBase = v1::EscalationService::WithRawCallbackMethod_CreateEscalation<v1::EscalationService::WithRawCallbackMethod_GetEscalation<v1::EscalationService::WithRawCallbackMethod_AcceptOffer<v1::EscalationService::WithRawCallbackMethod_DeclineOffer<v1::EscalationService::WithRawCallbackMethod_CancelEscalation<v1::EscalationService::WithRawCallbackMethod_ResolveEscalation<v1::EscalationService::Service>>>>>>;
+using EscalationServiceBase = v1::EscalationService::WithRawCallbackMethod_CreateEscalation<
+    v1::EscalationService::WithRawCallbackMethod_GetEscalation<
+        v1::EscalationService::WithRawCallbackMethod_AcceptOffer<
+            v1::EscalationService::WithRawCallbackMethod_DeclineOffer<
+                v1::EscalationService::WithRawCallbackMethod_CancelEscalation<
+                    v1::EscalationService::WithRawCallbackMethod_ResolveEscalation<
+                        v1::EscalationService::Service>>>>>>;
 
 class EscalationService final : public EscalationServiceBase {
  public:
   EscalationService(const Authenticator* auth, Router* router) : auth_(auth), router_(router) {}
 
   grpc::ServerUnaryReactor* CreateEscalation(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                             const grpc::ByteBuffer* in,
+                                             grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetEscalation(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                          const grpc::ByteBuffer* in,
+                                          grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* AcceptOffer(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* DeclineOffer(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* CancelEscalation(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                             const grpc::ByteBuffer* in,
+                                             grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* ResolveEscalation(grpc::CallbackServerContext* context,
-                                      const grpc::ByteBuffer* in,
-                                      grpc::ByteBuffer* out) override;
+                                              const grpc::ByteBuffer* in,
+                                              grpc::ByteBuffer* out) override;
 
  private:
   const Authenticator* auth_;

@@ -13,10 +13,10 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-#define BL_SCRIPT(fn, name, source)                                                  \
-  const store::RedisScript& fn() {                                                   \
+#define BL_SCRIPT(fn, name, source)                                                       \
+  const store::RedisScript& fn() {                                                        \
     static const auto* const s = new store::RedisScript(store::MakeScript(name, source)); \
-    return *s;                                                                       \
+    return *s;                                                                            \
   }
 BL_SCRIPT(CreateScript, "create_escalation", kCreateEscalationLua)
 BL_SCRIPT(OfferScript, "offer_escalation", kOfferEscalationLua)
@@ -151,8 +151,8 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e
   if (status == "OK") return e.id();
   if (status == "EXISTS") return reply->elements[1].AsString();
   if (status == "UNKNOWN_SKILL") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "skills: nobody on the roster has the skill \"", reply->elements[1].AsString(), "\""));
+    return absl::InvalidArgumentError(absl::StrCat("skills: nobody on the roster has the skill \"",
+                                                   reply->elements[1].AsString(), "\""));
   }
   return absl::InternalError(absl::StrCat("create_escalation: ", status));
 }
@@ -251,7 +251,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::Close(const v1::Escalation& before
   const std::string thread = ThreadIdFor(before.id());
   const char* stamp = after.state() == v1::ESCALATION_STATE_RESOLVED    ? "resolve_time"
                       : after.state() == v1::ESCALATION_STATE_CANCELLED ? "cancel_time"
-                                                                         : "expire_time";
+                                                                        : "expire_time";
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(before.id()));
   call.Key(keys_->Queue());
@@ -307,8 +307,8 @@ absl::StatusOr<std::vector<std::string>> RedisEscalationStore::QueueHead(int lim
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> RedisEscalationStore::QueuedFor(
-    absl::string_view helper, int limit, int scan) {
+absl::StatusOr<std::vector<std::string>> RedisEscalationStore::QueuedFor(absl::string_view helper,
+                                                                         int limit, int scan) {
   store::ScriptCall call(*keys_, events_, clock_->NowMillis());
   call.Key(keys_->Queue());
   call.Key(keys_->QueueRequirements());

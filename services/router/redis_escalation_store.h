@@ -43,8 +43,8 @@ class RedisEscalationStore {
 
   // Stores a new QUEUED escalation. Returns its id, or the id of the escalation the same
   // requester created with the same request id. INVALID_ARGUMENT for a skill nobody has.
-  absl::StatusOr<std::string> Create(const v1::Escalation& escalation,
-                                     absl::string_view request_id, const EventList& events);
+  absl::StatusOr<std::string> Create(const v1::Escalation& escalation, absl::string_view request_id,
+                                     const EventList& events);
 
   absl::StatusOr<Outcome> Offer(const v1::Escalation& before, const v1::Escalation& after,
                                 const EventList& events);
@@ -67,8 +67,7 @@ class RedisEscalationStore {
   // Queued escalation ids, in queue order.
   absl::StatusOr<std::vector<std::string>> QueueHead(int limit);
   // Queued escalations `helper` qualifies for, in queue order (looking at the first `scan`).
-  absl::StatusOr<std::vector<std::string>> QueuedFor(absl::string_view helper, int limit,
-                                                     int scan);
+  absl::StatusOr<std::vector<std::string>> QueuedFor(absl::string_view helper, int limit, int scan);
   // The key of the set of helpers who declined escalation `id`.
   std::string DeclinedSetKey(absl::string_view id) const { return keys_->EscalationDeclined(id); }
   // Escalations currently offered to `helper`.

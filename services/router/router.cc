@@ -22,8 +22,7 @@ bool WasOfferedTo(const v1::Escalation& e, absl::string_view person) {
 }
 
 bool Declined(const v1::Escalation& e, absl::string_view person) {
-  return std::find(e.declined_by().begin(), e.declined_by().end(), person) !=
-         e.declined_by().end();
+  return std::find(e.declined_by().begin(), e.declined_by().end(), person) != e.declined_by().end();
 }
 
 }  // namespace
@@ -59,8 +58,7 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
     auto routed = TryRoute(e);
     if (!routed.ok()) {
       // Stored and queued: a router picks it up from the queue when Redis is back.
-      BL_LOG(WARNING) << "routing " << id << " right after creation failed: "
-                      << routed.status();
+      BL_LOG(WARNING) << "routing " << id << " right after creation failed: " << routed.status();
     }
   }
   BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
@@ -76,8 +74,7 @@ absl::Status Router::CheckMayView(const Principal& caller, const v1::Escalation&
     auto me = roster_->Get(caller.id);
     if (me.ok() && me->site() == e.site()) return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(
-      absl::StrCat("escalation ", e.id(), " is not yours to see"));
+  return absl::PermissionDeniedError(absl::StrCat("escalation ", e.id(), " is not yours to see"));
 }
 
 absl::StatusOr<v1::Escalation> Router::Get(const Principal& caller, absl::string_view id) {
@@ -105,8 +102,7 @@ absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::str
       if (caller.id == e.requester()) {
         return absl::PermissionDeniedError("you cannot accept your own escalation");
       }
-      return absl::PermissionDeniedError(
-          absl::StrCat("escalation ", id, " is not offered to you"));
+      return absl::PermissionDeniedError(absl::StrCat("escalation ", id, " is not offered to you"));
     }
     if (!offer_id.empty() && offer_id != e.offer().offer_id()) {
       return absl::FailedPreconditionError(
@@ -114,13 +110,14 @@ absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::str
     }
     const absl::Time now = clock_->Now();
     v1::Escalation after = WithAccept(e, now);
-    v1::Message hello =
-        SystemMessage(after.thread_id(), 1, absl::StrCat(caller.id, " accepted the escalation"),
-                      now);
+    v1::Message hello = SystemMessage(after.thread_id(), 1,
+                                      absl::StrCat(caller.id, " accepted the escalation"), now);
     const v1::Event updated = EscalationUpdatedEvent(after, now);
     const v1::Event posted = MessagePostedEvent(hello, now);
-    EventList events = {{e.requester(), updated}, {caller.id, updated},
-                        {e.requester(), posted},  {caller.id, posted}};
+    EventList events = {{e.requester(), updated},
+                        {caller.id, updated},
+                        {e.requester(), posted},
+                        {caller.id, posted}};
     BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Accept(e, after, hello, events));
     if (outcome == Outcome::kOk) return after;
     if (outcome == Outcome::kLapsed) {
@@ -143,8 +140,7 @@ absl::StatusOr<v1::Escalation> Router::Decline(const Principal& caller, absl::st
         return absl::FailedPreconditionError(
             absl::StrCat("your offer of escalation ", id, " is no longer pending"));
       }
-      return absl::PermissionDeniedError(
-          absl::StrCat("escalation ", id, " is not offered to you"));
+      return absl::PermissionDeniedError(absl::StrCat("escalation ", id, " is not offered to you"));
     }
     if (!offer_id.empty() && offer_id != e.offer().offer_id()) {
       return absl::FailedPreconditionError(
@@ -177,8 +173,8 @@ absl::StatusOr<v1::Escalation> Router::Cancel(const Principal& caller, absl::str
       return absl::PermissionDeniedError("only the requester may cancel an escalation");
     }
     if (IsFinal(e.state())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "escalation ", id, " is already ", v1::EscalationState_Name(e.state())));
+      return absl::FailedPreconditionError(
+          absl::StrCat("escalation ", id, " is already ", v1::EscalationState_Name(e.state())));
     }
     const absl::Time now = clock_->Now();
     v1::Escalation after = Closed(e, v1::ESCALATION_STATE_CANCELLED, reason, now);
@@ -187,10 +183,10 @@ absl::StatusOr<v1::Escalation> Router::Cancel(const Principal& caller, absl::str
     if (e.state() == v1::ESCALATION_STATE_OFFERED) {
       events.push_back({e.offer().helper(), OfferClosedEvent(e.offer(), "cancelled", now)});
     } else if (e.state() == v1::ESCALATION_STATE_ACCEPTED) {
-      bye = SystemMessage(e.thread_id(), stored.thread_last_seq + 1,
-                          absl::StrCat(caller.id, " cancelled the escalation",
-                                       reason.empty() ? "" : ": ", reason),
-                          now);
+      bye = SystemMessage(
+          e.thread_id(), stored.thread_last_seq + 1,
+          absl::StrCat(caller.id, " cancelled the escalation", reason.empty() ? "" : ": ", reason),
+          now);
       events.push_back({e.helper(), EscalationUpdatedEvent(after, now)});
       events.push_back({e.requester(), MessagePostedEvent(*bye, now)});
       events.push_back({e.helper(), MessagePostedEvent(*bye, now)});
@@ -215,9 +211,9 @@ absl::StatusOr<v1::Escalation> Router::Resolve(const Principal& caller, absl::st
           "only the helper or the requester may resolve an escalation");
     }
     if (e.state() != v1::ESCALATION_STATE_ACCEPTED) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "escalation ", id, " is ", v1::EscalationState_Name(e.state()),
-          "; only an accepted escalation can be resolved"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("escalation ", id, " is ", v1::EscalationState_Name(e.state()),
+                       "; only an accepted escalation can be resolved"));
     }
     if (!party) {
       return absl::PermissionDeniedError(
@@ -225,23 +221,23 @@ absl::StatusOr<v1::Escalation> Router::Resolve(const Principal& caller, absl::st
     }
     const absl::Time now = clock_->Now();
     v1::Escalation after = Closed(e, v1::ESCALATION_STATE_RESOLVED, resolution, now);
-    v1::Message bye = SystemMessage(
-        e.thread_id(), stored.thread_last_seq + 1,
-        absl::StrCat(caller.id, " resolved the escalation", resolution.empty() ? "" : ": ",
-                     resolution),
-        now);
+    v1::Message bye = SystemMessage(e.thread_id(), stored.thread_last_seq + 1,
+                                    absl::StrCat(caller.id, " resolved the escalation",
+                                                 resolution.empty() ? "" : ": ", resolution),
+                                    now);
     const v1::Event updated = EscalationUpdatedEvent(after, now);
     const v1::Event posted = MessagePostedEvent(bye, now);
-    EventList events = {{e.requester(), updated}, {e.helper(), updated},
-                        {e.requester(), posted},  {e.helper(), posted}};
+    EventList events = {{e.requester(), updated},
+                        {e.helper(), updated},
+                        {e.requester(), posted},
+                        {e.helper(), posted}};
     BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Close(e, after, &bye, events));
     if (outcome == Outcome::kOk) return after;
   }
   return Contended("resolve");
 }
 
-absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current,
-                                         absl::string_view helper) {
+absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current, absl::string_view helper) {
   const absl::Time now = clock_->Now();
   v1::Escalation after =
       WithOffer(current, helper, NewServerId("off"), now, now + config_.offer_timeout);
@@ -293,14 +289,15 @@ absl::Status Router::ReleaseAndReroute(const v1::Escalation& e, absl::string_vie
   if (lapsed && missed >= config_.max_missed_offers) {
     auto st = presence_->SetStatus(helper, v1::PRESENCE_STATUS_BREAK, "missed offers");
     if (st.ok()) {
-      events_->Append(helper,
-                      NoticeEvent("missed_offers",
-                                  absl::StrCat("You missed ", missed,
-                                               " offers in a row and were set on BREAK. Set "
-                                               "yourself available when you are back."),
-                                  now)
-                          .SerializeAsString(),
-                      absl::ToUnixMillis(now))
+      events_
+          ->Append(helper,
+                   NoticeEvent("missed_offers",
+                               absl::StrCat("You missed ", missed,
+                                            " offers in a row and were set on BREAK. Set "
+                                            "yourself available when you are back."),
+                               now)
+                       .SerializeAsString(),
+                   absl::ToUnixMillis(now))
           .IgnoreError();
     }
   }

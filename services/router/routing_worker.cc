@@ -60,9 +60,8 @@ void RoutingWorker::WakeLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](RoutingWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-            return w->stop_ || !w->tasks_.empty();
-          },
+          +[](RoutingWorker* w)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) { return w->stop_ || !w->tasks_.empty(); },
           this));
       if (stop_) return;
       task = std::move(tasks_.front());

@@ -1,10 +1,10 @@
 #include "services/runtime/stack.h"
 
-#include <csignal>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server_builder.h>
+
+#include <csignal>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -47,8 +47,8 @@ absl::StatusOr<int> Stack::Start() {
   events_ = std::make_unique<store::EventLog>(redis_.get(), keys_.get(), config_.events);
   tokens_ = std::make_unique<TokenCodec>(config_.token_secret);
   auth_ = std::make_unique<Authenticator>(tokens_.get());
-  roster_ = std::make_unique<presence::RedisRosterStore>(redis_.get(), keys_.get(),
-                                                         config_.events, clock_);
+  roster_ = std::make_unique<presence::RedisRosterStore>(redis_.get(), keys_.get(), config_.events,
+                                                         clock_);
   presence_ = std::make_unique<presence::RedisPresenceStore>(
       redis_.get(), keys_.get(), config_.events, clock_, config_.presence);
 
@@ -74,19 +74,17 @@ absl::StatusOr<int> Stack::Start() {
   if (components_ & kRouter) {
     escalations_ = std::make_unique<router::RedisEscalationStore>(redis_.get(), keys_.get(),
                                                                   config_.events, clock_);
-    router_ = std::make_unique<router::Router>(escalations_.get(), presence_.get(),
-                                               roster_.get(), events_.get(), clock_,
-                                               config_.routing);
-    escalation_service_ =
-        std::make_unique<router::EscalationService>(auth_.get(), router_.get());
+    router_ = std::make_unique<router::Router>(escalations_.get(), presence_.get(), roster_.get(),
+                                               events_.get(), clock_, config_.routing);
+    escalation_service_ = std::make_unique<router::EscalationService>(auth_.get(), router_.get());
     builder.RegisterService(escalation_service_.get());
   }
   if (components_ & kChat) {
-    threads_ = std::make_unique<chat::RedisThreadStore>(redis_.get(), keys_.get(),
-                                                        config_.events, clock_);
+    threads_ =
+        std::make_unique<chat::RedisThreadStore>(redis_.get(), keys_.get(), config_.events, clock_);
     hub_ = std::make_unique<chat::EventHub>(config_.redis, events_.get(), *keys_, config_.hub);
-    messaging_service_ = std::make_unique<chat::MessagingService>(
-        auth_.get(), threads_.get(), hub_.get(), config_.messaging);
+    messaging_service_ = std::make_unique<chat::MessagingService>(auth_.get(), threads_.get(),
+                                                                  hub_.get(), config_.messaging);
     builder.RegisterService(messaging_service_.get());
   }
   server_ = builder.BuildAndStart();
@@ -94,8 +92,7 @@ absl::StatusOr<int> Stack::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));
   }
   if (router_) {
-    routing_worker_ = std::make_unique<router::RoutingWorker>(router_.get(), config_.redis,
-                                                              *keys_);
+    routing_worker_ = std::make_unique<router::RoutingWorker>(router_.get(), config_.redis, *keys_);
   }
   health_thread_ = std::thread([this] { WatchRedis(); });
   return port_;
@@ -146,8 +143,9 @@ void Stack::Shutdown() {
 
 int RunServerMain(int argc, char** argv, unsigned components, const char* name) {
   absl::SetProgramUsageMessage(
-      absl::StrCat(name, ": Backline server. Flags: --config, --listen, --redis, --key_prefix, "
-                         "--token_secret_file."));
+      absl::StrCat(name,
+                   ": Backline server. Flags: --config, --listen, --redis, --key_prefix, "
+                   "--token_secret_file."));
   absl::ParseCommandLine(argc, argv);
   auto config = ConfigFromFlags();
   if (!config.ok()) {
@@ -167,8 +165,8 @@ int RunServerMain(int argc, char** argv, unsigned components, const char* name) 
     BL_LOG(ERROR) << name << ": " << port.status().message();
     return 1;
   }
-  BL_LOG(INFO) << name << " listening on port " << *port << ", redis "
-               << config->redis.host << ":" << config->redis.port;
+  BL_LOG(INFO) << name << " listening on port " << *port << ", redis " << config->redis.host << ":"
+               << config->redis.port;
   int sig = 0;
   sigwait(&signals, &sig);
   BL_LOG(INFO) << name << ": signal " << sig << ", shutting down";

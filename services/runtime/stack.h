@@ -9,11 +9,11 @@
 //   stack.Shutdown();
 #pragma once
 
+#include <grpcpp/server.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"

@@ -12,8 +12,8 @@ namespace backline::store {
 namespace {
 
 const RedisScript& ReadEventsScript() {
-  static const RedisScript* const script = new RedisScript(MakeScript("read_events",
-                                                                      kReadEventsLua));
+  static const RedisScript* const script =
+      new RedisScript(MakeScript("read_events", kReadEventsLua));
   return *script;
 }
 

@@ -1,12 +1,10 @@
 // The only translation unit that includes hiredis.
 #include "services/store/redis_client.h"
 
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-
-#include <openssl/evp.h>
-
-#include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,10 +12,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "services/common/log.h"
 
 namespace backline::store {

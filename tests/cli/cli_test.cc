@@ -1,10 +1,9 @@
 // The real `backline` binary against a real server: the escalation flow step by step, and the
 // error paths with their documented exit codes and messages.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -78,8 +77,8 @@ TEST_F(CliTest, TheWholeFlowFromTheCommandLine) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, "soren")) << r.out;
 
-  r = Backline({"ask", "--skill", "billing:3", "--lang", "da", "--quiet", "kunden", "vil",
-                "have", "en", "refusion"},
+  r = Backline({"ask", "--skill", "billing:3", "--lang", "da", "--quiet", "kunden", "vil", "have",
+                "en", "refusion"},
                anna);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string esc(absl::StripAsciiWhitespace(r.out));
@@ -119,8 +118,9 @@ TEST_F(CliTest, TheWholeFlowFromTheCommandLine) {
 TEST_F(CliTest, RosterErrorsNameTheLine) {
   const std::string admin = TokenOf("root", "admin");
   std::string text = kRoster;
-  text += "{\"id\":\"bad\",\"role\":\"senior\",\"team\":\"t\",\"site\":\"s\",\"skills\":"
-          "{\"billing\":6}}\n";
+  text +=
+      "{\"id\":\"bad\",\"role\":\"senior\",\"team\":\"t\",\"site\":\"s\",\"skills\":"
+      "{\"billing\":6}}\n";
   ProcessResult r = Backline({"admin", "roster", "apply", WriteFile("r.jsonl", text)}, admin);
   EXPECT_EQ(r.exit_code, 6);
   EXPECT_NE(r.err.find("line 5"), std::string::npos) << r.err;
@@ -135,8 +135,7 @@ TEST_F(CliTest, RosterErrorsNameTheLine) {
 
 TEST_F(CliTest, ErrorPathsHaveClearMessagesAndExitCodes) {
   const std::string admin = TokenOf("root", "admin");
-  ASSERT_EQ(Backline({"admin", "roster", "apply", WriteFile("r.jsonl", kRoster)}, admin)
-                .exit_code,
+  ASSERT_EQ(Backline({"admin", "roster", "apply", WriteFile("r.jsonl", kRoster)}, admin).exit_code,
             0);
   const std::string anna = TokenOf("anna", "agent");
 
@@ -165,9 +164,10 @@ TEST_F(CliTest, ErrorPathsHaveClearMessagesAndExitCodes) {
   EXPECT_NE(r.out.find("usage: backline ask"), std::string::npos);
 
   // Nothing listens on this port: a clear message and exit 7 within the deadline.
-  std::vector<std::string> argv = {BACKLINE_CLI_PATH, "--target",
-                                   absl::StrCat("127.0.0.1:", FreePort()), "--timeout", "2",
-                                   "show", "esc-0000000000"};
+  std::vector<std::string> argv = {
+      BACKLINE_CLI_PATH, "--target", absl::StrCat("127.0.0.1:", FreePort()),
+      "--timeout",       "2",        "show",
+      "esc-0000000000"};
   r = RunProcess(argv, {{"BACKLINE_TOKEN", anna}, {"BACKLINE_CONFIG", dir_ + "/none"}});
   EXPECT_EQ(r.exit_code, 7) << r.err;
   EXPECT_NE(r.err.find("is a Backline server running"), std::string::npos) << r.err;
@@ -176,14 +176,13 @@ TEST_F(CliTest, ErrorPathsHaveClearMessagesAndExitCodes) {
 
 TEST_F(CliTest, ConfigFileSuppliesTargetAndToken) {
   const std::string admin = TokenOf("root", "admin");
-  const std::string config =
-      WriteFile("config", absl::StrCat("# backline settings\ntarget = ", stack_->target(),
-                                       "\ntoken = ", admin, "\n"));
-  std::vector<std::string> argv = {BACKLINE_CLI_PATH, "admin", "roster", "apply",
-                                   WriteFile("r.jsonl", kRoster), "--dry-run"};
-  ProcessResult r = RunProcess(argv, {{"BACKLINE_CONFIG", config},
-                                      {"BACKLINE_TARGET", ""},
-                                      {"BACKLINE_TOKEN", ""}});
+  const std::string config = WriteFile(
+      "config",
+      absl::StrCat("# backline settings\ntarget = ", stack_->target(), "\ntoken = ", admin, "\n"));
+  std::vector<std::string> argv = {
+      BACKLINE_CLI_PATH, "admin", "roster", "apply", WriteFile("r.jsonl", kRoster), "--dry-run"};
+  ProcessResult r = RunProcess(
+      argv, {{"BACKLINE_CONFIG", config}, {"BACKLINE_TARGET", ""}, {"BACKLINE_TOKEN", ""}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("would apply: 2 added"), std::string::npos) << r.out;
 }

@@ -1,8 +1,7 @@
 // Bad input gets a precise status code and changes nothing in Redis (the whole dataset's
 // digest is the same before and after). Bad tokens are refused with UNAUTHENTICATED.
-#include <gtest/gtest.h>
-
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
 #include "backline/v1/escalations.grpc.pb.h"
@@ -17,8 +16,7 @@ class BadInputTest : public ::testing::Test {
   void SetUp() override {
     SharedRedis().Flush();
     stack_ = std::make_unique<TestStack>(SharedRedis());
-    stack_->ApplyRoster({MakePerson("anna", v1::ROLE_AGENT),
-                         MakePerson("bo", v1::ROLE_AGENT),
+    stack_->ApplyRoster({MakePerson("anna", v1::ROLE_AGENT), MakePerson("bo", v1::ROLE_AGENT),
                          MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}),
                          MakePerson("mei", v1::ROLE_SENIOR, {{"billing", 4}})});
     anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
@@ -79,8 +77,9 @@ TEST_F(BadInputTest, InvalidUtf8IsRefusedWithInvalidArgument) {
   // Sent as raw bytes, as a client in any language could.
   v1::CreateEscalationRequest r = Valid();
   r.set_question(std::string("refund \xC3\x28 please"));
-  ExpectRefusedUnchanged(absl::StatusCode::kInvalidArgument,
-                         [&] { return anna_->Escalate(r).status(); }, "invalid UTF-8 question");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kInvalidArgument, [&] { return anna_->Escalate(r).status(); },
+      "invalid UTF-8 question");
 }
 
 TEST_F(BadInputTest, MessagesAreValidated) {
@@ -92,77 +91,81 @@ TEST_F(BadInputTest, MessagesAreValidated) {
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   const std::string thread = accepted->thread_id();
 
-  ExpectRefusedUnchanged(absl::StatusCode::kInvalidArgument,
-                         [&] { return anna_->Post(thread, std::string(1 << 20, 'a')).status(); },
-                         "1 MiB message");
-  ExpectRefusedUnchanged(absl::StatusCode::kInvalidArgument,
-                         [&] { return anna_->Post(thread, "").status(); }, "empty message");
-  ExpectRefusedUnchanged(absl::StatusCode::kInvalidArgument,
-                         [&] { return anna_->Post(thread, "bad \xFF byte").status(); },
-                         "invalid UTF-8 message");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kInvalidArgument,
+      [&] { return anna_->Post(thread, std::string(1 << 20, 'a')).status(); }, "1 MiB message");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kInvalidArgument, [&] { return anna_->Post(thread, "").status(); },
+      "empty message");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kInvalidArgument,
+      [&] { return anna_->Post(thread, "bad \xFF byte").status(); }, "invalid UTF-8 message");
   // A thread that does not exist, and one the caller takes no part in.
-  ExpectRefusedUnchanged(absl::StatusCode::kNotFound,
-                         [&] { return anna_->Post("thr-0000000000", "hi").status(); },
-                         "unknown thread");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kNotFound, [&] { return anna_->Post("thr-0000000000", "hi").status(); },
+      "unknown thread");
   auto bo = stack_->ClientFor("bo", v1::ROLE_AGENT);
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return bo->Post(thread, "let me in").status(); },
-                         "another agent's thread");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied, [&] { return bo->Post(thread, "let me in").status(); },
+      "another agent's thread");
   v1::ListMessagesRequest list;
   list.set_thread_id(thread);
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return bo->ListMessages(list).status(); },
-                         "reading another agent's thread");
-  ExpectRefusedUnchanged(absl::StatusCode::kInvalidArgument,
-                         [&] { return anna_->Post("../../etc", "hi").status(); },
-                         "malformed thread id");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied, [&] { return bo->ListMessages(list).status(); },
+      "reading another agent's thread");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kInvalidArgument, [&] { return anna_->Post("../../etc", "hi").status(); },
+      "malformed thread id");
 }
 
 TEST_F(BadInputTest, UnknownIdsAndOtherPeoplesOffers) {
-  ExpectRefusedUnchanged(absl::StatusCode::kNotFound,
-                         [&] { return anna_->GetEscalation("esc-0000000000").status(); },
-                         "unknown escalation");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kNotFound, [&] { return anna_->GetEscalation("esc-0000000000").status(); },
+      "unknown escalation");
   auto soren = stack_->ClientFor("soren", v1::ROLE_SENIOR);
-  ExpectRefusedUnchanged(absl::StatusCode::kNotFound,
-                         [&] { return soren->AcceptOffer("esc-0000000000").status(); },
-                         "accepting an unknown escalation");
-  ExpectRefusedUnchanged(absl::StatusCode::kInvalidArgument,
-                         [&] { return anna_->GetEscalation("esc-*").status(); },
-                         "malformed escalation id");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kNotFound, [&] { return soren->AcceptOffer("esc-0000000000").status(); },
+      "accepting an unknown escalation");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kInvalidArgument, [&] { return anna_->GetEscalation("esc-*").status(); },
+      "malformed escalation id");
 
   ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
   auto e = anna_->Escalate(Valid());
   ASSERT_TRUE(e.ok());
   ASSERT_EQ(e->offer().helper(), "soren");
   auto mei = stack_->ClientFor("mei", v1::ROLE_SENIOR);
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return mei->AcceptOffer(e->id()).status(); },
-                         "accepting someone else's offer");
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return mei->DeclineOffer(e->id()).status(); },
-                         "declining someone else's offer");
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return anna_->AcceptOffer(e->id()).status(); },
-                         "accepting one's own escalation");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied, [&] { return mei->AcceptOffer(e->id()).status(); },
+      "accepting someone else's offer");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied, [&] { return mei->DeclineOffer(e->id()).status(); },
+      "declining someone else's offer");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied, [&] { return anna_->AcceptOffer(e->id()).status(); },
+      "accepting one's own escalation");
   auto bo = stack_->ClientFor("bo", v1::ROLE_AGENT);
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return bo->CancelEscalation(e->id()).status(); },
-                         "cancelling another agent's escalation");
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return bo->GetEscalation(e->id()).status(); },
-                         "reading another agent's escalation");
-  ExpectRefusedUnchanged(absl::StatusCode::kFailedPrecondition,
-                         [&] { return soren->ResolveEscalation(e->id()).status(); },
-                         "resolving before accepting");
-  ExpectRefusedUnchanged(absl::StatusCode::kFailedPrecondition,
-                         [&] { return soren->AcceptOffer(e->id(), "off-0000000000").status(); },
-                         "accepting a stale offer id");
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return anna_->SetStatus(v1::PRESENCE_STATUS_BREAK, "", "soren").status(); },
-                         "setting someone else's status");
-  ExpectRefusedUnchanged(absl::StatusCode::kPermissionDenied,
-                         [&] { return anna_->ApplyRoster(v1::ApplyRosterRequest()).status(); },
-                         "an agent applying the roster");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied, [&] { return bo->CancelEscalation(e->id()).status(); },
+      "cancelling another agent's escalation");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied, [&] { return bo->GetEscalation(e->id()).status(); },
+      "reading another agent's escalation");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kFailedPrecondition,
+      [&] { return soren->ResolveEscalation(e->id()).status(); }, "resolving before accepting");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kFailedPrecondition,
+      [&] { return soren->AcceptOffer(e->id(), "off-0000000000").status(); },
+      "accepting a stale offer id");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied,
+      [&] { return anna_->SetStatus(v1::PRESENCE_STATUS_BREAK, "", "soren").status(); },
+      "setting someone else's status");
+  ExpectRefusedUnchanged(
+      absl::StatusCode::kPermissionDenied,
+      [&] { return anna_->ApplyRoster(v1::ApplyRosterRequest()).status(); },
+      "an agent applying the roster");
 }
 
 // Calls GetEscalation with raw metadata, bypassing the client library's token handling.
@@ -187,18 +190,21 @@ std::string B64Url(const std::string& s) {
 TEST_F(BadInputTest, BadTokensAreUnauthenticated) {
   const std::string target = stack_->target();
   const std::string future = std::to_string(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-  const std::string claims = "{\"sub\":\"anna\",\"role\":\"admin\",\"iss\":\"backline\",\"aud\":"
-                             "\"backline\",\"exp\":" + future + "}";
+  const std::string claims =
+      "{\"sub\":\"anna\",\"role\":\"admin\",\"iss\":\"backline\",\"aud\":"
+      "\"backline\",\"exp\":" +
+      future + "}";
   const std::string alg_none =
       B64Url("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + B64Url(claims) + ".";
   const std::string good = stack_->Token("anna", v1::ROLE_AGENT);
   std::string tampered = good;
   tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'a' ? 'b' : 'a';
   const std::string other_secret =
-      *TokenCodec("another-secret-0123456789-abcdefghijklmnopqrstuv").Issue(
-          {"anna", v1::ROLE_ADMIN}, absl::Hours(1), absl::Now());
-  const std::string expired = *TokenCodec(kTestSecret).Issue(
-      {"anna", v1::ROLE_AGENT}, absl::Minutes(1), absl::Now() - absl::Hours(2));
+      *TokenCodec("another-secret-0123456789-abcdefghijklmnopqrstuv")
+           .Issue({"anna", v1::ROLE_ADMIN}, absl::Hours(1), absl::Now());
+  const std::string expired =
+      *TokenCodec(kTestSecret)
+           .Issue({"anna", v1::ROLE_AGENT}, absl::Minutes(1), absl::Now() - absl::Hours(2));
 
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"missing", ""},
@@ -213,8 +219,8 @@ TEST_F(BadInputTest, BadTokensAreUnauthenticated) {
   for (const auto& [what, header] : cases) {
     const std::string before = SharedRedis().Digest();
     grpc::Status s = CallWithAuthorization(target, header);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << what << ": "
-                                                                 << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << what << ": " << s.error_message();
     EXPECT_EQ(SharedRedis().Digest(), before) << what;
   }
   // The same call with a good token gets past authentication (to NOT_FOUND).

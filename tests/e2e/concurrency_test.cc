@@ -1,14 +1,14 @@
 // The atomic guarantees, raced: one winner per offer, capacity never exceeded with several
 // server instances routing at once, every escalation ending in exactly one final state, and a
 // retried post stored exactly once.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/test_stack.h"
@@ -80,12 +80,13 @@ TEST_F(ConcurrencyTest, CapacityNeverExceededWithSeveralInstances) {
 
   std::vector<v1::Person> roster;
   std::map<std::string, int> capacity;
-  for (int i = 0; i < 4; ++i) roster.push_back(MakePerson(absl::StrCat("agent", i), v1::ROLE_AGENT));
+  for (int i = 0; i < 4; ++i)
+    roster.push_back(MakePerson(absl::StrCat("agent", i), v1::ROLE_AGENT));
   for (int i = 0; i < 8; ++i) {
     const std::string id = absl::StrCat("helper", i);
     capacity[id] = 1 + i % 2;
-    roster.push_back(MakePerson(id, v1::ROLE_SENIOR, {{"billing", 2 + i % 4}}, {"da"},
-                                capacity[id]));
+    roster.push_back(
+        MakePerson(id, v1::ROLE_SENIOR, {{"billing", 2 + i % 4}}, {"da"}, capacity[id]));
   }
   stacks[0]->ApplyRoster(roster);
 

@@ -29,9 +29,8 @@ class EscalationFlowTest : public ::testing::Test {
     anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
     soren_ = stack_->ClientFor("soren", v1::ROLE_SENIOR);
     for (const char* id : {"soren", "mei", "jonas", "lars"}) {
-      ASSERT_TRUE(stack_->ClientFor(id, v1::ROLE_SENIOR)
-                      ->SetStatus(v1::PRESENCE_STATUS_AVAILABLE)
-                      .ok());
+      ASSERT_TRUE(
+          stack_->ClientFor(id, v1::ROLE_SENIOR)->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
     }
     ASSERT_TRUE(
         stack_->ClientFor("ida", v1::ROLE_SENIOR)->SetStatus(v1::PRESENCE_STATUS_ON_CALL).ok());
@@ -203,7 +202,8 @@ TEST_F(EscalationFlowTest, CancelWhileOfferedFreesTheHelper) {
   auto cancelled = anna_->CancelEscalation(created->id(), "customer hung up");
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(cancelled->state(), v1::ESCALATION_STATE_CANCELLED);
-  auto closed = WaitForEvent(*soren_events, [](const v1::Event& e) { return e.has_offer_closed(); });
+  auto closed =
+      WaitForEvent(*soren_events, [](const v1::Event& e) { return e.has_offer_closed(); });
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->offer_closed().reason(), "cancelled");
   EXPECT_EQ(soren_->GetPresence()->load(), 0);

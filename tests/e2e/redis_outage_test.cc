@@ -1,8 +1,7 @@
 // When Redis is down or hangs, every call fails with UNAVAILABLE within its deadline — no crash,
 // no hang — and the server serves again, streams included, once Redis is back.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "tests/support/test_stack.h"
 
@@ -82,8 +81,8 @@ TEST_F(RedisOutageTest, DownMeansUnavailableThenRecovers) {
   }
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->offer().helper(), "soren");
-  auto offer = WaitForEvent(*stream, [](const v1::Event& e) { return e.has_offer(); },
-                            absl::Seconds(10));
+  auto offer = WaitForEvent(
+      *stream, [](const v1::Event& e) { return e.has_offer(); }, absl::Seconds(10));
   ASSERT_TRUE(offer.has_value()) << "the stream did not resume after Redis came back";
   EXPECT_EQ(offer->offer().escalation().id(), created->id());
 }

@@ -20,8 +20,8 @@ class PresenceStoreTest : public ::testing::Test {
   google::protobuf::RepeatedPtrField<v1::Person> Roster(int seniors) {
     google::protobuf::RepeatedPtrField<v1::Person> people;
     for (int i = 0; i < seniors; ++i) {
-      *people.Add() = MakePerson(absl::StrCat("s", i), v1::ROLE_SENIOR,
-                                 {{"billing", 1 + i % 5}}, {i % 2 ? "da" : "zh-Hant-TW"}, 2);
+      *people.Add() = MakePerson(absl::StrCat("s", i), v1::ROLE_SENIOR, {{"billing", 1 + i % 5}},
+                                 {i % 2 ? "da" : "zh-Hant-TW"}, 2);
     }
     return people;
   }
@@ -85,8 +85,7 @@ TEST_F(PresenceStoreTest, OfferableIndexNeverDisagreesWithTheHashes) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(t);
       const v1::PresenceStatus statuses[] = {v1::PRESENCE_STATUS_AVAILABLE,
-                                             v1::PRESENCE_STATUS_BREAK,
-                                             v1::PRESENCE_STATUS_ON_CALL,
+                                             v1::PRESENCE_STATUS_BREAK, v1::PRESENCE_STATUS_ON_CALL,
                                              v1::PRESENCE_STATUS_OFFLINE};
       for (int i = 0; i < 300; ++i) {
         const std::string id = absl::StrCat("s", rng() % 30);

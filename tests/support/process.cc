@@ -81,8 +81,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv_in,
   const absl::Time deadline = start + timeout;
   bool killed = false;
   while (open_fds > 0) {
-    const int wait_ms = static_cast<int>(
-        std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
+    const int wait_ms =
+        static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
     if (wait_ms == 0 && !killed) {
       kill(pid, SIGKILL);
       killed = true;

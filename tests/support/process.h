@@ -21,8 +21,7 @@ struct ProcessResult {
 // Runs `argv` with extra environment variables and `input` on stdin; kills it after `timeout`.
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {},
-                         const std::string& input = "",
-                         absl::Duration timeout = absl::Seconds(30));
+                         const std::string& input = "", absl::Duration timeout = absl::Seconds(30));
 
 // A program left running in the background (e.g. a server); killed with SIGTERM on destruction.
 class BackgroundProcess {

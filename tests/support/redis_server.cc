@@ -62,12 +62,27 @@ store::RedisOptions RedisServer::client_options() const {
 void RedisServer::Start() {
   if (pid_ > 0) return;
   const std::string port = absl::StrCat(port_);
-  std::vector<std::string> args = {"redis-server", "--port", port, "--bind", "127.0.0.1",
-                                   "--dir", dir_, "--save", "", "--appendonly",
-                                   options_.appendonly ? "yes" : "no", "--appendfsync",
-                                   "everysec", "--enable-debug-command", "yes",
-                                   "--loglevel", "warning", "--logfile",
-                                   dir_ + "/redis.log", "--daemonize", "no"};
+  std::vector<std::string> args = {"redis-server",
+                                   "--port",
+                                   port,
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   dir_,
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   options_.appendonly ? "yes" : "no",
+                                   "--appendfsync",
+                                   "everysec",
+                                   "--enable-debug-command",
+                                   "yes",
+                                   "--loglevel",
+                                   "warning",
+                                   "--logfile",
+                                   dir_ + "/redis.log",
+                                   "--daemonize",
+                                   "no"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

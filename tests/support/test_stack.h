@@ -20,8 +20,7 @@ namespace backline::testing {
 inline constexpr char kTestSecret[] = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
 // A person for a test roster. `skills` like {{"billing", 4}}.
-v1::Person MakePerson(const std::string& id, v1::Role role,
-                      std::map<std::string, int> skills = {},
+v1::Person MakePerson(const std::string& id, v1::Role role, std::map<std::string, int> skills = {},
                       std::vector<std::string> languages = {"da", "en"}, int capacity = -1,
                       const std::string& team = "cph-billing", const std::string& site = "cph");
 

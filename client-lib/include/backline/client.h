@@ -66,6 +66,9 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Connects now instead of on the first call; false if not connected within `timeout`.
+  bool WaitForConnected(absl::Duration timeout);
+
   // --- roster ---
   absl::StatusOr<v1::ApplyRosterResponse> ApplyRoster(const v1::ApplyRosterRequest& request);
   absl::StatusOr<v1::Person> GetPerson(const std::string& id);
@@ -73,13 +76,11 @@ class Client {
 
   // --- presence ---
   // Sets the caller's status (or `person`'s, for team leaders and supervisors).
-  absl::StatusOr<v1::Presence> SetStatus(v1::PresenceStatus status,
-                                         const std::string& reason = "",
+  absl::StatusOr<v1::Presence> SetStatus(v1::PresenceStatus status, const std::string& reason = "",
                                          const std::string& person = "");
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const std::string& session_id);
   absl::StatusOr<v1::Presence> GetPresence(const std::string& person = "");
-  absl::StatusOr<v1::ListAvailableResponse> ListAvailable(
-      const v1::ListAvailableRequest& request);
+  absl::StatusOr<v1::ListAvailableResponse> ListAvailable(const v1::ListAvailableRequest& request);
 
   // --- escalations ---
   // Escalates a question. A request without `request_id` gets a random one, so that a retry of
