@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
+#include "services/common/validation.h"
 #include "services/common/wire.h"
 
 namespace backline::chat {
@@ -31,10 +32,15 @@ class EventStreamReactor;
 // Finish are called under mu_: gRPC never runs a reaction inline from them.
 class EventStream : public std::enable_shared_from_this<EventStream> {
  public:
-  EventStream(EventHub* hub, std::string user, std::string after)
-      : hub_(hub), user_(std::move(user)), cursor_(after == "0" ? "0-0" : std::move(after)) {}
+  // `session` is empty for a stream that holds no presence session (an admin off the roster).
+  EventStream(EventHub* hub, std::string user, std::string after, std::string session)
+      : hub_(hub),
+        user_(std::move(user)),
+        session_(std::move(session)),
+        cursor_(after == "0" ? "0-0" : std::move(after)) {}
 
   const std::string& user() const { return user_; }
+  const std::string& session() const { return session_; }
 
   void Attach(EventStreamReactor* reactor) {
     absl::MutexLock lock(&mu_);
@@ -131,7 +137,8 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     FinishLocked(status);
   }
 
-  // The reactor is going away: never touch it again.
+  // The reactor is going away: never touch it again. The desktop session outlives the stream
+  // by the liveness timeout, so that a reconnect in time loses nothing.
   void Detach() {
     {
       absl::MutexLock lock(&mu_);
@@ -140,6 +147,10 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
       pending_.clear();
     }
     hub_->Unregister(this);
+    if (!session_.empty()) {
+      absl::Status st = hub_->presence_->ReleaseStream(user_, session_, hub_->instance_);
+      if (!st.ok()) BL_LOG(WARNING) << "releasing session of " << user_ << ": " << st;
+    }
   }
 
  private:
@@ -163,6 +174,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
 
   EventHub* const hub_;
   const std::string user_;
+  const std::string session_;
   absl::Mutex mu_;
   EventStreamReactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Cursor of the newest event queued for this stream ("" until known for a live-only start).
@@ -207,12 +219,16 @@ void EventStream::FinishLocked(const grpc::Status& status) {
   if (reactor_ != nullptr) reactor_->Finish(status);
 }
 
+RejectedStream::RejectedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+
 EventHub::EventHub(const store::RedisOptions& redis, store::EventLog* log, const store::Keys& keys,
-                   EventHubConfig config)
-    : log_(log), config_(config) {
+                   presence::RedisPresenceStore* presence, EventHubConfig config)
+    : log_(log), presence_(presence), config_(config), instance_(NewServerId("chat")) {
+  presence_->RenewInstance(instance_).IgnoreError();
   for (int i = 0; i < config_.fetch_threads; ++i) {
     fetchers_.emplace_back([this] { FetchLoop(); });
   }
+  lease_thread_ = std::thread([this] { LeaseLoop(); });
   subscriber_ = std::make_unique<store::RedisSubscriber>(
       redis, std::vector<std::string>{keys.EventChannel()},
       [this](absl::string_view, absl::string_view message) { OnAnnouncement(message); },
@@ -228,28 +244,66 @@ EventHub::~EventHub() {
     fetch_queue_.clear();
   }
   for (std::thread& t : fetchers_) t.join();
+  lease_thread_.join();
+  presence_->DropInstance(instance_).IgnoreError();
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* EventHub::Open(std::string user,
-                                                           std::string after_cursor) {
-  auto stream = std::make_shared<EventStream>(this, user, std::move(after_cursor));
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventHub::Open(const Principal& caller,
+                                                           std::string after_cursor,
+                                                           std::string session) {
+  if (session.empty()) session = NewServerId("stream");
+  absl::Status attached = presence_->AttachStream(caller.id, session, instance_);
+  if (absl::IsNotFound(attached) && caller.role == v1::ROLE_ADMIN) {
+    session.clear();  // an admin off the roster has no presence to keep
+  } else if (absl::IsNotFound(attached)) {
+    return new RejectedStream(
+        absl::PermissionDeniedError(absl::StrCat("\"", caller.id, "\" is not on the roster")));
+  } else if (!attached.ok()) {
+    return new RejectedStream(attached);
+  }
+  auto stream =
+      std::make_shared<EventStream>(this, caller.id, std::move(after_cursor), std::move(session));
   auto* reactor = new EventStreamReactor(stream);
   {
     absl::MutexLock lock(&mu_);
-    streams_[user].push_back(stream);
+    streams_[caller.id].push_back(stream);
     ++stream_count_;
   }
   stream->Attach(reactor);
   return reactor;
 }
 
-void EventHub::CloseAll() {
+std::vector<std::shared_ptr<EventStream>> EventHub::AllStreams() const {
   std::vector<std::shared_ptr<EventStream>> all;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [user, list] : streams_) all.insert(all.end(), list.begin(), list.end());
+  absl::MutexLock lock(&mu_);
+  for (const auto& [user, list] : streams_) all.insert(all.end(), list.begin(), list.end());
+  return all;
+}
+
+void EventHub::LeaseLoop() {
+  // Renew well within the liveness timeout, so that a late renewal never looks like a death.
+  const absl::Duration every = presence_->config().liveness_timeout / 3;
+  while (true) {
+    {
+      absl::MutexLock lock(&fetch_mu_);
+      fetch_mu_.AwaitWithTimeout(absl::Condition(&stop_), every);
+      if (stop_) return;
+    }
+    auto lapsed = presence_->RenewInstance(instance_);
+    if (!lapsed.ok() || !*lapsed) continue;
+    // The lease had run out (Redis was away too long) and our people were checked: their
+    // sessions may be gone, so attach every open stream again.
+    BL_LOG(WARNING) << "lease of " << instance_ << " had lapsed; attaching its streams again";
+    for (const auto& s : AllStreams()) {
+      if (!s->session().empty()) {
+        presence_->AttachStream(s->user(), s->session(), instance_).IgnoreError();
+      }
+    }
   }
-  for (const auto& s : all) {
+}
+
+void EventHub::CloseAll() {
+  for (const auto& s : AllStreams()) {
     s->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                            "server shutting down; subscribe again with your last cursor"));
   }
@@ -296,12 +350,7 @@ void EventHub::OnAnnouncement(absl::string_view message) {
 }
 
 void EventHub::OnSubscribed() {
-  std::vector<std::shared_ptr<EventStream>> all;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [user, list] : streams_) all.insert(all.end(), list.begin(), list.end());
-  }
-  for (const auto& s : all) s->Resync();
+  for (const auto& s : AllStreams()) s->Resync();
 }
 
 void EventHub::ScheduleFetch(std::shared_ptr<EventStream> stream) {

@@ -21,6 +21,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "backline/v1/common.pb.h"
+#include "services/common/principal.h"
+#include "services/presence/redis_presence_store.h"
 #include "services/store/event_log.h"
 #include "services/store/keys.h"
 #include "services/store/redis_client.h"
@@ -38,21 +40,35 @@ struct EventHubConfig {
 
 class EventStream;
 
+// A stream refused before it started (bad request, bad token, not on the roster, no Redis).
+class RejectedStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit RejectedStream(const absl::Status& status);
+  void OnDone() override { delete this; }
+};
+
 class EventHub {
  public:
+  // `presence` keeps the sessions of open streams alive: each stream is a desktop session that
+  // lives as long as this instance renews its lease.
   EventHub(const store::RedisOptions& redis, store::EventLog* log, const store::Keys& keys,
-           EventHubConfig config);
+           presence::RedisPresenceStore* presence, EventHubConfig config);
   // Ends all streams and stops the threads.
   ~EventHub();
 
-  // Starts a stream of `user`'s events after `after_cursor` (empty: from now on; `0`: from the
-  // start of retention). The cursor must be valid (checked by the caller).
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* Open(std::string user, std::string after_cursor);
+  // Starts a stream of `caller`'s events after `after_cursor` (empty: from now on; `0`: from the
+  // start of retention; the cursor must be valid, checked by the caller), as desktop session
+  // `session` (a new one when empty). Refused with PERMISSION_DENIED for someone not on the
+  // roster (admins excepted), UNAVAILABLE without Redis.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Open(const Principal& caller,
+                                                   std::string after_cursor, std::string session);
 
   // Ends every open stream with UNAVAILABLE, so that clients resume elsewhere (shutdown).
   void CloseAll();
 
   size_t open_streams() const;
+  // This instance's id in the lease of instances.
+  const std::string& instance() const { return instance_; }
   // True while the instance hears the event channel.
   bool connected() const { return subscriber_ && subscriber_->connected(); }
 
@@ -63,19 +79,24 @@ class EventHub {
   void ScheduleFetch(std::shared_ptr<EventStream> stream);
   void Unregister(const EventStream* stream);
   void FetchLoop();
+  void LeaseLoop();
+  std::vector<std::shared_ptr<EventStream>> AllStreams() const;
 
   store::EventLog* log_;
+  presence::RedisPresenceStore* presence_;
   const EventHubConfig config_;
+  const std::string instance_;
 
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<EventStream>>> streams_
       ABSL_GUARDED_BY(mu_);
   size_t stream_count_ ABSL_GUARDED_BY(mu_) = 0;
 
-  absl::Mutex fetch_mu_;
+  mutable absl::Mutex fetch_mu_;
   std::deque<std::shared_ptr<EventStream>> fetch_queue_ ABSL_GUARDED_BY(fetch_mu_);
   bool stop_ ABSL_GUARDED_BY(fetch_mu_) = false;
   std::vector<std::thread> fetchers_;
+  std::thread lease_thread_;
 
   std::unique_ptr<store::RedisSubscriber> subscriber_;
 };

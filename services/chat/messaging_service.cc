@@ -9,13 +9,6 @@
 namespace backline::chat {
 namespace {
 
-// A stream refused before it started (bad token, bad cursor).
-class RejectedStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
- public:
-  explicit RejectedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
-};
-
 absl::Status CheckKbHit(const v1::KbHit& hit) {
   BL_RETURN_IF_ERROR(CheckText("kb_hit.title", hit.title(), 1, 500));
   BL_RETURN_IF_ERROR(CheckText("kb_hit.snippet", hit.snippet(), 0, 4096));
@@ -124,7 +117,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* MessagingService::Subscribe(
     return new RejectedStream(absl::InvalidArgumentError(
         "after_cursor: not a cursor of this stream (use the cursor of the last event received)"));
   }
-  return hub_->Open(caller->id, cursor);
+  if (!request.session_id().empty() && !IsValidToken(request.session_id())) {
+    return new RejectedStream(CheckToken("session_id", request.session_id()));
+  }
+  return hub_->Open(*caller, cursor, request.session_id());
 }
 
 }  // namespace backline::chat

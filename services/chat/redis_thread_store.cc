@@ -12,11 +12,7 @@ namespace {
 
 constexpr int kMaxPostAttempts = 16;
 
-const store::RedisScript& PostScript() {
-  static const auto* const s =
-      new store::RedisScript(store::MakeScript("post_message", kPostMessageLua));
-  return *s;
-}
+BL_DEFINE_SCRIPT(PostScript, kPostMessageLua)
 
 }  // namespace
 

@@ -38,7 +38,8 @@ grpc::ServerUnaryReactor* PresenceService::SetStatus(grpc::CallbackServerContext
         BL_RETURN_IF_ERROR(CheckName("person", target));
         BL_RETURN_IF_ERROR(CheckMayChangeStatus(caller, target));
         BL_ASSIGN_OR_RETURN(*response,
-                            presence_->SetStatus(target, request.status(), request.reason()));
+                            presence_->SetStatus(target, request.status(), request.reason(),
+                                                 /*by_self=*/target == caller.id));
         return absl::OkStatus();
       });
 }

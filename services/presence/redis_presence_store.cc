@@ -10,21 +10,14 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-const store::RedisScript& SetStatusScript() {
-  static const auto* const s =
-      new store::RedisScript(store::MakeScript("set_status", kSetStatusLua));
-  return *s;
-}
-const store::RedisScript& HeartbeatScript() {
-  static const auto* const s =
-      new store::RedisScript(store::MakeScript("heartbeat", kHeartbeatLua));
-  return *s;
-}
-const store::RedisScript& SelectCandidatesScript() {
-  static const auto* const s =
-      new store::RedisScript(store::MakeScript("select_candidates", kSelectCandidatesLua));
-  return *s;
-}
+BL_DEFINE_SCRIPT(SetStatusScript, kSetStatusLua)
+BL_DEFINE_SCRIPT(TouchSessionScript, kTouchSessionLua)
+BL_DEFINE_SCRIPT(ReleaseSessionScript, kReleaseSessionLua)
+BL_DEFINE_SCRIPT(CheckLivenessScript, kCheckLivenessLua)
+BL_DEFINE_SCRIPT(InstanceGoneScript, kInstanceGoneLua)
+
+std::string StreamSession(absl::string_view instance) { return absl::StrCat("i:", instance); }
+BL_DEFINE_SCRIPT(SelectCandidatesScript, kSelectCandidatesLua)
 
 absl::Status NotOnRoster(absl::string_view person) {
   return absl::NotFoundError(absl::StrCat("person \"", person, "\" is not on the roster"));
@@ -63,8 +56,12 @@ v1::Presence PresenceFromHash(absl::string_view person, const store::RedisReply&
       alive = v.str == "1";
     }
   }
-  // Someone whose desktops all went quiet is shown OFFLINE whatever they had set.
-  if (!alive) p.set_status(v1::PRESENCE_STATUS_OFFLINE);
+  // Someone whose desktops all went quiet is shown OFFLINE whatever they had chosen (which
+  // comes back if a desktop does, within the grace period).
+  if (!alive && p.status() != v1::PRESENCE_STATUS_OFFLINE) {
+    p.set_status(v1::PRESENCE_STATUS_OFFLINE);
+    p.set_reason("no desktop connected");
+  }
   p.set_sessions(sessions);
   p.set_routing_state(offers > 0     ? v1::ROUTING_STATE_OFFERED
                       : p.load() > 0 ? v1::ROUTING_STATE_ENGAGED
@@ -77,67 +74,140 @@ RedisPresenceStore::RedisPresenceStore(store::RedisClient* redis, const store::K
                                        PresenceConfig config)
     : redis_(redis), keys_(keys), events_(events), clock_(clock), config_(config) {}
 
+store::ScriptCall RedisPresenceStore::NewCall() const {
+  return store::ScriptCall(*keys_, events_, clock_->NowMillis());
+}
+
 absl::StatusOr<v1::Presence> RedisPresenceStore::SetStatus(absl::string_view person,
                                                            v1::PresenceStatus status,
-                                                           absl::string_view reason) {
+                                                           absl::string_view reason, bool by_self) {
   BL_RETURN_IF_ERROR(CheckName("person", person));
   if (status == v1::PRESENCE_STATUS_UNSPECIFIED || !v1::PresenceStatus_IsValid(status)) {
     return absl::InvalidArgumentError(
-        "status: must be one of available, on_call, wrap_up, "
-        "break, meeting, offline");
+        "status: must be one of available, on_call, wrap_up, break, meeting, offline");
   }
   BL_RETURN_IF_ERROR(CheckText("reason", reason, 0, 200));
-  const int64_t now = clock_->NowMillis();
-  store::ScriptCall call(*keys_, events_, now);
-  call.Key(keys_->Person(person));
-  call.Key(keys_->Presence(person));
-  call.Key(keys_->Offerable());
-  call.Arg(std::string(person));
-  call.Arg(static_cast<int64_t>(status));
-  call.Arg(std::string(reason));
-  call.Arg(keys_->RoutingChannel());
-  auto reply = call.Run(*redis_, SetStatusScript());
-  if (!reply.ok()) return reply.status();
-  const std::string st = store::ScriptStatus(*reply);
-  if (st == "NOT_FOUND") return NotOnRoster(person);
-  if (st != "OK" || reply->elements.size() < 2) {
-    return absl::InternalError(absl::StrCat("set_status: ", st));
-  }
-  auto sessions = redis_->Command({"ZCOUNT", keys_->Sessions(person), absl::StrCat(now), "+inf"});
-  if (!sessions.ok()) return sessions.status();
-  return PresenceFromHash(person, reply->elements[1], static_cast<int>(sessions->AsInteger()));
-}
-
-absl::StatusOr<v1::Presence> RedisPresenceStore::Heartbeat(absl::string_view person,
-                                                           absl::string_view session) {
-  BL_RETURN_IF_ERROR(CheckToken("session_id", session));
-  const int64_t now = clock_->NowMillis();
-  store::ScriptCall call(*keys_, events_, now);
+  const int64_t expiry = clock_->NowMillis() + absl::ToInt64Milliseconds(config_.liveness_timeout);
+  store::ScriptCall call = NewCall();
   call.Key(keys_->Person(person));
   call.Key(keys_->Presence(person));
   call.Key(keys_->Offerable());
   call.Key(keys_->Sessions(person));
+  call.Key(keys_->Liveness());
   call.Arg(std::string(person));
-  call.Arg(std::string(session));
-  call.Arg(now + absl::ToInt64Milliseconds(config_.liveness_timeout));
-  call.Arg(keys_->RoutingChannel());
-  auto reply = call.Run(*redis_, HeartbeatScript());
+  call.Arg(static_cast<int64_t>(status));
+  call.Arg(std::string(reason));
+  call.Arg(by_self ? absl::StrCat("h:", expiry) : "");
+  call.Arg(expiry);
+  auto reply = call.Run(*redis_, SetStatusScript());
   if (!reply.ok()) return reply.status();
   const std::string st = store::ScriptStatus(*reply);
   if (st == "NOT_FOUND") return NotOnRoster(person);
   if (st != "OK" || reply->elements.size() < 3) {
-    return absl::InternalError(absl::StrCat("heartbeat: ", st));
+    return absl::InternalError(absl::StrCat("set_status: ", st));
   }
   return PresenceFromHash(person, reply->elements[1],
                           static_cast<int>(reply->elements[2].AsInteger()));
 }
 
+absl::StatusOr<v1::Presence> RedisPresenceStore::Touch(absl::string_view person,
+                                                       absl::string_view session,
+                                                       const std::string& value, int64_t check_at,
+                                                       absl::string_view instance) {
+  store::ScriptCall call = NewCall();
+  call.Key(keys_->Person(person));
+  call.Key(keys_->Presence(person));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->Sessions(person));
+  call.Key(keys_->Liveness());
+  call.Key(keys_->InstancePeople(instance.empty() ? "none" : instance));
+  call.Arg(std::string(person));
+  call.Arg(std::string(session));
+  call.Arg(value);
+  call.Arg(check_at > 0 ? absl::StrCat(check_at) : "");
+  call.Arg(instance.empty() ? "0" : "1");
+  auto reply = call.Run(*redis_, TouchSessionScript());
+  if (!reply.ok()) return reply.status();
+  const std::string st = store::ScriptStatus(*reply);
+  if (st == "NOT_FOUND") return NotOnRoster(person);
+  if (st != "OK" || reply->elements.size() < 3) {
+    return absl::InternalError(absl::StrCat("touch_session: ", st));
+  }
+  return PresenceFromHash(person, reply->elements[1],
+                          static_cast<int>(reply->elements[2].AsInteger()));
+}
+
+absl::StatusOr<v1::Presence> RedisPresenceStore::Heartbeat(absl::string_view person,
+                                                           absl::string_view session) {
+  BL_RETURN_IF_ERROR(CheckToken("session_id", session));
+  const int64_t expiry = clock_->NowMillis() + absl::ToInt64Milliseconds(config_.liveness_timeout);
+  return Touch(person, session, absl::StrCat("h:", expiry), expiry, "");
+}
+
+absl::Status RedisPresenceStore::AttachStream(absl::string_view person, absl::string_view session,
+                                              absl::string_view instance) {
+  return Touch(person, session, StreamSession(instance), 0, instance).status();
+}
+
+absl::Status RedisPresenceStore::ReleaseStream(absl::string_view person, absl::string_view session,
+                                               absl::string_view instance) {
+  store::ScriptCall call = NewCall();
+  call.Key(keys_->Sessions(person));
+  call.Key(keys_->Liveness());
+  call.Arg(std::string(person));
+  call.Arg(std::string(session));
+  call.Arg(StreamSession(instance));
+  call.Arg(clock_->NowMillis() + absl::ToInt64Milliseconds(config_.liveness_timeout));
+  return call.Run(*redis_, ReleaseSessionScript()).status();
+}
+
+absl::StatusOr<bool> RedisPresenceStore::RenewInstance(absl::string_view instance) {
+  const int64_t until = clock_->NowMillis() + absl::ToInt64Milliseconds(config_.liveness_timeout);
+  auto reply =
+      redis_->Command({"ZADD", keys_->Instances(), absl::StrCat(until), std::string(instance)});
+  if (!reply.ok()) return reply.status();
+  return reply->AsInteger() == 1;
+}
+
+absl::Status RedisPresenceStore::DropInstance(absl::string_view instance) {
+  return redis_->Command({"ZREM", keys_->Instances(), std::string(instance)}).status();
+}
+
+absl::Status RedisPresenceStore::CheckLiveness(absl::string_view person) {
+  store::ScriptCall call = NewCall();
+  call.Key(keys_->Presence(person));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->Sessions(person));
+  call.Key(keys_->Liveness());
+  call.Key(keys_->Instances());
+  call.Arg(std::string(person));
+  call.Arg(absl::ToInt64Milliseconds(config_.grace));
+  return call.Run(*redis_, CheckLivenessScript()).status();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisPresenceStore::LapsedInstances() {
+  auto reply = redis_->Command(
+      {"ZRANGEBYSCORE", keys_->Instances(), "-inf", absl::StrCat(clock_->NowMillis())});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const auto& e : reply->elements) out.push_back(e.str);
+  return out;
+}
+
+absl::Status RedisPresenceStore::InstanceGone(absl::string_view instance) {
+  store::ScriptCall call = NewCall();
+  call.Key(keys_->Instances());
+  call.Key(keys_->InstancePeople(instance));
+  call.Key(keys_->Liveness());
+  call.Arg(std::string(instance));
+  return call.Run(*redis_, InstanceGoneScript()).status();
+}
+
 absl::StatusOr<v1::Presence> RedisPresenceStore::Get(absl::string_view person) {
   BL_RETURN_IF_ERROR(CheckName("person", person));
-  const int64_t now = clock_->NowMillis();
   auto replies = redis_->Pipeline({{"EXISTS", keys_->Person(person)},
                                    {"HGETALL", keys_->Presence(person)},
-                                   {"ZCOUNT", keys_->Sessions(person), absl::StrCat(now), "+inf"}});
+                                   {"HLEN", keys_->Sessions(person)}});
   if (!replies.ok()) return replies.status();
   if ((*replies)[0].AsInteger() == 0) return NotOnRoster(person);
   return PresenceFromHash(person, (*replies)[1], static_cast<int>((*replies)[2].AsInteger()));
@@ -146,7 +216,7 @@ absl::StatusOr<v1::Presence> RedisPresenceStore::Get(absl::string_view person) {
 absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
     const HelperRequirements& req, int limit) {
   if (req.skills.empty()) return absl::InvalidArgumentError("skills: at least one is required");
-  store::ScriptCall call(*keys_, events_, clock_->NowMillis());
+  store::ScriptCall call = NewCall();
   call.Key(keys_->Offerable());
   call.Key(req.language.empty() ? keys_->Offerable() : keys_->LanguageIndex(req.language));
   call.Key(req.excluded_set_key.empty() ? keys_->Offerable() : req.excluded_set_key);

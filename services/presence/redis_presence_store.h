@@ -18,8 +18,12 @@
 namespace backline::presence {
 
 struct PresenceConfig {
-  // A desktop session that has not heartbeaten for this long is dropped.
+  // A desktop session that has not heartbeaten for this long (or whose event stream closed this
+  // long ago) is dropped; a person with no session left leaves routing and is shown OFFLINE.
   absl::Duration liveness_timeout = absl::Seconds(10);
+  // A person whose desktop comes back within this long gets the status they had chosen back;
+  // after it their status is OFFLINE.
+  absl::Duration grace = absl::Seconds(60);
 };
 
 // Someone who could be offered work now, as ranked by routing.
@@ -46,11 +50,32 @@ class RedisPresenceStore {
   RedisPresenceStore(store::RedisClient* redis, const store::Keys* keys,
                      store::EventLogConfig events, const Clock* clock, PresenceConfig config);
 
-  // NOT_FOUND when the person is not on the roster.
+  // Sets the status `person` chose. `by_self`: the person set it themselves, which is also a
+  // sign of life. NOT_FOUND when the person is not on the roster.
   absl::StatusOr<v1::Presence> SetStatus(absl::string_view person, v1::PresenceStatus status,
-                                         absl::string_view reason);
+                                         absl::string_view reason, bool by_self);
+  // A heartbeat of one of the person's desktop sessions.
   absl::StatusOr<v1::Presence> Heartbeat(absl::string_view person, absl::string_view session);
   absl::StatusOr<v1::Presence> Get(absl::string_view person);
+
+  // --- liveness of event streams, kept by the chat instance that serves them ---
+  // A stream of `person` opened on chat instance `instance` as session `session`.
+  absl::Status AttachStream(absl::string_view person, absl::string_view session,
+                            absl::string_view instance);
+  // The stream closed: the session lives on for the liveness timeout.
+  absl::Status ReleaseStream(absl::string_view person, absl::string_view session,
+                             absl::string_view instance);
+  // Renews the instance's lease; true when it had lapsed (its streams must be attached again).
+  absl::StatusOr<bool> RenewInstance(absl::string_view instance);
+  // Drops the instance's lease (clean shutdown, after releasing its streams).
+  absl::Status DropInstance(absl::string_view instance);
+
+  // --- the liveness worker ---
+  // Decides whether `person` is still there (see check_liveness.lua).
+  absl::Status CheckLiveness(absl::string_view person);
+  // Instances whose lease ran out, and handing their people to liveness checks.
+  absl::StatusOr<std::vector<std::string>> LapsedInstances();
+  absl::Status InstanceGone(absl::string_view instance);
 
   // The best `limit` people who may be offered work now and meet `req`.
   absl::StatusOr<std::vector<Candidate>> SelectCandidates(const HelperRequirements& req, int limit);
@@ -58,6 +83,11 @@ class RedisPresenceStore {
   const PresenceConfig& config() const { return config_; }
 
  private:
+  absl::StatusOr<v1::Presence> Touch(absl::string_view person, absl::string_view session,
+                                     const std::string& value, int64_t check_at,
+                                     absl::string_view instance);
+  store::ScriptCall NewCall() const;
+
   store::RedisClient* redis_;
   const store::Keys* keys_;
   store::EventLogConfig events_;

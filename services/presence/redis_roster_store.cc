@@ -12,11 +12,7 @@
 namespace backline::presence {
 namespace {
 
-const store::RedisScript& ApplyScript() {
-  static const auto* const script =
-      new store::RedisScript(store::MakeScript("roster_apply", kRosterApplyLua));
-  return *script;
-}
+BL_DEFINE_SCRIPT(ApplyScript, kRosterApplyLua)
 
 // Writes one generic command into the apply script's command list.
 void Cmd(store::ScriptCall& call, absl::string_view name, const std::string& key,
@@ -140,6 +136,7 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
       Cmd(call, "ZREM", keys_->People(), {id});
       Cmd(call, "DEL", keys_->Person(id), {});
       Cmd(call, "DEL", keys_->Sessions(id), {});
+      Cmd(call, "ZREM", keys_->Liveness(), {id});
       Cmd(call, "HSET", keys_->Presence(id),
           {"status", absl::StrCat(static_cast<int>(v1::PRESENCE_STATUS_OFFLINE)), "alive", "0",
            "capacity", "0"});

@@ -13,19 +13,12 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-#define BL_SCRIPT(fn, name, source)                                                       \
-  const store::RedisScript& fn() {                                                        \
-    static const auto* const s = new store::RedisScript(store::MakeScript(name, source)); \
-    return *s;                                                                            \
-  }
-BL_SCRIPT(CreateScript, "create_escalation", kCreateEscalationLua)
-BL_SCRIPT(OfferScript, "offer_escalation", kOfferEscalationLua)
-BL_SCRIPT(AcceptScript, "accept_offer", kAcceptOfferLua)
-BL_SCRIPT(ReleaseScript, "release_offer", kReleaseOfferLua)
-BL_SCRIPT(CloseScript, "close_escalation", kCloseEscalationLua)
-BL_SCRIPT(ClaimTimersScript, "claim_timers", kClaimTimersLua)
-BL_SCRIPT(QueuedForScript, "queued_for_helper", kQueuedForHelperLua)
-#undef BL_SCRIPT
+BL_DEFINE_SCRIPT(CreateScript, kCreateEscalationLua)
+BL_DEFINE_SCRIPT(OfferScript, kOfferEscalationLua)
+BL_DEFINE_SCRIPT(AcceptScript, kAcceptOfferLua)
+BL_DEFINE_SCRIPT(ReleaseScript, kReleaseOfferLua)
+BL_DEFINE_SCRIPT(CloseScript, kCloseEscalationLua)
+BL_DEFINE_SCRIPT(QueuedForScript, kQueuedForHelperLua)
 
 google::protobuf::Timestamp Millis(const store::RedisReply& r) {
   return TimeUtil::MillisecondsToTimestamp(r.AsInteger());
@@ -177,7 +170,6 @@ absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before
   call.Arg(after.offer().offer_id());
   call.Arg(ToMillis(after.offer().deadline()));
   call.Arg(OfferTimerMember(after));
-  call.Arg(keys_->RoutingChannel());
   return RunTransition(call, OfferScript());
 }
 
@@ -225,7 +217,6 @@ absl::StatusOr<Outcome> RedisEscalationStore::Release(const v1::Escalation& befo
   call.Arg(absl::StrCat(QueueScore(after)));
   call.Arg(QueueRequirements(after));
   call.Arg(lapsed ? "1" : "0");
-  call.Arg(keys_->RoutingChannel());
   store::RedisReply reply;
   auto outcome = RunTransition(call, ReleaseScript(), &reply);
   if (outcome.ok() && *outcome == Outcome::kOk && missed != nullptr) {
@@ -271,32 +262,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::Close(const v1::Escalation& before
   call.Arg(timer);
   call.Arg(message != nullptr ? message->SerializeAsString() : "");
   call.Arg(message != nullptr ? message->seq() : 0);
-  call.Arg(keys_->RoutingChannel());
   return RunTransition(call, CloseScript());
-}
-
-absl::StatusOr<std::vector<std::string>> RedisEscalationStore::ClaimTimers(absl::Duration lease,
-                                                                           int limit) {
-  store::ScriptCall call(*keys_, events_, clock_->NowMillis());
-  call.Key(keys_->Timers());
-  call.Arg(absl::ToInt64Milliseconds(lease));
-  call.Arg(static_cast<int64_t>(limit));
-  auto reply = call.Run(*redis_, ClaimTimersScript());
-  if (!reply.ok()) return reply.status();
-  std::vector<std::string> out;
-  for (const auto& e : reply->elements) out.push_back(e.str);
-  return out;
-}
-
-absl::Status RedisEscalationStore::DropTimer(absl::string_view member) {
-  return redis_->Command({"ZREM", keys_->Timers(), member}).status();
-}
-
-absl::StatusOr<int64_t> RedisEscalationStore::NextTimerInMillis() {
-  auto reply = redis_->Command({"ZRANGE", keys_->Timers(), "0", "0", "WITHSCORES"});
-  if (!reply.ok()) return reply.status();
-  if (reply->elements.size() < 2) return -1;
-  return std::max<int64_t>(0, reply->elements[1].AsInteger() - clock_->NowMillis());
 }
 
 absl::StatusOr<std::vector<std::string>> RedisEscalationStore::QueueHead(int limit) {

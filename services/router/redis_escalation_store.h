@@ -58,12 +58,6 @@ class RedisEscalationStore {
   absl::StatusOr<Outcome> Close(const v1::Escalation& before, const v1::Escalation& after,
                                 const v1::Message* message, const EventList& events);
 
-  // Claims up to `limit` due timers, each leased to the caller for `lease`.
-  absl::StatusOr<std::vector<std::string>> ClaimTimers(absl::Duration lease, int limit);
-  absl::Status DropTimer(absl::string_view member);
-  // Milliseconds until the next timer is due (0 if one is due now), or -1 if there is none.
-  absl::StatusOr<int64_t> NextTimerInMillis();
-
   // Queued escalation ids, in queue order.
   absl::StatusOr<std::vector<std::string>> QueueHead(int limit);
   // Queued escalations `helper` qualifies for, in queue order (looking at the first `scan`).

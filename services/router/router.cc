@@ -28,12 +28,13 @@ bool Declined(const v1::Escalation& e, absl::string_view person) {
 }  // namespace
 
 Router::Router(RedisEscalationStore* escalations, presence::RedisPresenceStore* presence,
-               presence::RedisRosterStore* roster, store::EventLog* events, const Clock* clock,
-               RoutingConfig config)
+               presence::RedisRosterStore* roster, store::EventLog* events, store::DueQueue* timers,
+               const Clock* clock, RoutingConfig config)
     : escalations_(escalations),
       presence_(presence),
       roster_(roster),
       events_(events),
+      timers_(timers),
       clock_(clock),
       config_(config) {}
 
@@ -287,7 +288,8 @@ absl::Status Router::ReleaseAndReroute(const v1::Escalation& e, absl::string_vie
   BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Release(e, after, lapsed, events, &missed));
   if (outcome != Outcome::kOk) return absl::OkStatus();  // someone else moved it first
   if (lapsed && missed >= config_.max_missed_offers) {
-    auto st = presence_->SetStatus(helper, v1::PRESENCE_STATUS_BREAK, "missed offers");
+    auto st = presence_->SetStatus(helper, v1::PRESENCE_STATUS_BREAK, "missed offers",
+                                   /*by_self=*/false);
     if (st.ok()) {
       events_
           ->Append(helper,
@@ -309,14 +311,14 @@ absl::Status Router::HandleTimer(absl::string_view member) {
   int64_t version = 0;
   if (!ParseOfferTimer(member, &id, &version)) {
     BL_LOG(WARNING) << "dropping unknown timer " << member;
-    return escalations_->DropTimer(member);
+    return timers_->Remove(member);
   }
   auto stored = escalations_->Get(id);
-  if (absl::IsNotFound(stored.status())) return escalations_->DropTimer(member);
+  if (absl::IsNotFound(stored.status())) return timers_->Remove(member);
   if (!stored.ok()) return stored.status();
   const v1::Escalation& e = stored->escalation;
   if (e.version() != version || e.state() != v1::ESCALATION_STATE_OFFERED) {
-    return escalations_->DropTimer(member);  // the offer was answered meanwhile
+    return timers_->Remove(member);  // the offer was answered meanwhile
   }
   return ReleaseAndReroute(e, "timeout", /*lapsed=*/true);
 }

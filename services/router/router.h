@@ -15,6 +15,7 @@
 #include "services/presence/redis_roster_store.h"
 #include "services/router/escalation_rules.h"
 #include "services/router/redis_escalation_store.h"
+#include "services/store/due_queue.h"
 #include "services/store/event_log.h"
 
 namespace backline::router {
@@ -22,8 +23,8 @@ namespace backline::router {
 class Router {
  public:
   Router(RedisEscalationStore* escalations, presence::RedisPresenceStore* presence,
-         presence::RedisRosterStore* roster, store::EventLog* events, const Clock* clock,
-         RoutingConfig config);
+         presence::RedisRosterStore* roster, store::EventLog* events, store::DueQueue* timers,
+         const Clock* clock, RoutingConfig config);
 
   // --- calls made by people ---
   absl::StatusOr<v1::Escalation> Create(const Principal& caller,
@@ -50,7 +51,8 @@ class Router {
   // Tries to route the first `limit` queued escalations.
   absl::Status DrainQueue(int limit);
 
-  RedisEscalationStore& store() { return *escalations_; }
+  // Offer deadlines, as `offer|<escalation>|<version>` members.
+  store::DueQueue& timers() { return *timers_; }
   const RoutingConfig& config() const { return config_; }
 
  private:
@@ -68,6 +70,7 @@ class Router {
   presence::RedisPresenceStore* presence_;
   presence::RedisRosterStore* roster_;
   store::EventLog* events_;
+  store::DueQueue* timers_;
   const Clock* clock_;
   RoutingConfig config_;
 };

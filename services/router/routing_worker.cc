@@ -9,10 +9,9 @@
 namespace backline::router {
 namespace {
 
-constexpr int kTimerBatch = 64;
-// Longest sleep between looks at the timers; also bounds how late a timer set by another
+// Longest sleep between looks at the deadlines; also bounds how late a deadline set by another
 // instance is noticed.
-constexpr absl::Duration kMaxTimerSleep = absl::Milliseconds(200);
+constexpr absl::Duration kMaxDeadlineSleep = absl::Milliseconds(200);
 // Every so often the queue head is routed again, in case a wake-up was missed (e.g. this
 // instance was down when a helper became available).
 constexpr absl::Duration kQueueSweepInterval = absl::Seconds(5);
@@ -22,22 +21,35 @@ constexpr size_t kMaxPendingTasks = 10000;
 
 RoutingWorker::RoutingWorker(Router* router, const store::RedisOptions& redis,
                              const store::Keys& keys)
-    : router_(router) {
+    : router_(router), next_sweep_(absl::Now() + kQueueSweepInterval) {
   subscriber_ = std::make_unique<store::RedisSubscriber>(
       redis, std::vector<std::string>{keys.RoutingChannel()},
       [this](absl::string_view, absl::string_view message) { Enqueue(std::string(message)); },
       [this] { Enqueue("drain"); });
-  timer_thread_ = std::thread([this] { TimerLoop(); });
   wake_thread_ = std::thread([this] { WakeLoop(); });
+  deadlines_ = std::make_unique<store::DueLoop>(
+      &router_->timers(), router_->config().timer_lease, kMaxDeadlineSleep,
+      [this](const std::string& member) { return router_->HandleTimer(member); },
+      [this] {
+        bool sweep = false;
+        {
+          absl::MutexLock lock(&mu_);
+          if (absl::Now() >= next_sweep_) {
+            next_sweep_ = absl::Now() + kQueueSweepInterval;
+            sweep = true;
+          }
+        }
+        if (sweep) Enqueue("drain");
+      });
 }
 
 RoutingWorker::~RoutingWorker() {
+  deadlines_.reset();
+  subscriber_.reset();
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  subscriber_.reset();
-  timer_thread_.join();
   wake_thread_.join();
 }
 
@@ -77,35 +89,6 @@ void RoutingWorker::WakeLoop() {
       st = router_->DrainQueue(100);
     }
     if (!st.ok()) BL_LOG(WARNING) << "routing task \"" << task << "\": " << st;
-  }
-}
-
-void RoutingWorker::TimerLoop() {
-  absl::Time next_sweep = absl::Now() + kQueueSweepInterval;
-  while (true) {
-    absl::Duration sleep = kMaxTimerSleep;
-    auto due = router_->store().ClaimTimers(router_->config().timer_lease, kTimerBatch);
-    if (due.ok()) {
-      for (const std::string& member : *due) {
-        if (absl::Status st = router_->HandleTimer(member); !st.ok()) {
-          BL_LOG(WARNING) << "timer " << member << ": " << st;
-        }
-      }
-      if (static_cast<int>(due->size()) == kTimerBatch) sleep = absl::ZeroDuration();
-      auto next = router_->store().NextTimerInMillis();
-      if (next.ok() && *next >= 0) sleep = std::min(sleep, absl::Milliseconds(*next));
-    } else {
-      BL_LOG(WARNING) << "claiming timers: " << due.status();
-      sleep = absl::Milliseconds(500);
-    }
-    if (absl::Now() >= next_sweep) {
-      next_sweep = absl::Now() + kQueueSweepInterval;
-      Enqueue("drain");
-    }
-    absl::MutexLock lock(&mu_);
-    if (stop_) return;
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), sleep);
-    if (stop_) return;
   }
 }
 

@@ -1,7 +1,7 @@
-// The router's background work on one instance: claims due timers (offer deadlines) and handles
-// them, and reacts to routing wake-ups published by other services (a helper became available
-// or left, the roster changed). Several instances may run at once: timer claims are leased and
-// every handler is idempotent.
+// The router's background work on one instance: handles offer deadlines as they fall due, and
+// reacts to routing wake-ups published by the scripts (a helper became available or left, the
+// roster changed). Several instances may run at once: deadline claims are leased and every
+// handler is idempotent.
 #pragma once
 
 #include <deque>
@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "services/router/router.h"
+#include "services/store/due_queue.h"
 #include "services/store/keys.h"
 #include "services/store/redis_client.h"
 
@@ -24,7 +25,6 @@ class RoutingWorker {
   ~RoutingWorker();
 
  private:
-  void TimerLoop();
   void WakeLoop();
   void Enqueue(std::string task);
 
@@ -32,8 +32,9 @@ class RoutingWorker {
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::string> tasks_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_sweep_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<store::RedisSubscriber> subscriber_;
-  std::thread timer_thread_;
+  std::unique_ptr<store::DueLoop> deadlines_;
   std::thread wake_thread_;
 };
 

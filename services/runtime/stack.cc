@@ -13,6 +13,7 @@
 #include "services/chat/messaging_service.h"
 #include "services/chat/redis_thread_store.h"
 #include "services/common/log.h"
+#include "services/presence/liveness_worker.h"
 #include "services/presence/presence_service.h"
 #include "services/presence/redis_presence_store.h"
 #include "services/presence/redis_roster_store.h"
@@ -21,6 +22,7 @@
 #include "services/router/redis_escalation_store.h"
 #include "services/router/router.h"
 #include "services/router/routing_worker.h"
+#include "services/store/due_queue.h"
 #include "services/store/event_log.h"
 
 namespace backline {
@@ -74,15 +76,19 @@ absl::StatusOr<int> Stack::Start() {
   if (components_ & kRouter) {
     escalations_ = std::make_unique<router::RedisEscalationStore>(redis_.get(), keys_.get(),
                                                                   config_.events, clock_);
+    offer_deadlines_ =
+        std::make_unique<store::DueQueue>(redis_.get(), keys_.get(), keys_->Timers(), clock_);
     router_ = std::make_unique<router::Router>(escalations_.get(), presence_.get(), roster_.get(),
-                                               events_.get(), clock_, config_.routing);
+                                               events_.get(), offer_deadlines_.get(), clock_,
+                                               config_.routing);
     escalation_service_ = std::make_unique<router::EscalationService>(auth_.get(), router_.get());
     builder.RegisterService(escalation_service_.get());
   }
   if (components_ & kChat) {
     threads_ =
         std::make_unique<chat::RedisThreadStore>(redis_.get(), keys_.get(), config_.events, clock_);
-    hub_ = std::make_unique<chat::EventHub>(config_.redis, events_.get(), *keys_, config_.hub);
+    hub_ = std::make_unique<chat::EventHub>(config_.redis, events_.get(), *keys_, presence_.get(),
+                                            config_.hub);
     messaging_service_ = std::make_unique<chat::MessagingService>(auth_.get(), threads_.get(),
                                                                   hub_.get(), config_.messaging);
     builder.RegisterService(messaging_service_.get());
@@ -93,6 +99,12 @@ absl::StatusOr<int> Stack::Start() {
   }
   if (router_) {
     routing_worker_ = std::make_unique<router::RoutingWorker>(router_.get(), config_.redis, *keys_);
+  }
+  if (components_ & kPresence) {
+    liveness_checks_ =
+        std::make_unique<store::DueQueue>(redis_.get(), keys_.get(), keys_->Liveness(), clock_);
+    liveness_worker_ =
+        std::make_unique<presence::LivenessWorker>(presence_.get(), liveness_checks_.get());
   }
   health_thread_ = std::thread([this] { WatchRedis(); });
   return port_;
@@ -138,6 +150,7 @@ void Stack::Shutdown() {
     server_->Wait();
   }
   routing_worker_.reset();
+  liveness_worker_.reset();
   hub_.reset();
 }
 

@@ -28,6 +28,7 @@ class RedisRosterStore;
 class RedisPresenceStore;
 class RosterService;
 class PresenceService;
+class LivenessWorker;
 }  // namespace presence
 namespace router {
 class RedisEscalationStore;
@@ -41,7 +42,8 @@ class MessagingService;
 }  // namespace chat
 namespace store {
 class EventLog;
-}
+class DueQueue;
+}  // namespace store
 
 class Stack {
  public:
@@ -75,6 +77,9 @@ class Stack {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<presence::RedisRosterStore> roster_;
   std::unique_ptr<presence::RedisPresenceStore> presence_;
+  std::unique_ptr<store::DueQueue> liveness_checks_;
+  std::unique_ptr<presence::LivenessWorker> liveness_worker_;
+  std::unique_ptr<store::DueQueue> offer_deadlines_;
   std::unique_ptr<router::RedisEscalationStore> escalations_;
   std::unique_ptr<router::Router> router_;
   std::unique_ptr<router::RoutingWorker> routing_worker_;

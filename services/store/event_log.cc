@@ -11,17 +11,8 @@
 namespace backline::store {
 namespace {
 
-const RedisScript& ReadEventsScript() {
-  static const RedisScript* const script =
-      new RedisScript(MakeScript("read_events", kReadEventsLua));
-  return *script;
-}
-
-const RedisScript& AppendEventScript() {
-  static const RedisScript* const script =
-      new RedisScript(MakeScript("append_event", "return {'OK', bl_append_events()[1]}\n"));
-  return *script;
-}
+BL_DEFINE_SCRIPT(ReadEventsScript, kReadEventsLua)
+BL_DEFINE_SCRIPT(AppendEventScript, "return {'OK', bl_append_events()[1]}\n")
 
 }  // namespace
 

@@ -34,10 +34,21 @@ class Keys {
   std::string RoleIndex(absl::string_view role) const { return Key("idx:role:", role); }
 
   // --- presence ---
-  // Hash: status, reason, since, load, offers, capacity, idle_since, missed, alive.
+  // Hash: status (as chosen), reason, since, load, offers, capacity, idle_since, missed,
+  // alive, offline_since.
   std::string Presence(absl::string_view id) const { return Key("presence:", id); }
-  // Sorted set: desktop session id -> expiry (ms).
+  // Hash: desktop session id -> `h:<expiry ms>` (heartbeats) or `i:<instance>` (open stream).
   std::string Sessions(absl::string_view id) const { return Key("sessions:", id); }
+  // Sorted set: person -> when their liveness must be checked next (ms); also the claim queue
+  // of the liveness worker.
+  std::string Liveness() const { return Key("liveness", ""); }
+  // Sorted set: chat instance id -> until when it is alive (ms). Sessions of open event streams
+  // live as long as the instance serving them.
+  std::string Instances() const { return Key("instances", ""); }
+  // Set of people with a session on a chat instance.
+  std::string InstancePeople(absl::string_view instance) const {
+    return Key("instance:people:", instance);
+  }
   // Sorted set of people who may be offered work now -> idle_since (ms). Kept in step with the
   // presence hashes by every script that changes one of them.
   std::string Offerable() const { return Key("idx:offerable", ""); }
@@ -80,8 +91,10 @@ class Keys {
   std::string EventsLast(absl::string_view user) const { return Key("events:last:", user); }
   // Pub/sub channel announcing every appended event: `user \n cursor \n prev \n payload`.
   std::string EventChannel() const { return Key("chan:events", ""); }
-  // Pub/sub channel that wakes routers: `available <person>` or `queued <escalation>`.
+  // Pub/sub channel that wakes routers: `available <person>`, `unavailable <person>`, `roster`.
   std::string RoutingChannel() const { return Key("chan:routing", ""); }
+  // Pub/sub channel naming every person whose presence changed.
+  std::string PresenceChannel() const { return Key("chan:presence", ""); }
 
  private:
   std::string Key(absl::string_view kind, absl::string_view id) const {

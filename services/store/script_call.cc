@@ -13,6 +13,7 @@ ScriptCall::ScriptCall(const Keys& keys, const EventLogConfig& config, int64_t n
     : keys_(keys) {
   header_ = {keys.EventChannel(), absl::StrCat(config.max_len),
              absl::StrCat(absl::ToInt64Milliseconds(config.max_age)), absl::StrCat(now_ms)};
+  header_after_index_ = {keys.RoutingChannel(), keys.PresenceChannel()};
 }
 
 int ScriptCall::Key(const std::string& key) {
@@ -28,10 +29,11 @@ void ScriptCall::Event(absl::string_view user, std::string payload) {
 
 absl::StatusOr<RedisReply> ScriptCall::Run(RedisClient& redis, const RedisScript& script) {
   std::vector<std::string> argv;
-  argv.reserve(header_.size() + 2 + args_.size() + 4 * events_.size());
+  argv.reserve(header_.size() + 4 + args_.size() + 4 * events_.size());
   argv.insert(argv.end(), header_.begin(), header_.end());
   // ARGV[5]: where the event block starts (1-based).
-  argv.push_back(absl::StrCat(header_.size() + 1 + args_.size() + 1));
+  argv.push_back(absl::StrCat(header_.size() + 1 + header_after_index_.size() + args_.size() + 1));
+  argv.insert(argv.end(), header_after_index_.begin(), header_after_index_.end());
   argv.insert(argv.end(), args_.begin(), args_.end());
   argv.push_back(absl::StrCat(events_.size()));
   for (auto& [user, payload] : events_) {

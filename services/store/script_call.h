@@ -50,10 +50,19 @@ class ScriptCall {
  private:
   const Keys& keys_;
   std::vector<std::string> key_list_;
-  std::vector<std::string> header_;
+  std::vector<std::string> header_;              // ARGV[1..4]
+  std::vector<std::string> header_after_index_;  // ARGV[6..7]
   std::vector<std::string> args_;
   std::vector<std::pair<std::string, std::string>> events_;  // user, payload
 };
+
+// Defines `const RedisScript& fn()`: the script `source` with the prelude in front, built once.
+#define BL_DEFINE_SCRIPT(fn, source)                                                    \
+  const ::backline::store::RedisScript& fn() {                                          \
+    static const auto* const script =                                                   \
+        new ::backline::store::RedisScript(::backline::store::MakeScript(#fn, source)); \
+    return *script;                                                                     \
+  }
 
 // The status word a script returned first (`OK`, `CONFLICT`, ...), "" when not an array.
 std::string ScriptStatus(const RedisReply& reply);

@@ -71,12 +71,13 @@ TEST_F(PresenceStoreTest, InvalidRosterChangesNothing) {
 }
 
 TEST_F(PresenceStoreTest, StatusUnknownPersonIsNotFound) {
-  EXPECT_EQ(presence_.SetStatus("ghost", v1::PRESENCE_STATUS_AVAILABLE, "").status().code(),
+  EXPECT_EQ(presence_.SetStatus("ghost", v1::PRESENCE_STATUS_AVAILABLE, "", true).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(presence_.Get("ghost").status().code(), absl::StatusCode::kNotFound);
 }
 
-// Racing status changes, heartbeats and roster changes from many threads; afterwards the
+// Racing status changes, heartbeats, liveness expiry and roster changes from many threads;
+// afterwards the
 // offerable index holds exactly the people whose hash says they are offerable.
 TEST_F(PresenceStoreTest, OfferableIndexNeverDisagreesWithTheHashes) {
   ASSERT_TRUE(roster_.Apply(Roster(30), false).ok());
@@ -92,11 +93,19 @@ TEST_F(PresenceStoreTest, OfferableIndexNeverDisagreesWithTheHashes) {
         if (rng() % 4 == 0) {
           ASSERT_TRUE(presence_.Heartbeat(id, absl::StrCat("desk", t)).ok());
         } else {
-          ASSERT_TRUE(presence_.SetStatus(id, statuses[rng() % 4], "").ok());
+          ASSERT_TRUE(presence_.SetStatus(id, statuses[rng() % 4], "", rng() % 2 == 0).ok());
         }
       }
     });
   }
+  // Liveness expiry racing the rest: time moves on and people's liveness is checked.
+  threads.emplace_back([&] {
+    std::mt19937 rng(99);
+    for (int i = 0; i < 300; ++i) {
+      clock_.Advance(absl::Milliseconds(100));
+      ASSERT_TRUE(presence_.CheckLiveness(absl::StrCat("s", rng() % 30)).ok());
+    }
+  });
   threads.emplace_back([&] {
     for (int i = 0; i < 10; ++i) {
       auto r = Roster(30);

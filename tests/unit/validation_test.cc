@@ -232,7 +232,8 @@ INSTANTIATE_TEST_SUITE_P(
                       LangCase{"zh-hant-tw", "zh-Hant-TW"}, LangCase{"pt-br", "pt-BR"},
                       LangCase{"EN-gb", "en-GB"}, LangCase{"es-419", "es-419"},
                       LangCase{"sr-latn-rs", "sr-Latn-RS"}, LangCase{"sl-ROZAJ", "sl-rozaj"},
-                      LangCase{"en-abcdefgh-abcdefgh-abcdefgh", "en-abcdefgh-abcdefgh-abcdefgh"}));
+                      LangCase{"en-abcdefgh-abcdefgh-abcdefgh", "en-abcdefgh-abcdefgh-abcdefgh"}),
+    [](const ::testing::TestParamInfo<LangCase>& info) { return std::to_string(info.index); });
 
 class CanonicalLanguageBadTest : public ::testing::TestWithParam<std::string> {};
 
@@ -248,7 +249,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values("", "d", "dansk", "dansk-", "da-", "-da", "da--DK", "1a", "d1", "da_DK",
                       "da DK", "da-D", "en-abc", "en-1abc", "en-abcdefghi", "da-DK!", "zh-H@nt",
                       "ø", "en-abcdefgh-abcdefgh-abcdefgh-abcdefgh",  // 38 bytes, over 35
-                      std::string(36, 'a')));
+                      std::string(36, 'a')),
+    [](const ::testing::TestParamInfo<std::string>& info) { return std::to_string(info.index); });
 
 TEST(CanonicalLanguageTest, MessagesNameFieldAndTag) {
   std::string out;

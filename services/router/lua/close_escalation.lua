@@ -6,7 +6,7 @@
 -- KEYS[8] thread, KEYS[9] thread messages
 -- own ARGV: [1] escalation id, [2] expected version, [3] new state, [4] time field to stamp,
 -- [5] reason, [6] helper ('' if none), [7] timer member ('' if none), [8] system message
--- ('' if none), [9] its sequence number, [10] routing channel
+-- ('' if none), [9] its sequence number
 -- Returns {'OK'} or {'CONFLICT'}.
 local id, version = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2]
 local helper = ARGV[BL_ARG0 + 6]
@@ -26,9 +26,7 @@ elseif state == '3' then
 elseif state ~= '1' then
   return {'CONFLICT'}
 end
-if helper ~= '' and bl_refresh_offerable(KEYS[5], KEYS[6], helper) then
-  redis.call('PUBLISH', ARGV[BL_ARG0 + 10], 'available ' .. helper)
-end
+if helper ~= '' then bl_refresh_offerable(KEYS[5], KEYS[6], helper) end
 local message = ARGV[BL_ARG0 + 8]
 if message ~= '' then
   local seq = ARGV[BL_ARG0 + 9]

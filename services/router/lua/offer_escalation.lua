@@ -6,7 +6,7 @@
 -- KEYS[5] queue requirements, KEYS[6] timers, KEYS[7] helper's pending offers,
 -- KEYS[8] declined set, KEYS[9] offered-to set
 -- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] offer id, [5] deadline ms,
--- [6] timer member, [7] routing channel
+-- [6] timer member
 -- Returns {'OK'}, {'CONFLICT'} (escalation changed) or {'HELPER_GONE'} (not offerable now).
 local id, version, helper = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
 local cur = redis.call('HMGET', KEYS[1], 'version', 'state')

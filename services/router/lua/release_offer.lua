@@ -4,8 +4,7 @@
 -- KEYS[5] helper's pending offers, KEYS[6] queue, KEYS[7] queue requirements,
 -- KEYS[8] declined set
 -- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] timer member,
--- [5] queue score, [6] requirements, [7] '1' when the offer lapsed (counts as missed),
--- [8] routing channel
+-- [5] queue score, [6] requirements, [7] '1' when the offer lapsed (counts as missed)
 -- Returns {'OK', missed offers in a row} or {'CONFLICT'}.
 local id, version, helper = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
 local cur = redis.call('HMGET', KEYS[1], 'version', 'state', 'offer_helper')
@@ -18,9 +17,7 @@ if ARGV[BL_ARG0 + 7] == '1' then
 else
   redis.call('HSET', KEYS[2], 'missed', 0)
 end
-if bl_refresh_offerable(KEYS[2], KEYS[3], helper) then
-  redis.call('PUBLISH', ARGV[BL_ARG0 + 8], 'available ' .. helper)
-end
+bl_refresh_offerable(KEYS[2], KEYS[3], helper)
 redis.call('SREM', KEYS[5], id)
 redis.call('SADD', KEYS[8], helper)
 redis.call('HSET', KEYS[1], 'state', 1, 'version', tonumber(version) + 1)

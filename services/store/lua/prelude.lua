@@ -4,11 +4,12 @@
 --   ARGV[1] event pub/sub channel     ARGV[2] event log max length (entries per user)
 --   ARGV[3] event log max age (ms)    ARGV[4] now, ms since the epoch (the service's clock)
 --   ARGV[5] index in ARGV where the event block starts
---   ARGV[6 .. ARGV[5]-1]   the script's own arguments
+--   ARGV[6] routing wake-up channel   ARGV[7] presence-change channel
+--   ARGV[8 .. ARGV[5]-1]   the script's own arguments
 --   ARGV[ARGV[5]]          number of events, then per event: stream key index, last key index,
 --                          user id, serialized Event (those keys come after the script's own)
 local BL_NOW = tonumber(ARGV[4])
-local BL_ARG0 = 5  -- the script's own arguments are ARGV[BL_ARG0 + i], i >= 1
+local BL_ARG0 = 7  -- the script's own arguments are ARGV[BL_ARG0 + i], i >= 1
 -- The script's own keys are KEYS[1..BL_NKEYS]; the event logs' keys follow them.
 local BL_NKEYS = #KEYS - 2 * tonumber(ARGV[tonumber(ARGV[5])])
 
@@ -41,17 +42,41 @@ local function bl_append_events()
 end
 
 local BL_AVAILABLE = '1'  -- PresenceStatus.PRESENCE_STATUS_AVAILABLE
+local BL_OFFLINE = '6'    -- PresenceStatus.PRESENCE_STATUS_OFFLINE
 
--- Makes the offerable index agree with a person's presence hash: a person is offerable when
--- AVAILABLE, alive and below capacity. Returns true when offerable.
+-- Makes the offerable index agree with a person's presence hash — a person is offerable when
+-- AVAILABLE, alive and below capacity — and announces the change: routers hear `available P`
+-- when P became offerable and `unavailable P` when P, holding offers, is no longer AVAILABLE or
+-- alive (its offers are withdrawn); presence watchers hear P. Every script that changes a
+-- presence hash ends with this. Returns true when offerable.
 local function bl_refresh_offerable(presence, offerable, person)
-  local f = redis.call('HMGET', presence, 'status', 'load', 'capacity', 'alive', 'idle_since')
+  local f = redis.call('HMGET', presence, 'status', 'load', 'capacity', 'alive', 'idle_since',
+                       'offers')
   local ok = f[1] == BL_AVAILABLE and f[4] == '1' and
              tonumber(f[2] or '0') < tonumber(f[3] or '0')
+  local was = redis.call('ZSCORE', offerable, person) ~= false
   if ok then
     redis.call('ZADD', offerable, tonumber(f[5] or '0'), person)
+    if not was then redis.call('PUBLISH', ARGV[6], 'available ' .. person) end
   else
     redis.call('ZREM', offerable, person)
+    if (f[1] ~= BL_AVAILABLE or f[4] ~= '1') and tonumber(f[6] or '0') > 0 then
+      redis.call('PUBLISH', ARGV[6], 'unavailable ' .. person)
+    end
   end
+  redis.call('PUBLISH', ARGV[7], person)
   return ok
+end
+
+-- Records that a desktop session of a person is alive (`value` is `h:<expiry ms>` for a
+-- heartbeat, `i:<instance>` for an open event stream) and marks the person alive: whatever
+-- status they had chosen applies again. `check_at` (may be nil) schedules a liveness check;
+-- `instance_people` (may be nil) is the set of people with sessions on that instance.
+local function bl_touch_session(presence, sessions, liveness, instance_people, person, session,
+                                value, check_at)
+  redis.call('HSET', sessions, session, value)
+  if check_at then redis.call('ZADD', liveness, 'GT', check_at, person) end
+  if instance_people then redis.call('SADD', instance_people, person) end
+  redis.call('HSET', presence, 'alive', '1')
+  redis.call('HDEL', presence, 'offline_since')
 end
