@@ -377,6 +377,88 @@ int Who(Cli& c, const Args& a) {
   return kOk;
 }
 
+// Prints presence changes of a site, a team or people (the caller's own scope by default).
+int PresenceWatch(Cli& c, const Args& a) {
+  auto limit = ParseSeconds(a, "for", 0);
+  if (!limit.ok()) return c.Usage(std::string(limit.status().message()));
+  v1::WatchPresenceRequest r;
+  r.set_site(a.Get("site"));
+  r.set_team(a.Get("team"));
+  for (const std::string& p : a.GetAll("person")) r.add_people(p);
+  auto watch = c.client().WatchPresence(r);
+  const absl::Time end =
+      *limit > absl::ZeroDuration() ? absl::Now() + *limit : absl::InfiniteFuture();
+  while (absl::Now() < end) {
+    auto update = watch->Next(std::min(end - absl::Now(), absl::Seconds(1)));
+    if (!update.ok()) return c.Fail(update.status());
+    if (!update->has_value()) continue;
+    if (c.json) {
+      c.PrintJson(**update);
+      c.out.flush();
+      continue;
+    }
+    if ((*update)->snapshot()) c.out << "-- " << (*update)->presence_size() << " watched\n";
+    for (const auto& p : (*update)->presence()) c.PrintPresence(p);
+    c.out.flush();
+  }
+  return kOk;
+}
+
+void PrintPerson(Cli& c, const v1::Person& p) {
+  std::vector<std::string> skills;
+  for (const auto& s : p.skills()) skills.push_back(absl::StrCat(s.name(), ":", s.proficiency()));
+  c.out << p.id() << "  " << p.display_name() << "  " << RoleName(p.role()) << "  " << p.team()
+        << "@" << p.site() << "  [" << absl::StrJoin(skills, ",") << "]  "
+        << absl::StrJoin(p.languages(), ",") << "  capacity " << p.capacity();
+  if (!p.mentor().empty()) c.out << "  mentor " << p.mentor();
+  c.out << "\n";
+}
+
+int Person(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("person needs an id");
+  auto p = c.Timed("person", [&] { return c.client().GetPerson(a.positional()[0]); });
+  if (!p.ok()) return c.Fail(p.status());
+  if (c.json) {
+    c.PrintJson(*p);
+  } else {
+    PrintPerson(c, *p);
+  }
+  return kOk;
+}
+
+int People(Cli& c, const Args& a) {
+  v1::ListPeopleRequest r;
+  r.set_team(a.Get("team"));
+  r.set_site(a.Get("site"));
+  r.set_skill(a.Get("skill"));
+  r.set_language(a.Get("lang"));
+  int level = 0;
+  if (a.Has("level") && !absl::SimpleAtoi(a.Get("level"), &level)) {
+    return c.Usage("--level: a proficiency 1..5");
+  }
+  r.set_min_proficiency(level);
+  if (a.Has("role")) {
+    r.set_role(ParseRole(a.Get("role")));
+    if (r.role() == v1::ROLE_UNSPECIFIED) return c.Usage("--role: agent, senior, team_leader, ...");
+  }
+  r.set_page_size(1000);
+  // Every page, not just the first.
+  v1::ListPeopleResponse all;
+  while (true) {
+    auto page = c.Timed("people", [&] { return c.client().ListPeople(r); });
+    if (!page.ok()) return c.Fail(page.status());
+    for (auto& p : *page->mutable_people()) *all.add_people() = std::move(p);
+    if (page->next_page_token().empty()) break;
+    r.set_page_token(page->next_page_token());
+  }
+  if (c.json) {
+    c.PrintJson(all);
+    return kOk;
+  }
+  for (const auto& p : all.people()) PrintPerson(c, p);
+  return kOk;
+}
+
 int Ask(Cli& c, const Args& a) {
   v1::CreateEscalationRequest r;
   r.set_question(absl::StrJoin(a.positional(), " "));
@@ -615,7 +697,9 @@ int AdminRosterApply(Cli& c, const Args& a) {
     return kOk;
   }
   for (const auto& id : resp->added()) c.out << "+ " << id << "\n";
-  for (const auto& id : resp->updated()) c.out << "~ " << id << "\n";
+  for (const auto& change : resp->changes()) {
+    c.out << "~ " << change.id() << " (" << absl::StrJoin(change.fields(), ", ") << ")\n";
+  }
   for (const auto& id : resp->removed()) c.out << "- " << id << "\n";
   c.out << (resp->dry_run() ? "would apply: " : "applied: ") << resp->added_size() << " added, "
         << resp->updated_size() << " updated, " << resp->removed_size() << " removed, "
@@ -637,6 +721,19 @@ const std::vector<Command>& Commands() {
        {},
        {},
        PresenceGet},
+      {"presence watch",
+       "[--site S] [--team T] [--person ID]... [--for SECONDS]",
+       "follow the presence of your site, team or mentor (or those named)",
+       {"site", "team", "person", "for"},
+       {},
+       PresenceWatch},
+      {"person", "ID", "show a person of the roster", {}, {}, Person},
+      {"people",
+       "[--team T] [--site S] [--skill S [--level N]] [--lang L] [--role R]",
+       "list people of the roster",
+       {"team", "site", "skill", "level", "lang", "role"},
+       {},
+       People},
       {"who",
        "--skill S [--level N] [--lang L]",
        "who can be offered work now for a skill (and language)",

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -21,52 +22,56 @@ absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
-class GrpcEventStream : public EventStream {
+// Reads a server stream on its own thread into a queue that Next() drains.
+template <typename Message>
+class GrpcServerStream : public ServerStream<Message> {
  public:
-  GrpcEventStream(std::unique_ptr<grpc::ClientContext> context, v1::MessagingService::Stub* stub,
-                  v1::SubscribeRequest request)
+  using Opener = std::function<std::unique_ptr<grpc::ClientReader<Message>>(grpc::ClientContext*)>;
+
+  GrpcServerStream(std::unique_ptr<grpc::ClientContext> context, const Opener& open)
       : context_(std::move(context)) {
-    reader_ = stub->Subscribe(context_.get(), request);
+    reader_ = open(context_.get());
     thread_ = std::thread([this] { Read(); });
   }
-  ~GrpcEventStream() override {
+  ~GrpcServerStream() override {
     Cancel();
     thread_.join();
   }
 
-  absl::StatusOr<std::optional<v1::Event>> Next(absl::Duration timeout) override {
+  absl::StatusOr<std::optional<Message>> Next(absl::Duration timeout) override {
     absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty() || done_; };
+    auto ready = [this]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !messages_.empty() || done_; };
     mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
-    if (!events_.empty()) {
-      v1::Event ev = std::move(events_.front());
-      events_.pop_front();
-      return std::optional<v1::Event>(std::move(ev));
+    if (!messages_.empty()) {
+      Message m = std::move(messages_.front());
+      messages_.pop_front();
+      return std::optional<Message>(std::move(m));
     }
     if (done_) return final_;
-    return std::optional<v1::Event>();
+    return std::optional<Message>();
   }
 
   void Cancel() override { context_->TryCancel(); }
 
  private:
   void Read() {
-    v1::Event ev;
-    while (reader_->Read(&ev)) {
+    Message m;
+    while (reader_->Read(&m)) {
       absl::MutexLock lock(&mu_);
-      events_.push_back(std::move(ev));
-      ev.Clear();
+      messages_.push_back(std::move(m));
+      m.Clear();
     }
     grpc::Status status = reader_->Finish();
     absl::MutexLock lock(&mu_);
-    final_ = status.ok() ? absl::UnavailableError("event stream ended") : FromGrpc(status);
+    final_ = status.ok() ? absl::UnavailableError("stream ended") : FromGrpc(status);
     done_ = true;
   }
 
   std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientReader<v1::Event>> reader_;
+  std::unique_ptr<grpc::ClientReader<Message>> reader_;
   absl::Mutex mu_;
-  std::deque<v1::Event> events_ ABSL_GUARDED_BY(mu_);
+  std::deque<Message> messages_ ABSL_GUARDED_BY(mu_);
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status final_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
@@ -256,8 +261,15 @@ std::unique_ptr<EventStream> Client::Subscribe(const std::string& after_cursor,
   v1::SubscribeRequest r;
   r.set_after_cursor(after_cursor);
   r.set_session_id(session_id);
-  return std::make_unique<GrpcEventStream>(impl_->Context(/*with_deadline=*/false),
-                                           impl_->messaging.get(), r);
+  return std::make_unique<GrpcServerStream<v1::Event>>(
+      impl_->Context(/*with_deadline=*/false),
+      [&](grpc::ClientContext* ctx) { return impl_->messaging->Subscribe(ctx, r); });
+}
+
+std::unique_ptr<PresenceWatch> Client::WatchPresence(const v1::WatchPresenceRequest& request) {
+  return std::make_unique<GrpcServerStream<v1::PresenceUpdate>>(
+      impl_->Context(/*with_deadline=*/false),
+      [&](grpc::ClientContext* ctx) { return impl_->presence->WatchPresence(ctx, request); });
 }
 
 }  // namespace backline

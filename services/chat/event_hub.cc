@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/events.h"
 #include "services/common/log.h"
 #include "services/common/validation.h"
 #include "services/common/wire.h"
@@ -55,7 +56,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     if (finished_) return;
     if (!fetching_ && caught_up_ && a->prev == cursor_ &&
         pending_.size() < hub_->config_.max_pending) {
-      pending_.push_back(a->event);
+      Enqueue(a->event);
       cursor_ = a->cursor;
       MaybeWrite();
       return;
@@ -111,7 +112,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
         continue;
       }
       ev.set_cursor(stored.cursor);
-      pending_.push_back(std::move(ev));
+      Enqueue(std::move(ev));
       cursor_ = std::move(stored.cursor);
     }
     if (static_cast<int>(page->events.size()) == batch) {
@@ -160,6 +161,15 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
                                      "); subscribe again with your last cursor"));
   }
 
+  // Queues an event for the client. Someone removed from the roster gets the notice, then
+  // their stream ends.
+  void Enqueue(v1::Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (event.has_notice() && event.notice().code() == kRemovedFromRoster) {
+      end_after_delivery_ = true;
+    }
+    pending_.push_back(std::move(event));
+  }
+
   void MaybeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -186,6 +196,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   bool need_fetch_ ABSL_GUARDED_BY(mu_) = false;
   bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool end_after_delivery_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class EventStreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
@@ -205,6 +216,10 @@ class EventStreamReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 };
 
 void EventStream::MaybeWrite() {
+  if (end_after_delivery_ && pending_.empty() && !writing_) {
+    return FinishLocked(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                     absl::StrCat("\"", user_, "\" is not on the roster")));
+  }
   if (writing_ || finished_ || pending_.empty() || reactor_ == nullptr) return;
   SerializeToBuffer(pending_.front(), &in_flight_).IgnoreError();
   pending_.pop_front();
@@ -218,8 +233,6 @@ void EventStream::FinishLocked(const grpc::Status& status) {
   pending_.clear();
   if (reactor_ != nullptr) reactor_->Finish(status);
 }
-
-RejectedStream::RejectedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
 
 EventHub::EventHub(const store::RedisOptions& redis, store::EventLog* log, const store::Keys& keys,
                    presence::RedisPresenceStore* presence, EventHubConfig config)

@@ -40,13 +40,6 @@ struct EventHubConfig {
 
 class EventStream;
 
-// A stream refused before it started (bad request, bad token, not on the roster, no Redis).
-class RejectedStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
- public:
-  explicit RejectedStream(const absl::Status& status);
-  void OnDone() override { delete this; }
-};
-
 class EventHub {
  public:
   // `presence` keeps the sessions of open streams alive: each stream is a desktop session that

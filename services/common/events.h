@@ -11,6 +11,9 @@ namespace backline {
 google::protobuf::Timestamp ToProtoTime(absl::Time t);
 absl::Time FromProtoTime(const google::protobuf::Timestamp& t);
 
+// Notice code sent to someone removed from the roster; their event streams end after it.
+inline constexpr absl::string_view kRemovedFromRoster = "removed_from_roster";
+
 // An empty event stamped `now`; the caller sets the payload.
 v1::Event EventAt(absl::Time now);
 v1::Event MessagePostedEvent(const v1::Message& message, absl::Time now);

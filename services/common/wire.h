@@ -45,4 +45,11 @@ grpc::ServerUnaryReactor* UnaryCall(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// A server stream refused before it started (bad request, bad token, not allowed, no Redis).
+class RejectedStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit RejectedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace backline

@@ -213,6 +213,26 @@ absl::StatusOr<v1::Presence> RedisPresenceStore::Get(absl::string_view person) {
   return PresenceFromHash(person, (*replies)[1], static_cast<int>((*replies)[2].AsInteger()));
 }
 
+absl::StatusOr<std::vector<v1::Presence>> RedisPresenceStore::GetMany(
+    const std::vector<std::string>& people) {
+  std::vector<v1::Presence> out;
+  if (people.empty()) return out;
+  std::vector<std::vector<std::string>> cmds;
+  for (const std::string& p : people) {
+    cmds.push_back({"HGETALL", keys_->Presence(p)});
+    cmds.push_back({"HLEN", keys_->Sessions(p)});
+  }
+  auto replies = redis_->Pipeline(cmds);
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 0; i < people.size(); ++i) {
+    const store::RedisReply& fields = (*replies)[2 * i];
+    if (fields.elements.empty()) continue;
+    out.push_back(
+        PresenceFromHash(people[i], fields, static_cast<int>((*replies)[2 * i + 1].AsInteger())));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
     const HelperRequirements& req, int limit) {
   if (req.skills.empty()) return absl::InvalidArgumentError("skills: at least one is required");
@@ -220,6 +240,7 @@ absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
   call.Key(keys_->Offerable());
   call.Key(req.language.empty() ? keys_->Offerable() : keys_->LanguageIndex(req.language));
   call.Key(req.excluded_set_key.empty() ? keys_->Offerable() : req.excluded_set_key);
+  call.Key(keys_->Scratch());
   for (const auto& [skill, min] : req.skills) call.Key(keys_->SkillIndex(skill));
   call.Arg(static_cast<int64_t>(limit));
   call.Arg(req.exclude_person);

@@ -57,6 +57,8 @@ class RedisPresenceStore {
   // A heartbeat of one of the person's desktop sessions.
   absl::StatusOr<v1::Presence> Heartbeat(absl::string_view person, absl::string_view session);
   absl::StatusOr<v1::Presence> Get(absl::string_view person);
+  // Presence of several people in one round trip; people without a presence hash are left out.
+  absl::StatusOr<std::vector<v1::Presence>> GetMany(const std::vector<std::string>& people);
 
   // --- liveness of event streams, kept by the chat instance that serves them ---
   // A stream of `person` opened on chat instance `instance` as session `session`.

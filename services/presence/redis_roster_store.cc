@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/events.h"
 #include "services/common/principal.h"
 #include "services/common/validation.h"
 #include "services/presence/presence_lua.h"
@@ -92,6 +93,12 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
     v1::ApplyRosterResponse response;
     for (const v1::Person* p : diff.added) response.add_added(p->id());
     for (const v1::Person* p : diff.updated) response.add_updated(p->id());
+    for (const v1::Person* p : diff.updated) {
+      v1::PersonChange* change = response.add_changes();
+      change->set_id(p->id());
+      for (std::string& f : ChangedFields(snap.people.at(p->id()), *p))
+        change->add_fields(std::move(f));
+    }
     for (const std::string& id : diff.removed) response.add_removed(id);
     response.set_unchanged(diff.unchanged);
     response.set_dry_run(dry_run);
@@ -133,6 +140,10 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
     }
     for (const std::string& id : diff.removed) {
       IndexChanges(call, id, IndexEntriesFor(snap.people.at(id), *keys_), {});
+      // Their desktops are told, and their event streams end.
+      call.Event(id,
+                 NoticeEvent(kRemovedFromRoster, "You were removed from the roster.", clock_->Now())
+                     .SerializeAsString());
       Cmd(call, "ZREM", keys_->People(), {id});
       Cmd(call, "DEL", keys_->Person(id), {});
       Cmd(call, "DEL", keys_->Sessions(id), {});
@@ -158,6 +169,25 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
     return response;
   }
   return absl::AbortedError("the roster kept changing while it was being applied; try again");
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRosterStore::Members(const std::string& index_key) {
+  auto reply = redis_->Command({"SMEMBERS", index_key});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> ids;
+  for (const auto& e : reply->elements) ids.push_back(e.str);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRosterStore::SiteMembers(absl::string_view site) {
+  BL_RETURN_IF_ERROR(CheckName("site", site));
+  return Members(keys_->SiteIndex(site));
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRosterStore::TeamMembers(absl::string_view team) {
+  BL_RETURN_IF_ERROR(CheckName("team", team));
+  return Members(keys_->TeamIndex(team));
 }
 
 absl::StatusOr<v1::Person> RedisRosterStore::Get(absl::string_view id) {

@@ -32,13 +32,19 @@ class RedisRosterStore {
   // People matching every set filter of `request`, ordered by id, one page.
   absl::StatusOr<v1::ListPeopleResponse> List(const v1::ListPeopleRequest& request);
 
+  // Several people in one round trip, in the order asked; ids not on the roster are left out.
+  absl::StatusOr<std::vector<v1::Person>> GetMany(const std::vector<std::string>& ids);
+  // Ids of everyone of a site or team.
+  absl::StatusOr<std::vector<std::string>> SiteMembers(absl::string_view site);
+  absl::StatusOr<std::vector<std::string>> TeamMembers(absl::string_view team);
+
  private:
   struct Snapshot {
     std::string version;
     std::map<std::string, v1::Person> people;
   };
   absl::StatusOr<Snapshot> Load();
-  absl::StatusOr<std::vector<v1::Person>> GetMany(const std::vector<std::string>& ids);
+  absl::StatusOr<std::vector<std::string>> Members(const std::string& index_key);
 
   store::RedisClient* redis_;
   const store::Keys* keys_;

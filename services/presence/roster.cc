@@ -137,6 +137,20 @@ std::vector<IndexEntry> IndexEntriesFor(const v1::Person& person, const store::K
   return out;
 }
 
+std::vector<std::string> ChangedFields(const v1::Person& a, const v1::Person& b) {
+  std::vector<std::string> out;
+  const google::protobuf::Descriptor* d = v1::Person::descriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    google::protobuf::util::MessageDifferencer diff;
+    for (int j = 0; j < d->field_count(); ++j) {
+      if (j != i) diff.IgnoreField(d->field(j));
+    }
+    if (!diff.Compare(a, b)) out.push_back(f->name());
+  }
+  return out;
+}
+
 RosterDiff DiffRoster(const std::map<std::string, v1::Person>& current,
                       const google::protobuf::RepeatedPtrField<v1::Person>& next) {
   RosterDiff diff;

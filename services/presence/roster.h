@@ -45,6 +45,9 @@ struct IndexEntry {
 };
 std::vector<IndexEntry> IndexEntriesFor(const v1::Person& person, const store::Keys& keys);
 
+// Names of the fields of Person that differ between `a` and `b`, in field order.
+std::vector<std::string> ChangedFields(const v1::Person& a, const v1::Person& b);
+
 struct RosterDiff {
   std::vector<const v1::Person*> added;
   std::vector<const v1::Person*> updated;  // new version

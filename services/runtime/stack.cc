@@ -15,6 +15,7 @@
 #include "services/common/log.h"
 #include "services/presence/liveness_worker.h"
 #include "services/presence/presence_service.h"
+#include "services/presence/presence_watch.h"
 #include "services/presence/redis_presence_store.h"
 #include "services/presence/redis_roster_store.h"
 #include "services/presence/roster_service.h"
@@ -68,8 +69,10 @@ absl::StatusOr<int> Stack::Start() {
 
   if (components_ & kPresence) {
     roster_service_ = std::make_unique<presence::RosterService>(auth_.get(), roster_.get());
-    presence_service_ =
-        std::make_unique<presence::PresenceService>(auth_.get(), roster_.get(), presence_.get());
+    watch_hub_ =
+        std::make_unique<presence::PresenceWatchHub>(config_.redis, *keys_, presence_.get());
+    presence_service_ = std::make_unique<presence::PresenceService>(
+        auth_.get(), roster_.get(), presence_.get(), watch_hub_.get());
     builder.RegisterService(roster_service_.get());
     builder.RegisterService(presence_service_.get());
   }
@@ -146,11 +149,13 @@ void Stack::Shutdown() {
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->Shutdown();
     if (hub_) hub_->CloseAll();
+    if (watch_hub_) watch_hub_->CloseAll();
     server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.shutdown_grace));
     server_->Wait();
   }
   routing_worker_.reset();
   liveness_worker_.reset();
+  watch_hub_.reset();
   hub_.reset();
 }
 

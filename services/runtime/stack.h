@@ -29,6 +29,7 @@ class RedisPresenceStore;
 class RosterService;
 class PresenceService;
 class LivenessWorker;
+class PresenceWatchHub;
 }  // namespace presence
 namespace router {
 class RedisEscalationStore;
@@ -79,6 +80,7 @@ class Stack {
   std::unique_ptr<presence::RedisPresenceStore> presence_;
   std::unique_ptr<store::DueQueue> liveness_checks_;
   std::unique_ptr<presence::LivenessWorker> liveness_worker_;
+  std::unique_ptr<presence::PresenceWatchHub> watch_hub_;
   std::unique_ptr<store::DueQueue> offer_deadlines_;
   std::unique_ptr<router::RedisEscalationStore> escalations_;
   std::unique_ptr<router::Router> router_;

@@ -84,6 +84,10 @@ class Keys {
   // Hash: `sender:client_msg_id` -> seq, for idempotent posts.
   std::string ThreadClientIds(absl::string_view id) const { return Key("thread:cmids:", id); }
 
+  // A key scripts may use for intermediate results; they delete it before they return (scripts
+  // run one at a time, so one key serves all).
+  std::string Scratch() const { return Key("scratch", ""); }
+
   // --- events ---
   // Stream: the person's event log; entry id = cursor, fields `p` (previous cursor) and `e`.
   std::string Events(absl::string_view user) const { return Key("events:", user); }

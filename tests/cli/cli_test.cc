@@ -174,6 +174,41 @@ TEST_F(CliTest, ErrorPathsHaveClearMessagesAndExitCodes) {
   EXPECT_LT(r.elapsed, absl::Seconds(5));
 }
 
+TEST_F(CliTest, RosterQueriesAndTheDryRunDiff) {
+  const std::string admin = TokenOf("root", "admin");
+  ASSERT_EQ(Backline({"admin", "roster", "apply", WriteFile("r.jsonl", kRoster)}, admin).exit_code,
+            0);
+  std::string changed = kRoster;
+  changed.replace(changed.find("\"billing\":4"), 11, "\"billing\":5");
+  ProcessResult r =
+      Backline({"admin", "roster", "apply", "--dry-run", WriteFile("c.jsonl", changed)}, admin);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("~ soren (skills)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("would apply: 0 added, 1 updated"), std::string::npos) << r.out;
+
+  const std::string anna = TokenOf("anna", "agent");
+  r = Backline({"person", "soren"}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Søren Holm  senior  cph-billing@cph  [billing:4]"), std::string::npos)
+      << r.out;
+  r = Backline({"people", "--skill", "billing", "--level", "4"}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, "soren ")) << r.out;
+  r = Backline({"people", "--role", "agent", "--json"}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"id\":\"anna\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("soren"), std::string::npos) << r.out;
+  EXPECT_EQ(Backline({"person", "nobody"}, anna).exit_code, 3);
+
+  r = Backline({"presence", "watch", "--person", "soren", "--for", "1"}, admin);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("-- 1 watched"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("soren  offline"), std::string::npos) << r.out;
+  // Anna has no mentor, so nobody to watch by default.
+  r = Backline({"presence", "watch", "--for", "1"}, anna);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+}
+
 TEST_F(CliTest, ConfigFileSuppliesTargetAndToken) {
   const std::string admin = TokenOf("root", "admin");
   const std::string config = WriteFile(

@@ -4,6 +4,8 @@
 // grace period. Two presence instances answer alike; bad roster input changes nothing.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "tests/support/test_stack.h"
 
@@ -21,8 +23,10 @@ class PresenceTest : public ::testing::Test {
     config.presence.liveness_timeout = kLiveness;
     config.presence.grace = kGrace;
     stack_ = std::make_unique<TestStack>(config, Stack::kAll);
+    v1::Person anna = MakePerson("anna", v1::ROLE_AGENT);
+    anna.set_mentor("soren");
     stack_->ApplyRoster(
-        {MakePerson("anna", v1::ROLE_AGENT), MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 5}}),
+        {anna, MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 5}}),
          MakePerson("mei", v1::ROLE_SENIOR, {{"billing", 3}}),
          MakePerson("eva", v1::ROLE_SUPERVISOR, {}, {"da"}, 0, "cph-ops"),
          MakePerson("tom", v1::ROLE_TEAM_LEADER, {}, {"da"}, 0, "osl-team", "osl")});
@@ -162,6 +166,92 @@ TEST_F(PresenceTest, OnlyTheRightRolesChangeSomeoneElsesStatus) {
   EXPECT_EQ(set->status(), v1::PRESENCE_STATUS_MEETING);
   EXPECT_EQ(soren_->GetPresence()->reason(), "team meeting");
   EXPECT_EQ(eva->SetStatus(v1::PRESENCE_STATUS_BREAK, "", "ghost").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(PresenceTest, SupervisorsWatchTheirSiteAndAgentsTheirMentor) {
+  auto eva = stack_->ClientFor("eva", v1::ROLE_SUPERVISOR);
+  auto watch = eva->WatchPresence(v1::WatchPresenceRequest());
+  auto first = watch->Next(absl::Seconds(5));
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  const v1::PresenceUpdate& snapshot = **first;
+  EXPECT_TRUE(snapshot.snapshot());
+  std::set<std::string> seen;
+  for (const auto& p : snapshot.presence()) seen.insert(p.person());
+  EXPECT_EQ(seen, (std::set<std::string>{"anna", "eva", "mei", "soren"}));  // not tom (osl)
+
+  ASSERT_TRUE(soren_->SetStatus(v1::PRESENCE_STATUS_BREAK, "lunch").ok());
+  bool saw_break = false;
+  for (int i = 0; i < 20 && !saw_break; ++i) {
+    auto next = watch->Next(absl::Seconds(1));
+    ASSERT_TRUE(next.ok()) << next.status();
+    if (!next->has_value()) continue;
+    EXPECT_FALSE((*next)->snapshot());
+    for (const auto& p : (*next)->presence()) {
+      if (p.person() == "soren" && p.status() == v1::PRESENCE_STATUS_BREAK) {
+        EXPECT_EQ(p.reason(), "lunch");
+        saw_break = true;
+      }
+    }
+  }
+  EXPECT_TRUE(saw_break) << "the supervisor never saw soren go on break";
+
+  // Anna watches her mentor, and nobody else.
+  auto mentor = anna_->WatchPresence(v1::WatchPresenceRequest());
+  auto m = mentor->Next(absl::Seconds(5));
+  ASSERT_TRUE(m.ok() && m->has_value()) << m.status();
+  ASSERT_EQ((*m)->presence_size(), 1);
+  EXPECT_EQ((*m)->presence(0).person(), "soren");
+  v1::WatchPresenceRequest mei;
+  mei.add_people("mei");
+  auto denied = anna_->WatchPresence(mei)->Next(absl::Seconds(5));
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  // A team leader of another site may not watch this one.
+  v1::WatchPresenceRequest cph;
+  cph.set_site("cph");
+  auto tom = stack_->ClientFor("tom", v1::ROLE_TEAM_LEADER);
+  EXPECT_EQ(tom->WatchPresence(cph)->Next(absl::Seconds(5)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(PresenceTest, RemovingSomeoneEndsTheirStreamsAndMovesTheirOffers) {
+  auto mei = stack_->ClientFor("mei", v1::ROLE_SENIOR);
+  auto mei_stream = mei->Subscribe("");
+  ASSERT_TRUE(WaitForEvent(*mei_stream, [](const v1::Event& e) { return e.has_caught_up(); }));
+  ASSERT_TRUE(mei->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  auto stream = soren_->Subscribe("");
+  ASSERT_TRUE(WaitForEvent(*stream, [](const v1::Event& e) { return e.has_caught_up(); }));
+  ASSERT_TRUE(soren_->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  auto e = anna_->Escalate(Question());
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->offer().helper(), "soren");
+
+  v1::ApplyRosterRequest without_soren;
+  v1::Person anna = MakePerson("anna", v1::ROLE_AGENT);
+  *without_soren.add_people() = anna;
+  *without_soren.add_people() = MakePerson("mei", v1::ROLE_SENIOR, {{"billing", 3}});
+  auto applied = stack_->ClientFor("root", v1::ROLE_ADMIN)->ApplyRoster(without_soren);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->removed_size(), 3);  // soren, eva, tom
+  ASSERT_EQ(applied->changes_size(), 1);  // anna lost her mentor
+  EXPECT_EQ(applied->changes(0).id(), "anna");
+  EXPECT_EQ(applied->changes(0).fields(0), "mentor");
+
+  auto notice = WaitForEvent(*stream, [](const v1::Event& ev) { return ev.has_notice(); });
+  ASSERT_TRUE(notice.has_value());
+  EXPECT_EQ(notice->notice().code(), "removed_from_roster");
+  absl::StatusOr<std::optional<v1::Event>> end;
+  do {
+    end = stream->Next(absl::Seconds(5));
+  } while (end.ok() && end->has_value());
+  EXPECT_EQ(end.status().code(), absl::StatusCode::kPermissionDenied) << end.status();
+  // The offer moved on to mei; soren cannot come back.
+  auto offer = WaitForEvent(*mei_stream, [](const v1::Event& ev) { return ev.has_offer(); });
+  ASSERT_TRUE(offer.has_value()) << "soren's offer was not re-routed";
+  EXPECT_EQ(offer->offer().escalation().id(), e->id());
+  EXPECT_EQ(soren_->Subscribe("")->Next(absl::Seconds(5)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(soren_->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).status().code(),
             absl::StatusCode::kNotFound);
 }
 

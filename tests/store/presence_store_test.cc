@@ -70,6 +70,55 @@ TEST_F(PresenceStoreTest, InvalidRosterChangesNothing) {
   EXPECT_EQ(SharedRedis().Digest(), digest);
 }
 
+// Ranking: every requirement met (each skill at its own minimum, the language), best weakest
+// proficiency first, then longest idle; the requester and the excluded are never returned.
+TEST_F(PresenceStoreTest, CandidatesAreRankedByWeakestSkillThenIdleTime) {
+  google::protobuf::RepeatedPtrField<v1::Person> people;
+  *people.Add() = MakePerson("a", v1::ROLE_SENIOR, {{"billing", 5}, {"refunds", 2}}, {"da"});
+  *people.Add() = MakePerson("b", v1::ROLE_SENIOR, {{"billing", 3}, {"refunds", 3}}, {"da"});
+  *people.Add() = MakePerson("c", v1::ROLE_SENIOR, {{"billing", 4}, {"refunds", 4}}, {"da-DK"});
+  *people.Add() = MakePerson("d", v1::ROLE_SENIOR, {{"billing", 4}, {"refunds", 4}}, {"da"});
+  *people.Add() = MakePerson("e", v1::ROLE_SENIOR, {{"billing", 5}, {"refunds", 5}}, {"nl"});
+  *people.Add() = MakePerson("f", v1::ROLE_SENIOR, {{"billing", 5}}, {"da"});
+  *people.Add() = MakePerson("g", v1::ROLE_SENIOR, {{"billing", 5}, {"refunds", 5}}, {"da"});
+  ASSERT_TRUE(roster_.Apply(people, false).ok());
+  // Become available in this order (so d has been idle longer than c); g stays on break.
+  for (const char* id : {"a", "b", "d", "c", "e", "f"}) {
+    ASSERT_TRUE(presence_.SetStatus(id, v1::PRESENCE_STATUS_AVAILABLE, "", true).ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  ASSERT_TRUE(presence_.SetStatus("g", v1::PRESENCE_STATUS_BREAK, "", true).ok());
+  auto ids = [](const std::vector<presence::Candidate>& cs) {
+    std::vector<std::string> out;
+    for (const auto& c : cs) out.push_back(c.id);
+    return out;
+  };
+  presence::HelperRequirements req;
+  req.skills = {{"billing", 3}, {"refunds", 3}};
+  req.language = "da";
+  auto ranked = presence_.SelectCandidates(req, 10);
+  ASSERT_TRUE(ranked.ok()) << ranked.status();
+  // a: refunds 2 < 3; e: no Danish; f: no refunds; g: on break. c speaks da-DK, found under da.
+  EXPECT_EQ(ids(*ranked), (std::vector<std::string>{"d", "c", "b"}));
+  EXPECT_EQ((*ranked)[0].proficiency, 4);
+  EXPECT_EQ((*ranked)[2].proficiency, 3);
+
+  req.exclude_person = "d";
+  EXPECT_EQ(ids(*presence_.SelectCandidates(req, 10)), (std::vector<std::string>{"c", "b"}));
+  EXPECT_EQ(ids(*presence_.SelectCandidates(req, 1)), (std::vector<std::string>{"c"}));
+
+  presence::HelperRequirements one;
+  one.skills = {{"billing", 4}};
+  ranked = presence_.SelectCandidates(one, 10);
+  // Weakest = billing itself: the fives (by idle: a, e, f), then the fours (d, c).
+  EXPECT_EQ(ids(*ranked), (std::vector<std::string>{"a", "e", "f", "d", "c"}));
+  ASSERT_TRUE(redis_.Command({"SADD", "declined-test", "a", "f"}).ok());
+  one.excluded_set_key = "declined-test";
+  EXPECT_EQ(ids(*presence_.SelectCandidates(one, 10)), (std::vector<std::string>{"e", "d", "c"}));
+  // The scratch key never outlives a call.
+  EXPECT_EQ(redis_.Command({"EXISTS", keys_.Scratch()})->integer, 0);
+}
+
 TEST_F(PresenceStoreTest, StatusUnknownPersonIsNotFound) {
   EXPECT_EQ(presence_.SetStatus("ghost", v1::PRESENCE_STATUS_AVAILABLE, "", true).status().code(),
             absl::StatusCode::kNotFound);

@@ -47,17 +47,24 @@ struct ClientOptions {
   absl::Duration deadline = absl::Seconds(5);
 };
 
-// One open event stream (pull API). Events arrive in order; each carries its cursor.
-class EventStream {
+// One open server stream (pull API): the event stream, or a presence watch. Messages arrive in
+// order.
+template <typename Message>
+class ServerStream {
  public:
-  virtual ~EventStream() = default;
-  // Waits up to `timeout` for the next event. Returns nullopt on timeout, an error status once
-  // the stream has ended (UNAVAILABLE when the server went away: subscribe again with the
-  // cursor of the last event received).
-  virtual absl::StatusOr<std::optional<v1::Event>> Next(absl::Duration timeout) = 0;
+  virtual ~ServerStream() = default;
+  // Waits up to `timeout` for the next message. Returns nullopt on timeout, an error status once
+  // the stream has ended (UNAVAILABLE when the server went away: open it again — for the event
+  // stream, with the cursor of the last event received).
+  virtual absl::StatusOr<std::optional<Message>> Next(absl::Duration timeout) = 0;
   // Ends the stream; Next then returns CANCELLED.
   virtual void Cancel() = 0;
 };
+
+// The caller's events; each carries its cursor.
+using EventStream = ServerStream<v1::Event>;
+// Presence of watched people: a snapshot, then changes.
+using PresenceWatch = ServerStream<v1::PresenceUpdate>;
 
 class Client {
  public:
@@ -81,6 +88,8 @@ class Client {
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const std::string& session_id);
   absl::StatusOr<v1::Presence> GetPresence(const std::string& person = "");
   absl::StatusOr<v1::ListAvailableResponse> ListAvailable(const v1::ListAvailableRequest& request);
+  // Watches the presence of a site, a team or people (see WatchPresenceRequest).
+  std::unique_ptr<PresenceWatch> WatchPresence(const v1::WatchPresenceRequest& request);
 
   // --- escalations ---
   // Escalates a question. A request without `request_id` gets a random one, so that a retry of

@@ -1,0 +1,63 @@
+#include "bench/stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace backline::bench {
+
+double Samples::QuantileMs(double q) const {
+  if (micros_.empty()) return 0;
+  if (!sorted_) {
+    std::sort(micros_.begin(), micros_.end());
+    sorted_ = true;
+  }
+  const size_t i = std::min(micros_.size() - 1,
+                            static_cast<size_t>(std::ceil(q * micros_.size())) - (q > 0 ? 1 : 0));
+  return micros_[i] / 1000.0;
+}
+
+double Samples::MaxMs() const { return QuantileMs(1.0); }
+
+void Samples::Merge(const Samples& other) {
+  micros_.insert(micros_.end(), other.micros_.begin(), other.micros_.end());
+  sorted_ = false;
+}
+
+std::string MarkdownTable(const std::vector<Row>& rows) {
+  std::string out =
+      "| figure | n | p50 ms | p90 ms | p99 ms | max ms | rate /s | p50 / floor |\n"
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  for (const Row& r : rows) {
+    const double p50 = r.samples.QuantileMs(0.5);
+    absl::StrAppend(&out, "| ", r.name, r.note.empty() ? "" : absl::StrCat(" (", r.note, ")"),
+                    " | ", r.samples.count(), " | ", absl::StrFormat("%.3f", p50), " | ",
+                    absl::StrFormat("%.3f", r.samples.QuantileMs(0.9)), " | ",
+                    absl::StrFormat("%.3f", r.samples.QuantileMs(0.99)), " | ",
+                    absl::StrFormat("%.3f", r.samples.MaxMs()), " | ",
+                    r.per_second > 0 ? absl::StrFormat("%.0f", r.per_second) : "", " | ",
+                    r.floor_p50_ms > 0 ? absl::StrFormat("%.1f×", p50 / r.floor_p50_ms) : "",
+                    " |\n");
+  }
+  return out;
+}
+
+std::string Json(const std::vector<Row>& rows) {
+  std::string out = "[\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    absl::StrAppend(&out,
+                    absl::StrFormat("  {\"name\": \"%s\", \"n\": %d, \"p50_ms\": %.4f, \"p90_ms\": "
+                                    "%.4f, \"p99_ms\": %.4f, \"max_ms\": %.4f, \"per_second\": "
+                                    "%.1f, \"floor_p50_ms\": %.4f}",
+                                    r.name, r.samples.count(), r.samples.QuantileMs(0.5),
+                                    r.samples.QuantileMs(0.9), r.samples.QuantileMs(0.99),
+                                    r.samples.MaxMs(), r.per_second, r.floor_p50_ms),
+                    i + 1 < rows.size() ? ",\n" : "\n");
+  }
+  return out + "]\n";
+}
+
+}  // namespace backline::bench
