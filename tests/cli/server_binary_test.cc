@@ -155,6 +155,42 @@ TEST_F(ServerBinaryTest, HealthFollowsRedis) {
   EXPECT_EQ(health, 1) << "health did not come back with Redis";
 }
 
+// A chat instance killed with SIGKILL cannot release its streams' sessions: its lease lapses and
+// the presence service sends its people away within the liveness timeout.
+TEST_F(ServerBinaryTest, PeopleOfAKilledChatInstanceLeaveRouting) {
+  SharedRedis().Flush();
+  ServerConfig config = TestConfig(SharedRedis());
+  config.presence.liveness_timeout = absl::Milliseconds(600);
+  TestStack presence(config, Stack::kPresence | Stack::kRouter);
+  presence.ApplyRoster({MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}})});
+  const std::string config_file = dir_ + "/chat.json";
+  std::ofstream(config_file) << R"({"presence": {"liveness_timeout_seconds": 0.6}})";
+  const int port = FreePort();
+  auto chat = std::make_unique<BackgroundProcess>(std::vector<std::string>{
+      BACKLINE_CHAT_PATH, "--config", config_file, "--listen", absl::StrCat("127.0.0.1:", port),
+      "--redis", absl::StrCat("127.0.0.1:", SharedRedis().port()), "--token_secret_file", secret_});
+  ClientOptions o;
+  o.target = absl::StrCat("127.0.0.1:", port);
+  o.token = presence.Token("soren", v1::ROLE_SENIOR);
+  Client soren_on_chat(o);
+  ASSERT_TRUE(soren_on_chat.WaitForConnected(absl::Seconds(10)));
+  auto stream = soren_on_chat.Subscribe("", "desk-1");
+  ASSERT_TRUE(WaitForEvent(*stream, [](const v1::Event& e) { return e.has_caught_up(); }));
+  auto soren = presence.ClientFor("soren", v1::ROLE_SENIOR);
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  // The stream alone keeps him there, well past the liveness timeout.
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_EQ(soren->GetPresence()->status(), v1::PRESENCE_STATUS_AVAILABLE);
+
+  chat->Stop(SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 60 && !gone; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    gone = soren->GetPresence()->status() == v1::PRESENCE_STATUS_OFFLINE;
+  }
+  EXPECT_TRUE(gone) << "soren stayed available after his chat instance died";
+}
+
 TEST_F(ServerBinaryTest, RefusesToStartWithoutASecretOrAPort) {
   ProcessResult r = RunProcess({BACKLINE_SERVER_PATH, "--listen", "127.0.0.1:0"},
                                {{"BACKLINE_TOKEN_SECRET", ""}}, "", absl::Seconds(10));
