@@ -291,6 +291,23 @@ class Cli {
             << m.text() << "\n";
         break;
       }
+      case v1::Event::kMessageChanged: {
+        const v1::Message& m = ev.message_changed().message();
+        out << "MESSAGE-" << (m.deleted() ? "DELETED " : "EDITED ") << m.thread_id() << " #"
+            << m.seq() << " " << m.sender() << (m.deleted() ? "" : ": ") << m.text() << "\n";
+        break;
+      }
+      case v1::Event::kReadMarker:
+        out << "READ " << ev.read_marker().thread_id() << " " << ev.read_marker().person()
+            << " up to #" << ev.read_marker().seq() << "\n";
+        break;
+      case v1::Event::kTyping:
+        out << "TYPING " << ev.typing().thread_id() << " " << ev.typing().person() << "\n";
+        break;
+      case v1::Event::kThreadChanged:
+        out << "THREAD " << ev.thread_changed().thread().id() << " "
+            << absl::StrJoin(ev.thread_changed().thread().participants(), ", ") << "\n";
+        break;
       case v1::Event::kNotice:
         out << "NOTICE " << ev.notice().code() << ": " << ev.notice().text() << "\n";
         break;
@@ -600,6 +617,106 @@ int History(Cli& c, const Args& a) {
   return kOk;
 }
 
+void PrintThread(Cli& c, const v1::Thread& t) {
+  if (c.json) return c.PrintJson(t);
+  absl::string_view kind = v1::ThreadKind_Name(t.kind());
+  absl::ConsumePrefix(&kind, "THREAD_KIND_");
+  c.out << t.id() << "  " << absl::AsciiStrToLower(kind) << "  ";
+  if (!t.team().empty()) {
+    c.out << "team " << t.team();
+  } else {
+    c.out << absl::StrJoin(t.participants(), ", ");
+  }
+  if (!t.escalation_id().empty()) c.out << "  (" << t.escalation_id() << ")";
+  c.out << "  " << t.last_seq() << " messages, " << t.unread_count() << " unread\n";
+}
+
+int Threads(Cli& c, const Args&) {
+  v1::ListThreadsRequest r;
+  r.set_page_size(100);
+  auto resp = c.Timed("threads", [&] { return c.client().ListThreads(r); });
+  if (!resp.ok()) return c.Fail(resp.status());
+  if (c.json) {
+    c.PrintJson(*resp);
+    return kOk;
+  }
+  if (resp->threads().empty()) c.out << "no threads\n";
+  for (const auto& t : resp->threads()) PrintThread(c, t);
+  return kOk;
+}
+
+int Open(Cli& c, const Args& a) {
+  if (a.Has("with") == a.Has("team")) return c.Usage("open needs --with PERSON or --team TEAM");
+  auto t = c.Timed("open", [&] {
+    return a.Has("with") ? c.client().OpenDirectThread(a.Get("with"))
+                         : c.client().OpenTeamThread(a.Get("team"));
+  });
+  if (!t.ok()) return c.Fail(t.status());
+  if (a.Has("quiet")) {
+    c.out << t->id() << "\n";
+  } else {
+    PrintThread(c, *t);
+  }
+  return kOk;
+}
+
+int Join(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("join needs a thread (or escalation) id");
+  auto thread = ThreadOf(c, a.positional()[0]);
+  if (!thread.ok()) return c.Fail(thread.status());
+  auto t = c.Timed("join", [&] { return c.client().JoinThread(*thread); });
+  if (!t.ok()) return c.Fail(t.status());
+  PrintThread(c, *t);
+  return kOk;
+}
+
+// `edit THREAD SEQ TEXT...` and `delete THREAD SEQ`.
+int ChangeMessage(Cli& c, const Args& a, bool remove) {
+  if (a.positional().size() < (remove ? 2u : 3u)) {
+    return c.Usage(remove ? "delete needs a thread and a message number"
+                          : "edit needs a thread, a message number and the new text");
+  }
+  int64_t seq = 0;
+  if (!absl::SimpleAtoi(a.positional()[1], &seq)) return c.Usage("the message number is #N");
+  auto thread = ThreadOf(c, a.positional()[0]);
+  if (!thread.ok()) return c.Fail(thread.status());
+  const std::string text = absl::StrJoin(a.positional().begin() + 2, a.positional().end(), " ");
+  auto m = c.Timed(remove ? "delete" : "edit", [&] {
+    return remove ? c.client().DeleteMessage(*thread, seq)
+                  : c.client().EditMessage(*thread, seq, text);
+  });
+  if (!m.ok()) return c.Fail(m.status());
+  if (c.json) {
+    c.PrintJson(*m);
+  } else {
+    c.out << m->thread_id() << " #" << m->seq() << (m->deleted() ? " deleted" : " edited") << "\n";
+  }
+  return kOk;
+}
+
+int Edit(Cli& c, const Args& a) { return ChangeMessage(c, a, false); }
+int Delete(Cli& c, const Args& a) { return ChangeMessage(c, a, true); }
+
+int Read(Cli& c, const Args& a) {
+  if (a.positional().empty() || a.positional().size() > 2) {
+    return c.Usage("read needs a thread (or escalation) id, and optionally up to which #N");
+  }
+  auto thread = ThreadOf(c, a.positional()[0]);
+  if (!thread.ok()) return c.Fail(thread.status());
+  int64_t seq = 0;
+  if (a.positional().size() == 2) {
+    if (!absl::SimpleAtoi(a.positional()[1], &seq)) return c.Usage("the message number is #N");
+  } else {
+    auto t = c.client().GetThread(*thread);
+    if (!t.ok()) return c.Fail(t.status());
+    seq = t->last_seq();
+  }
+  auto t = c.Timed("read", [&] { return c.client().MarkRead(*thread, seq); });
+  if (!t.ok()) return c.Fail(t.status());
+  PrintThread(c, *t);
+  return kOk;
+}
+
 // Prints events of the caller's stream. Stops after --count events, after --for seconds, or at
 // the first event of kind --until (exit 8 if it did not come in time).
 int Watch(Cli& c, const Args& a) {
@@ -756,6 +873,22 @@ const std::vector<Command>& Commands() {
        {"note"},
        {},
        Resolve},
+      {"threads", "", "list your threads with unread counts", {}, {}, Threads},
+      {"open",
+       "--with PERSON | --team TEAM",
+       "open a direct thread, or your team's thread",
+       {"with", "team"},
+       {"quiet"},
+       Open},
+      {"join",
+       "THREAD|ESCALATION",
+       "join an escalation thread of your site (supervisors)",
+       {},
+       {},
+       Join},
+      {"edit", "THREAD|ESCALATION SEQ TEXT...", "replace the text of your message", {}, {}, Edit},
+      {"delete", "THREAD|ESCALATION SEQ", "delete your message", {}, {}, Delete},
+      {"read", "THREAD|ESCALATION [SEQ]", "mark the thread read (up to SEQ)", {}, {}, Read},
       {"say",
        "THREAD|ESCALATION TEXT... (or - for stdin)",
        "post a message",

@@ -256,6 +256,57 @@ absl::StatusOr<v1::Thread> Client::GetThread(const std::string& id) {
   return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::GetThread, r);
 }
 
+absl::StatusOr<v1::ListThreadsResponse> Client::ListThreads(const v1::ListThreadsRequest& request) {
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::ListThreads, request);
+}
+
+absl::StatusOr<v1::Thread> Client::OpenDirectThread(const std::string& person) {
+  v1::OpenThreadRequest r;
+  r.set_person(person);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::OpenThread, r);
+}
+
+absl::StatusOr<v1::Thread> Client::OpenTeamThread(const std::string& team) {
+  v1::OpenThreadRequest r;
+  r.set_team(team);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::OpenThread, r);
+}
+
+absl::StatusOr<v1::Thread> Client::JoinThread(const std::string& thread_id) {
+  v1::JoinThreadRequest r;
+  r.set_thread_id(thread_id);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::JoinThread, r);
+}
+
+absl::StatusOr<v1::Message> Client::EditMessage(const std::string& thread_id, int64_t seq,
+                                                const std::string& text) {
+  v1::EditMessageRequest r;
+  r.set_thread_id(thread_id);
+  r.set_seq(seq);
+  r.set_text(text);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::EditMessage, r);
+}
+
+absl::StatusOr<v1::Message> Client::DeleteMessage(const std::string& thread_id, int64_t seq) {
+  v1::DeleteMessageRequest r;
+  r.set_thread_id(thread_id);
+  r.set_seq(seq);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::DeleteMessage, r);
+}
+
+absl::StatusOr<v1::Thread> Client::MarkRead(const std::string& thread_id, int64_t seq) {
+  v1::MarkReadRequest r;
+  r.set_thread_id(thread_id);
+  r.set_seq(seq);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::MarkRead, r);
+}
+
+absl::Status Client::SetTyping(const std::string& thread_id) {
+  v1::SetTypingRequest r;
+  r.set_thread_id(thread_id);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::SetTyping, r).status();
+}
+
 std::unique_ptr<EventStream> Client::Subscribe(const std::string& after_cursor,
                                                const std::string& session_id) {
   v1::SubscribeRequest r;

@@ -1,5 +1,6 @@
 #include "services/chat/event_hub.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -66,6 +67,14 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     MaybeFetch();
   }
 
+  // An ephemeral event (typing): delivered if the client is keeping up, never logged, no cursor.
+  void OnEphemeral(const v1::Event& event) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || !caught_up_ || pending_.size() >= hub_->config_.max_pending) return;
+    Enqueue(event);
+    MaybeWrite();
+  }
+
   // Something may have been missed (the subscription was re-made): read the log again.
   void Resync() {
     absl::MutexLock lock(&mu_);
@@ -123,6 +132,17 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     }
     MaybeWrite();
     MaybeFetch();
+  }
+
+  // Cuts the stream if its client has taken nothing for `stall` while events wait.
+  void CheckStalled(absl::Time now, absl::Duration stall) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || !writing_ || (pending_.empty() && !need_fetch_)) return;
+    if (now - write_started_ < stall) return;
+    FinishLocked(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("reading too slowly: no event taken for ", absl::FormatDuration(stall),
+                     " while more wait; subscribe again from the last cursor received")));
   }
 
   void OnWriteDone(bool ok) {
@@ -192,6 +212,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   std::deque<v1::Event> pending_ ABSL_GUARDED_BY(mu_);
   grpc::ByteBuffer in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time write_started_ ABSL_GUARDED_BY(mu_);
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;
   bool need_fetch_ ABSL_GUARDED_BY(mu_) = false;
   bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
@@ -224,6 +245,7 @@ void EventStream::MaybeWrite() {
   SerializeToBuffer(pending_.front(), &in_flight_).IgnoreError();
   pending_.pop_front();
   writing_ = true;
+  write_started_ = absl::Now();
   reactor_->StartWrite(&in_flight_);
 }
 
@@ -241,7 +263,7 @@ EventHub::EventHub(const store::RedisOptions& redis, store::EventLog* log, const
   for (int i = 0; i < config_.fetch_threads; ++i) {
     fetchers_.emplace_back([this] { FetchLoop(); });
   }
-  lease_thread_ = std::thread([this] { LeaseLoop(); });
+  housekeeping_thread_ = std::thread([this] { HousekeepingLoop(); });
   subscriber_ = std::make_unique<store::RedisSubscriber>(
       redis, std::vector<std::string>{keys.EventChannel()},
       [this](absl::string_view, absl::string_view message) { OnAnnouncement(message); },
@@ -257,7 +279,7 @@ EventHub::~EventHub() {
     fetch_queue_.clear();
   }
   for (std::thread& t : fetchers_) t.join();
-  lease_thread_.join();
+  housekeeping_thread_.join();
   presence_->DropInstance(instance_).IgnoreError();
 }
 
@@ -293,15 +315,21 @@ std::vector<std::shared_ptr<EventStream>> EventHub::AllStreams() const {
   return all;
 }
 
-void EventHub::LeaseLoop() {
+void EventHub::HousekeepingLoop() {
   // Renew well within the liveness timeout, so that a late renewal never looks like a death.
-  const absl::Duration every = presence_->config().liveness_timeout / 3;
+  const absl::Duration renew_every = presence_->config().liveness_timeout / 3;
+  const absl::Duration tick = std::min({renew_every, config_.stall_timeout / 4, absl::Seconds(1)});
+  absl::Time next_renewal = absl::Now() + renew_every;
   while (true) {
     {
       absl::MutexLock lock(&fetch_mu_);
-      fetch_mu_.AwaitWithTimeout(absl::Condition(&stop_), every);
+      fetch_mu_.AwaitWithTimeout(absl::Condition(&stop_), tick);
       if (stop_) return;
     }
+    const absl::Time now = absl::Now();
+    for (const auto& s : AllStreams()) s->CheckStalled(now, config_.stall_timeout);
+    if (now < next_renewal) continue;
+    next_renewal = now + renew_every;
     auto lapsed = presence_->RenewInstance(instance_);
     if (!lapsed.ok() || !*lapsed) continue;
     // The lease had run out (Redis was away too long) and our people were checked: their
@@ -356,6 +384,10 @@ void EventHub::OnAnnouncement(absl::string_view message) {
   }
   auto a = std::make_shared<Announced>();
   if (!a->event.ParseFromString(stored.payload)) return;
+  if (stored.cursor.empty()) {
+    for (const auto& s : targets) s->OnEphemeral(a->event);
+    return;
+  }
   a->event.set_cursor(stored.cursor);
   a->cursor = std::move(stored.cursor);
   a->prev = std::move(stored.prev);

@@ -36,6 +36,9 @@ struct EventHubConfig {
   size_t max_pending = 512;
   // Threads that read logs for streams that are behind.
   int fetch_threads = 2;
+  // A stream whose client has not taken a single event for this long while more are waiting is
+  // cut with RESOURCE_EXHAUSTED; the client resumes from its cursor.
+  absl::Duration stall_timeout = absl::Seconds(30);
 };
 
 class EventStream;
@@ -72,7 +75,8 @@ class EventHub {
   void ScheduleFetch(std::shared_ptr<EventStream> stream);
   void Unregister(const EventStream* stream);
   void FetchLoop();
-  void LeaseLoop();
+  // Renews the instance's lease and cuts stalled streams.
+  void HousekeepingLoop();
   std::vector<std::shared_ptr<EventStream>> AllStreams() const;
 
   store::EventLog* log_;
@@ -89,7 +93,7 @@ class EventHub {
   std::deque<std::shared_ptr<EventStream>> fetch_queue_ ABSL_GUARDED_BY(fetch_mu_);
   bool stop_ ABSL_GUARDED_BY(fetch_mu_) = false;
   std::vector<std::thread> fetchers_;
-  std::thread lease_thread_;
+  std::thread housekeeping_thread_;
 
   std::unique_ptr<store::RedisSubscriber> subscriber_;
 };

@@ -22,10 +22,23 @@ absl::Status CheckKbHit(const v1::KbHit& hit) {
 
 absl::StatusOr<v1::Thread> MessagingService::ReadableThread(const Principal& caller,
                                                             absl::string_view id) {
-  BL_ASSIGN_OR_RETURN(v1::Thread thread, threads_->Get(id));
+  BL_ASSIGN_OR_RETURN(v1::Thread thread, threads_->Get(id, caller.id));
+  const auto& p = thread.participants();
+  if (std::find(p.begin(), p.end(), caller.id) != p.end()) return thread;
+  if (caller.role == v1::ROLE_SUPERVISOR && thread.kind() == v1::THREAD_KIND_ESCALATION) {
+    auto me = roster_->Get(caller.id);
+    if (me.ok() && me->site() == thread.site()) return thread;  // read-only until they join
+  }
+  return absl::PermissionDeniedError(absl::StrCat("you are not a participant of thread ", id));
+}
+
+absl::StatusOr<v1::Thread> MessagingService::OwnThread(const Principal& caller,
+                                                       absl::string_view id) {
+  BL_ASSIGN_OR_RETURN(v1::Thread thread, ReadableThread(caller, id));
   const auto& p = thread.participants();
   if (std::find(p.begin(), p.end(), caller.id) == p.end()) {
-    return absl::PermissionDeniedError(absl::StrCat("you are not a participant of thread ", id));
+    return absl::PermissionDeniedError(
+        absl::StrCat("you may read thread ", id, " but not write to it; join it first"));
   }
   return thread;
 }
@@ -103,6 +116,136 @@ grpc::ServerUnaryReactor* MessagingService::GetThread(grpc::CallbackServerContex
         BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
         BL_ASSIGN_OR_RETURN(*response, ReadableThread(caller, request.id()));
         return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* MessagingService::ListThreads(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* in,
+                                                        grpc::ByteBuffer* out) {
+  return UnaryCall<v1::ListThreadsRequest, v1::ListThreadsResponse>(
+      context, in, out,
+      [&](const v1::ListThreadsRequest& request,
+          v1::ListThreadsResponse* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        const int limit = request.page_size() == 0 ? 50 : request.page_size();
+        if (limit < 1 || limit > 500) {
+          return absl::InvalidArgumentError("page_size: must be within 1..500");
+        }
+        BL_ASSIGN_OR_RETURN(*response,
+                            threads_->ListThreads(caller.id, limit, request.page_token()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* MessagingService::OpenThread(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* in,
+                                                       grpc::ByteBuffer* out) {
+  return UnaryCall<v1::OpenThreadRequest, v1::Thread>(
+      context, in, out,
+      [&](const v1::OpenThreadRequest& request, v1::Thread* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        if (request.person().empty() == request.team().empty()) {
+          return absl::InvalidArgumentError("give either person or team");
+        }
+        auto me = roster_->Get(caller.id);
+        if (absl::IsNotFound(me.status())) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("\"", caller.id, "\" is not on the roster"));
+        }
+        if (!me.ok()) return me.status();
+        if (!request.person().empty()) {
+          BL_RETURN_IF_ERROR(CheckName("person", request.person()));
+          if (request.person() == caller.id) {
+            return absl::InvalidArgumentError("person: a direct thread needs someone else");
+          }
+          BL_RETURN_IF_ERROR(roster_->Get(request.person()).status());
+          BL_ASSIGN_OR_RETURN(*response, threads_->OpenDirect(caller.id, request.person()));
+          return absl::OkStatus();
+        }
+        BL_ASSIGN_OR_RETURN(std::vector<std::string> members, roster_->TeamMembers(request.team()));
+        if (members.empty()) {
+          return absl::NotFoundError(absl::StrCat("no team ", request.team()));
+        }
+        if (request.team() != me->team()) {
+          BL_ASSIGN_OR_RETURN(v1::Person member, roster_->Get(members.front()));
+          if (caller.role != v1::ROLE_SUPERVISOR || member.site() != me->site()) {
+            return absl::PermissionDeniedError(
+                absl::StrCat("team ", request.team(), " is not yours"));
+          }
+        }
+        BL_ASSIGN_OR_RETURN(*response, threads_->OpenTeam(request.team(), me->site(), caller.id));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* MessagingService::JoinThread(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* in,
+                                                       grpc::ByteBuffer* out) {
+  return UnaryCall<v1::JoinThreadRequest, v1::Thread>(
+      context, in, out,
+      [&](const v1::JoinThreadRequest& request, v1::Thread* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        if (caller.role != v1::ROLE_SUPERVISOR) {
+          return absl::PermissionDeniedError("only supervisors join threads");
+        }
+        BL_RETURN_IF_ERROR(ReadableThread(caller, request.thread_id()).status());
+        BL_ASSIGN_OR_RETURN(*response, threads_->Join(request.thread_id(), caller.id));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* MessagingService::EditMessage(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* in,
+                                                        grpc::ByteBuffer* out) {
+  return UnaryCall<v1::EditMessageRequest, v1::Message>(
+      context, in, out,
+      [&](const v1::EditMessageRequest& request, v1::Message* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        BL_RETURN_IF_ERROR(CheckText("text", request.text(), 1, config_.max_text_bytes));
+        BL_RETURN_IF_ERROR(OwnThread(caller, request.thread_id()).status());
+        BL_ASSIGN_OR_RETURN(*response, threads_->Change(request.thread_id(), request.seq(),
+                                                        caller.id, request.text(), false));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* MessagingService::DeleteMessage(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* in,
+                                                          grpc::ByteBuffer* out) {
+  return UnaryCall<v1::DeleteMessageRequest, v1::Message>(
+      context, in, out,
+      [&](const v1::DeleteMessageRequest& request, v1::Message* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        BL_RETURN_IF_ERROR(OwnThread(caller, request.thread_id()).status());
+        BL_ASSIGN_OR_RETURN(
+            *response, threads_->Change(request.thread_id(), request.seq(), caller.id, "", true));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* MessagingService::MarkRead(grpc::CallbackServerContext* context,
+                                                     const grpc::ByteBuffer* in,
+                                                     grpc::ByteBuffer* out) {
+  return UnaryCall<v1::MarkReadRequest, v1::Thread>(
+      context, in, out,
+      [&](const v1::MarkReadRequest& request, v1::Thread* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        BL_RETURN_IF_ERROR(OwnThread(caller, request.thread_id()).status());
+        BL_ASSIGN_OR_RETURN(*response,
+                            threads_->MarkRead(request.thread_id(), caller.id, request.seq()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* MessagingService::SetTyping(grpc::CallbackServerContext* context,
+                                                      const grpc::ByteBuffer* in,
+                                                      grpc::ByteBuffer* out) {
+  return UnaryCall<v1::SetTypingRequest, v1::SetTypingResponse>(
+      context, in, out,
+      [&](const v1::SetTypingRequest& request, v1::SetTypingResponse*) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        BL_RETURN_IF_ERROR(OwnThread(caller, request.thread_id()).status());
+        return threads_->Typing(request.thread_id(), caller.id);
       });
 }
 

@@ -5,6 +5,7 @@
 #include "services/chat/event_hub.h"
 #include "services/chat/redis_thread_store.h"
 #include "services/common/auth.h"
+#include "services/presence/redis_roster_store.h"
 
 namespace backline::chat {
 
@@ -17,13 +18,21 @@ struct MessagingConfig {
 using MessagingServiceBase = v1::MessagingService::WithRawCallbackMethod_PostMessage<
     v1::MessagingService::WithRawCallbackMethod_ListMessages<
         v1::MessagingService::WithRawCallbackMethod_GetThread<
-            v1::MessagingService::WithRawCallbackMethod_Subscribe<v1::MessagingService::Service>>>>;
+            v1::MessagingService::WithRawCallbackMethod_ListThreads<
+                v1::MessagingService::WithRawCallbackMethod_OpenThread<
+                    v1::MessagingService::WithRawCallbackMethod_JoinThread<
+                        v1::MessagingService::WithRawCallbackMethod_EditMessage<
+                            v1::MessagingService::WithRawCallbackMethod_DeleteMessage<
+                                v1::MessagingService::WithRawCallbackMethod_MarkRead<
+                                    v1::MessagingService::WithRawCallbackMethod_SetTyping<
+                                        v1::MessagingService::WithRawCallbackMethod_Subscribe<
+                                            v1::MessagingService::Service>>>>>>>>>>>;
 
 class MessagingService final : public MessagingServiceBase {
  public:
-  MessagingService(const Authenticator* auth, RedisThreadStore* threads, EventHub* hub,
-                   MessagingConfig config)
-      : auth_(auth), threads_(threads), hub_(hub), config_(config) {}
+  MessagingService(const Authenticator* auth, RedisThreadStore* threads,
+                   presence::RedisRosterStore* roster, EventHub* hub, MessagingConfig config)
+      : auth_(auth), threads_(threads), roster_(roster), hub_(hub), config_(config) {}
 
   grpc::ServerUnaryReactor* PostMessage(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
@@ -32,16 +41,35 @@ class MessagingService final : public MessagingServiceBase {
                                          grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetThread(grpc::CallbackServerContext* context,
                                       const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* ListThreads(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* OpenThread(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* JoinThread(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* EditMessage(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* DeleteMessage(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* in,
+                                          grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* MarkRead(grpc::CallbackServerContext* context,
+                                     const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* SetTyping(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
                                                         const grpc::ByteBuffer* in) override;
 
  private:
-  // The thread, if `caller` may read it: NOT_FOUND if it does not exist, PERMISSION_DENIED if
-  // the caller takes no part in it.
+  // The thread (with the caller's read state), if `caller` may read it: participants, and
+  // supervisors for escalation threads of their site. NOT_FOUND if it does not exist,
+  // PERMISSION_DENIED for anyone else.
   absl::StatusOr<v1::Thread> ReadableThread(const Principal& caller, absl::string_view id);
+  // The thread, if `caller` takes part in it (may write to it).
+  absl::StatusOr<v1::Thread> OwnThread(const Principal& caller, absl::string_view id);
 
   const Authenticator* auth_;
   RedisThreadStore* threads_;
+  presence::RedisRosterStore* roster_;
   EventHub* hub_;
   MessagingConfig config_;
 };

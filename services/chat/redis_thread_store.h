@@ -1,8 +1,8 @@
-// Threads in Redis: a hash per thread (kind, escalation, created, last_seq), its participants,
-// its messages by sequence number, and the client message ids already stored. A post is one
-// script that checks the thread is still as read (sequence, participants), stores the message
-// and appends it to every participant's event log — or returns the message a retried post with
-// the same client message id stored before.
+// Threads in Redis: a hash per thread (id, kind, escalation, team, site, created, last_seq,
+// last_activity), its participants (a set; a team thread's participants are its team's index),
+// its messages by sequence number, the client message ids already stored, read markers, and a
+// per-person index of their threads by last activity. Every change is one script that checks
+// the thread is still as read and appends the resulting events to each participant's log.
 #pragma once
 
 #include <string>
@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "backline/v1/common.pb.h"
+#include "backline/v1/messaging.pb.h"
 #include "services/common/clock.h"
 #include "services/store/keys.h"
 #include "services/store/redis_client.h"
@@ -22,8 +23,9 @@ class RedisThreadStore {
   RedisThreadStore(store::RedisClient* redis, const store::Keys* keys, store::EventLogConfig events,
                    const Clock* clock);
 
-  // NOT_FOUND when there is no such thread.
-  absl::StatusOr<v1::Thread> Get(absl::string_view thread_id);
+  // The thread with its participants and, when `viewer` is given, their read marker and unread
+  // count. NOT_FOUND when there is no such thread.
+  absl::StatusOr<v1::Thread> Get(absl::string_view thread_id, absl::string_view viewer = "");
 
   // Stores `message` (thread, sender, kind, text, client id set; seq and time are assigned) and
   // delivers it. `*duplicate` is set when a stored message with the same client id is returned.
@@ -34,7 +36,31 @@ class RedisThreadStore {
   absl::StatusOr<std::vector<v1::Message>> List(absl::string_view thread_id, int64_t after_seq,
                                                 int64_t before_seq, int limit, bool newest);
 
+  // Opens (or finds) the direct thread of `a` and `b`, or the thread of `team`.
+  absl::StatusOr<v1::Thread> OpenDirect(absl::string_view a, absl::string_view b);
+  absl::StatusOr<v1::Thread> OpenTeam(absl::string_view team, absl::string_view site,
+                                      absl::string_view opener);
+  // Adds `person` to an escalation thread; the participants are told.
+  absl::StatusOr<v1::Thread> Join(absl::string_view thread_id, absl::string_view person);
+
+  // Replaces the text of `editor`'s message `seq`, or deletes it (`text` empty, `remove`).
+  absl::StatusOr<v1::Message> Change(absl::string_view thread_id, int64_t seq,
+                                     absl::string_view editor, absl::string_view text, bool remove);
+  // Moves `person`'s read marker to `seq`; returns the thread as `person` sees it.
+  absl::StatusOr<v1::Thread> MarkRead(absl::string_view thread_id, absl::string_view person,
+                                      int64_t seq);
+  // Sends a typing indicator to the other participants, at most one per two seconds.
+  absl::Status Typing(absl::string_view thread_id, absl::string_view person);
+
+  // `person`'s threads, most recently active first.
+  absl::StatusOr<v1::ListThreadsResponse> ListThreads(absl::string_view person, int limit,
+                                                      absl::string_view page_token);
+
  private:
+  std::string MembersKey(const v1::Thread& thread) const;
+  // Runs a script whose events go to every participant of `thread`; retries are the caller's.
+  store::ScriptCall NewCall() const;
+
   store::RedisClient* redis_;
   const store::Keys* keys_;
   store::EventLogConfig events_;

@@ -187,6 +187,9 @@ absl::StatusOr<Outcome> RedisEscalationStore::Accept(const v1::Escalation& befor
   call.Key(keys_->Thread(after.thread_id()));
   call.Key(keys_->ThreadMembers(after.thread_id()));
   call.Key(keys_->ThreadMessages(after.thread_id()));
+  call.Key(keys_->UserThreads(before.requester()));
+  call.Key(keys_->UserThreads(helper));
+  call.Key(keys_->ThreadReadMarkers(after.thread_id()));
   call.Arg(before.id());
   call.Arg(before.version());
   call.Arg(helper);
@@ -194,6 +197,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::Accept(const v1::Escalation& befor
   call.Arg(after.thread_id());
   call.Arg(before.requester());
   call.Arg(first_message.SerializeAsString());
+  call.Arg(before.site());
   return RunTransition(call, AcceptScript());
 }
 

@@ -95,6 +95,11 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
     BL_RETURN_IF_ERROR(Read(*it, "max_age_hours", "event_retention.", &hours, 0.001, 24 * 365));
     c->events.max_age = absl::Hours(hours);
   }
+  if (auto it = j.find("streams"); it != j.end()) {
+    BL_RETURN_IF_ERROR(
+        ReadSeconds(*it, "stall_timeout_seconds", "streams.", &c->hub.stall_timeout, 0.1, 3600));
+    BL_RETURN_IF_ERROR(Read(*it, "max_pending", "streams.", &c->hub.max_pending, 16, 1e6));
+  }
   if (auto it = j.find("routing"); it != j.end()) {
     BL_RETURN_IF_ERROR(ReadSeconds(*it, "offer_timeout_seconds", "routing.",
                                    &c->routing.offer_timeout, 0.1, 3600));

@@ -75,14 +75,22 @@ class Keys {
   std::string Timers() const { return Key("timers", ""); }
 
   // --- threads ---
-  // Hash: kind, escalation, created, last_seq.
+  // Hash: kind, escalation, team, site, created, last_seq, last_activity.
   std::string Thread(absl::string_view id) const { return Key("thread:", id); }
-  // Set of participant ids.
+  // Set of participant ids (team threads use the team index instead).
   std::string ThreadMembers(absl::string_view id) const { return Key("thread:members:", id); }
   // Hash: seq -> serialized Message.
   std::string ThreadMessages(absl::string_view id) const { return Key("thread:msgs:", id); }
   // Hash: `sender:client_msg_id` -> seq, for idempotent posts.
   std::string ThreadClientIds(absl::string_view id) const { return Key("thread:cmids:", id); }
+  // Hash: participant -> sequence number of the newest message they have read.
+  std::string ThreadReadMarkers(absl::string_view id) const { return Key("thread:read:", id); }
+  // Sorted set of a person's threads -> last activity (ms).
+  std::string UserThreads(absl::string_view person) const { return Key("user:threads:", person); }
+  // String with a short expiry: a typing indicator of `person` in thread `id` was sent lately.
+  std::string TypingLimit(absl::string_view id, absl::string_view person) const {
+    return Key("typing:", std::string(id) + ":" + std::string(person));
+  }
 
   // A key scripts may use for intermediate results; they delete it before they return (scripts
   // run one at a time, so one key serves all).

@@ -209,6 +209,37 @@ TEST_F(CliTest, RosterQueriesAndTheDryRunDiff) {
   EXPECT_EQ(r.exit_code, 5) << r.err;
 }
 
+TEST_F(CliTest, ThreadsFromTheCommandLine) {
+  const std::string admin = TokenOf("root", "admin");
+  ASSERT_EQ(Backline({"admin", "roster", "apply", WriteFile("r.jsonl", kRoster)}, admin).exit_code,
+            0);
+  const std::string anna = TokenOf("anna", "agent");
+  const std::string soren = TokenOf("soren", "senior");
+  ProcessResult r = Backline({"open", "--with", "soren", "--quiet"}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string thread(absl::StripAsciiWhitespace(r.out));
+  ASSERT_TRUE(absl::StartsWith(thread, "thr-")) << r.out;
+  ASSERT_EQ(Backline({"say", thread, "første besked"}, anna).exit_code, 0);
+  ASSERT_EQ(Backline({"say", thread, "anden"}, anna).exit_code, 0);
+  r = Backline({"threads"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(thread + "  direct  anna, soren  2 messages, 2 unread"), std::string::npos)
+      << r.out;
+  r = Backline({"read", thread, "1"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 unread"), std::string::npos) << r.out;
+  ASSERT_EQ(Backline({"edit", thread, "2", "anden (rettet)"}, anna).exit_code, 0);
+  EXPECT_EQ(Backline({"edit", thread, "2", "not mine"}, soren).exit_code, 4);
+  ASSERT_EQ(Backline({"delete", thread, "1"}, anna).exit_code, 0);
+  r = Backline({"history", thread}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("#2 anna: anden (rettet)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("første"), std::string::npos) << r.out;
+  r = Backline({"watch", "--cursor", "0", "--for", "1"}, soren);
+  EXPECT_NE(r.out.find("MESSAGE-EDITED " + thread + " #2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MESSAGE-DELETED " + thread + " #1"), std::string::npos) << r.out;
+}
+
 TEST_F(CliTest, ConfigFileSuppliesTargetAndToken) {
   const std::string admin = TokenOf("root", "admin");
   const std::string config = WriteFile(

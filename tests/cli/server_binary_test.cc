@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/token.h"
@@ -189,6 +190,67 @@ TEST_F(ServerBinaryTest, PeopleOfAKilledChatInstanceLeaveRouting) {
     gone = soren->GetPresence()->status() == v1::PRESENCE_STATUS_OFFLINE;
   }
   EXPECT_TRUE(gone) << "soren stayed available after his chat instance died";
+}
+
+// The reader is on one chat instance, the sender on another; the reader's instance is killed
+// with SIGKILL mid-burst, the reader resumes on the surviving one from its cursor: every message
+// arrives exactly once, in order.
+TEST_F(ServerBinaryTest, ReaderResumesOnAnotherInstanceAfterItsInstanceIsKilled) {
+  SharedRedis().Flush();
+  TestStack survivor(SharedRedis());
+  survivor.ApplyRoster(
+      {MakePerson("anna", v1::ROLE_AGENT), MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}})});
+  auto anna = survivor.ClientFor("anna", v1::ROLE_AGENT);
+  auto soren_here = survivor.ClientFor("soren", v1::ROLE_SENIOR);
+  ASSERT_TRUE(soren_here->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  v1::CreateEscalationRequest q;
+  q.set_question("q");
+  q.set_language("da");
+  q.add_skills()->set_skill("billing");
+  auto e = anna->Escalate(q);
+  ASSERT_TRUE(e.ok());
+  auto acc = soren_here->AcceptOffer(e->id());
+  ASSERT_TRUE(acc.ok());
+
+  const int port = FreePort();
+  auto doomed = std::make_unique<BackgroundProcess>(std::vector<std::string>{
+      BACKLINE_CHAT_PATH, "--listen", absl::StrCat("127.0.0.1:", port), "--redis",
+      absl::StrCat("127.0.0.1:", SharedRedis().port()), "--token_secret_file", secret_});
+  ClientOptions o;
+  o.target = absl::StrCat("127.0.0.1:", port);
+  o.token = survivor.Token("soren", v1::ROLE_SENIOR);
+  Client soren_there(o);
+  ASSERT_TRUE(soren_there.WaitForConnected(absl::Seconds(10)));
+  auto stream = soren_there.Subscribe("");
+  auto ready = WaitForEvent(*stream, [](const v1::Event& ev) { return ev.has_caught_up(); });
+  ASSERT_TRUE(ready.has_value());
+  std::string cursor = ready->caught_up().cursor();
+
+  constexpr int kMessages = 1000;
+  std::thread poster([&] {
+    for (int i = 0; i < kMessages; ++i) {
+      ASSERT_TRUE(anna->Post(acc->thread_id(), absl::StrCat("m", i)).ok());
+    }
+  });
+  std::vector<std::string> texts;
+  auto read = [&](EventStream& s, size_t until) {
+    while (texts.size() < until) {
+      auto ev = s.Next(absl::Seconds(10));
+      if (!ev.ok()) return;  // the instance died under us
+      ASSERT_TRUE(ev->has_value()) << "nothing for 10 s after " << texts.size();
+      ASSERT_FALSE((*ev)->has_gap());
+      if (!(*ev)->cursor().empty()) cursor = (*ev)->cursor();
+      if ((*ev)->has_message_posted()) texts.push_back((*ev)->message_posted().message().text());
+    }
+  };
+  read(*stream, 300);
+  doomed->Stop(SIGKILL);
+  read(*stream, kMessages);  // whatever was in flight, until the stream breaks
+  auto resumed = soren_here->Subscribe(cursor);
+  read(*resumed, kMessages);
+  poster.join();
+  ASSERT_EQ(texts.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(texts[i], absl::StrCat("m", i)) << i;
 }
 
 TEST_F(ServerBinaryTest, RefusesToStartWithoutASecretOrAPort) {

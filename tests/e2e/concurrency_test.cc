@@ -2,6 +2,7 @@
 // server instances routing at once, every escalation ending in exactly one final state, and a
 // retried post stored exactly once.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <map>
@@ -249,6 +250,50 @@ TEST_F(ConcurrencyTest, RetriedPostWithSameClientIdIsStoredOnce) {
   }
   EXPECT_EQ(copies, 1);
   EXPECT_EQ(history->messages_size(), 1 + 1 + 8);  // system, anna once, soren eight times
+}
+
+// The client gives up on a post before the answer comes (deadline, cut connection) although the
+// server goes on to store it, and retries with the same client message id: the thread ends up
+// with the message exactly once, and the retry gets the stored one back.
+TEST_F(ConcurrencyTest, PostsRetriedAfterTheClientGaveUpAreStoredOnce) {
+  RedisServer redis;
+  ServerConfig config = TestConfig(redis);
+  config.redis.command_timeout = absl::Seconds(5);  // the server waits out a frozen Redis
+  TestStack stack(config, Stack::kAll);
+  stack.ApplyRoster({MakePerson("anna", v1::ROLE_AGENT),
+                     MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da"})});
+  auto anna = stack.ClientFor("anna", v1::ROLE_AGENT);
+  auto soren = stack.ClientFor("soren", v1::ROLE_SENIOR);
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  auto e = anna->Escalate(BillingQuestion(1));
+  ASSERT_TRUE(e.ok());
+  auto acc = soren->AcceptOffer(e->id());
+  ASSERT_TRUE(acc.ok());
+  const std::string thread = acc->thread_id();
+  ClientOptions hasty;
+  hasty.target = stack.target();
+  hasty.token = stack.Token("anna", v1::ROLE_AGENT);
+  hasty.deadline = absl::Milliseconds(300);
+  Client impatient(hasty);
+  for (int i = 0; i < 3; ++i) {
+    const std::string cmid = absl::StrCat("retry-", i);
+    // Redis freezes while the post is under way: the client gives up...
+    ::kill(redis.pid(), SIGSTOP);
+    auto first = impatient.Post(thread, absl::StrCat("m", i), cmid);
+    EXPECT_EQ(first.status().code(), absl::StatusCode::kDeadlineExceeded) << first.status();
+    // ...and when Redis comes back the server finishes storing it.
+    ::kill(redis.pid(), SIGCONT);
+    absl::SleepFor(absl::Milliseconds(200));
+    auto retried = anna->Post(thread, absl::StrCat("m", i), cmid);
+    ASSERT_TRUE(retried.ok()) << retried.status();
+    EXPECT_EQ(retried->seq(), i + 2);
+  }
+  v1::ListMessagesRequest list;
+  list.set_thread_id(thread);
+  auto history = anna->ListMessages(list);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->messages_size(), 4);  // the system message and each text once
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(history->messages(i + 1).text(), absl::StrCat("m", i));
 }
 
 }  // namespace

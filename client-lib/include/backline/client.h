@@ -113,6 +113,20 @@ class Client {
   absl::StatusOr<v1::Message> PostMessage(v1::PostMessageRequest request);
   absl::StatusOr<v1::ListMessagesResponse> ListMessages(const v1::ListMessagesRequest& request);
   absl::StatusOr<v1::Thread> GetThread(const std::string& id);
+  absl::StatusOr<v1::ListThreadsResponse> ListThreads(const v1::ListThreadsRequest& request);
+  // Opens (or finds) the direct thread with `person`.
+  absl::StatusOr<v1::Thread> OpenDirectThread(const std::string& person);
+  // Opens (or finds) the thread of `team`.
+  absl::StatusOr<v1::Thread> OpenTeamThread(const std::string& team);
+  // Joins an escalation thread of the caller's site (supervisors).
+  absl::StatusOr<v1::Thread> JoinThread(const std::string& thread_id);
+  absl::StatusOr<v1::Message> EditMessage(const std::string& thread_id, int64_t seq,
+                                          const std::string& text);
+  absl::StatusOr<v1::Message> DeleteMessage(const std::string& thread_id, int64_t seq);
+  // Moves the caller's read marker forward to `seq`.
+  absl::StatusOr<v1::Thread> MarkRead(const std::string& thread_id, int64_t seq);
+  // Tells the others the caller is typing (rate-limited by the server; never stored).
+  absl::Status SetTyping(const std::string& thread_id);
 
   // Opens the caller's event stream after `after_cursor` (empty: from now on; "0": everything
   // retained). The stream has no deadline; it ends when cancelled or when the server goes.

@@ -34,7 +34,7 @@ if message ~= '' then
     return {'CONFLICT'}
   end
   redis.call('HSET', KEYS[9], seq, message)
-  redis.call('HSET', KEYS[8], 'last_seq', seq)
+  redis.call('HSET', KEYS[8], 'last_seq', seq, 'last_activity', BL_NOW)
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[BL_ARG0 + 3], 'version', tonumber(version) + 1,
            ARGV[BL_ARG0 + 4], BL_NOW, 'close_reason', ARGV[BL_ARG0 + 5])
