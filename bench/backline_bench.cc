@@ -3,6 +3,7 @@
 // as a Markdown table (and JSON with --json_out).
 //
 //   backline-bench --target 127.0.0.1:7400 --redis 127.0.0.1:6379 --secret_file F presence
+//   backline-bench ... --server_pid PID messaging
 // Start it against an empty Redis: it applies its own roster. scripts/bench.sh does all of it.
 #include <fstream>
 #include <iostream>
@@ -11,7 +12,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "bench/floor.h"
+#include "bench/messaging_bench.h"
 #include "bench/presence_bench.h"
+#include "bench/stream_floor.h"
 #include "services/common/token.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:7400", "server under test");
@@ -21,12 +24,27 @@ ABSL_FLAG(std::string, json_out, "", "also write the figures as JSON to this fil
 ABSL_FLAG(int, people, 5000, "roster size (presence)");
 ABSL_FLAG(int, available, 1000, "people available (presence)");
 ABSL_FLAG(double, seconds, 5, "how long each throughput figure runs");
+ABSL_FLAG(int, pairs, 200, "direct threads with a sender and a reader (messaging)");
+ABSL_FLAG(double, rate, 2000, "messages per second (messaging)");
+ABSL_FLAG(int, idle_streams, 10000, "idle event streams to open (messaging; 0: none)");
+ABSL_FLAG(int, server_pid, 0, "the server's process id, for its memory and CPU (messaging)");
+
+namespace {
+
+std::vector<backline::bench::Row> Floors(const backline::store::RedisOptions& redis,
+                                         const std::string& target, backline::bench::Floor* floor) {
+  *floor = backline::bench::MeasureFloor(redis, target, 2000);
+  return {floor->redis_rtt, floor->grpc_rtt, backline::bench::MeasureStreamEchoFloor(2000)};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("backline-bench [flags] presence");
+  absl::SetProgramUsageMessage("backline-bench [flags] presence|messaging");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 2 || std::string(args[1]) != "presence") {
-    std::cerr << "usage: backline-bench [flags] presence\n";
+  const std::string what = args.size() == 2 ? args[1] : "";
+  if (what != "presence" && what != "messaging") {
+    std::cerr << "usage: backline-bench [flags] presence|messaging\n";
     return 2;
   }
   auto secret = backline::LoadTokenSecret(absl::GetFlag(FLAGS_secret_file));
@@ -40,18 +58,33 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string target = absl::GetFlag(FLAGS_target);
-  backline::bench::Floor floor = backline::bench::MeasureFloor(*redis, target, 2000);
-  std::vector<backline::bench::Row> rows = {floor.redis_rtt, floor.grpc_rtt};
-
-  backline::bench::PresenceBenchOptions o;
-  o.target = target;
-  o.secret = *secret;
-  o.people = absl::GetFlag(FLAGS_people);
-  o.available = absl::GetFlag(FLAGS_available);
-  o.change_for = absl::Seconds(absl::GetFlag(FLAGS_seconds));
-  for (auto& row : backline::bench::RunPresenceBench(o, floor.grpc_rtt.samples.QuantileMs(0.5))) {
-    rows.push_back(std::move(row));
+  backline::bench::Floor floor;
+  std::vector<backline::bench::Row> rows = Floors(*redis, target, &floor);
+  const double grpc_p50 = floor.grpc_rtt.samples.QuantileMs(0.5);
+  std::vector<backline::bench::Row> figures;
+  if (what == "presence") {
+    backline::bench::PresenceBenchOptions o;
+    o.target = target;
+    o.secret = *secret;
+    o.people = absl::GetFlag(FLAGS_people);
+    o.available = absl::GetFlag(FLAGS_available);
+    o.change_for = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+    figures = backline::bench::RunPresenceBench(o, grpc_p50);
+  } else {
+    backline::bench::MessagingBenchOptions o;
+    o.target = target;
+    o.secret = *secret;
+    o.pairs = absl::GetFlag(FLAGS_pairs);
+    o.rate = absl::GetFlag(FLAGS_rate);
+    o.duration = absl::Seconds(std::max(1.0, absl::GetFlag(FLAGS_seconds)));
+    o.idle_streams = absl::GetFlag(FLAGS_idle_streams);
+    o.server_pid = absl::GetFlag(FLAGS_server_pid);
+    figures = backline::bench::RunMessagingBench(o);
+    for (auto& row : figures) {
+      if (row.samples.count() > 0) row.floor_p50_ms = grpc_p50;
+    }
   }
+  for (auto& row : figures) rows.push_back(std::move(row));
   std::cout << backline::bench::MarkdownTable(rows);
   if (const std::string path = absl::GetFlag(FLAGS_json_out); !path.empty()) {
     std::ofstream(path) << backline::bench::Json(rows);

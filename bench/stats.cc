@@ -31,10 +31,14 @@ std::string MarkdownTable(const std::vector<Row>& rows) {
       "| figure | n | p50 ms | p90 ms | p99 ms | max ms | rate /s | p50 / floor |\n"
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const Row& r : rows) {
+    const std::string name = r.note.empty() ? r.name : absl::StrCat(r.name, " (", r.note, ")");
+    if (r.samples.count() == 0) {
+      absl::StrAppend(&out, "| ", name, " | | | | | | | |\n");
+      continue;
+    }
     const double p50 = r.samples.QuantileMs(0.5);
-    absl::StrAppend(&out, "| ", r.name, r.note.empty() ? "" : absl::StrCat(" (", r.note, ")"),
-                    " | ", r.samples.count(), " | ", absl::StrFormat("%.3f", p50), " | ",
-                    absl::StrFormat("%.3f", r.samples.QuantileMs(0.9)), " | ",
+    absl::StrAppend(&out, "| ", name, " | ", r.samples.count(), " | ", absl::StrFormat("%.3f", p50),
+                    " | ", absl::StrFormat("%.3f", r.samples.QuantileMs(0.9)), " | ",
                     absl::StrFormat("%.3f", r.samples.QuantileMs(0.99)), " | ",
                     absl::StrFormat("%.3f", r.samples.MaxMs()), " | ",
                     r.per_second > 0 ? absl::StrFormat("%.0f", r.per_second) : "", " | ",
@@ -48,14 +52,15 @@ std::string Json(const std::vector<Row>& rows) {
   std::string out = "[\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
-    absl::StrAppend(&out,
-                    absl::StrFormat("  {\"name\": \"%s\", \"n\": %d, \"p50_ms\": %.4f, \"p90_ms\": "
-                                    "%.4f, \"p99_ms\": %.4f, \"max_ms\": %.4f, \"per_second\": "
-                                    "%.1f, \"floor_p50_ms\": %.4f}",
-                                    r.name, r.samples.count(), r.samples.QuantileMs(0.5),
-                                    r.samples.QuantileMs(0.9), r.samples.QuantileMs(0.99),
-                                    r.samples.MaxMs(), r.per_second, r.floor_p50_ms),
-                    i + 1 < rows.size() ? ",\n" : "\n");
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "  {\"name\": \"%s\", \"note\": \"%s\", \"n\": %d, \"p50_ms\": %.4f, \"p90_ms\": "
+            "%.4f, \"p99_ms\": %.4f, \"max_ms\": %.4f, \"per_second\": "
+            "%.1f, \"floor_p50_ms\": %.4f}",
+            r.name, r.note, r.samples.count(), r.samples.QuantileMs(0.5), r.samples.QuantileMs(0.9),
+            r.samples.QuantileMs(0.99), r.samples.MaxMs(), r.per_second, r.floor_p50_ms),
+        i + 1 < rows.size() ? ",\n" : "\n");
   }
   return out + "]\n";
 }

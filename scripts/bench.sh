@@ -41,11 +41,15 @@ build/bin/backline-server --config "$work/config.json" --listen "127.0.0.1:$serv
 pids+=($!)
 wait_port "$server_port"
 
-command=(build/bin/backline-bench --target "127.0.0.1:$server_port" --redis "127.0.0.1:$redis_port"
-         --secret_file "$work/token.secret" --json_out "$work/figures.json" presence)
-log "running: ${command[*]}"
-table=$("${command[@]}")
-echo "$table"
+bench=(build/bin/backline-bench --target "127.0.0.1:$server_port" --redis "127.0.0.1:$redis_port"
+       --secret_file "$work/token.secret")
+log "running: ${bench[*]} presence"
+presence=$("${bench[@]}" --json_out "$work/presence.json" presence)
+echo "$presence"
+redis-cli -p "$redis_port" FLUSHALL >/dev/null
+log "running: ${bench[*]} --server_pid ${pids[1]} messaging"
+messaging=$("${bench[@]}" --json_out "$work/messaging.json" --server_pid "${pids[1]}" messaging)
+echo "$messaging"
 
 if $write; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
@@ -57,18 +61,24 @@ if $write; then
     echo
     echo '```'
     echo "backline-bench --target <server> --redis <redis> --secret_file <secret> presence"
+    echo "backline-bench --target <server> --redis <redis> --secret_file <secret> --server_pid <pid> messaging"
     echo '```'
     echo
-    echo "Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(. /etc/os-release; echo "$PRETTY_NAME"),"
-    echo "redis-server $(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2)."
+    echo "with Redis emptied in between. Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM,"
+    echo "$(. /etc/os-release; echo "$PRETTY_NAME"), redis-server $(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2)."
+    echo "The benchmark client runs on the same two cores as the server and Redis."
     echo
     echo "The floor rows are the machine's own limits measured in the same run; \"p50 / floor\" is a"
-    echo "figure's median over the gRPC floor's median (one gRPC round trip that does no work)."
-    echo "Latencies are seen by the client, round trip included."
+    echo "figure's median over the median of one gRPC unary round trip that does no work."
+    echo "Latencies are seen by the client, round trips included."
     echo
     echo "## Presence and roster"
     echo
-    echo "$table"
+    echo "$presence"
+    echo
+    echo "## Messaging and event streams"
+    echo
+    echo "$messaging"
     echo
     cat docs/benchmarks-notes.md
   } >docs/BENCHMARKS.md

@@ -8,12 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -124,7 +126,25 @@ store::RedisReply RedisServer::Command(std::initializer_list<absl::string_view> 
 
 void RedisServer::Flush() { Command({"FLUSHALL"}); }
 
-std::string RedisServer::Digest() { return Command({"DEBUG", "DIGEST"}).str; }
+std::string RedisServer::Digest() {
+  store::RedisClient client(client_options());
+  auto keys = client.Command({"KEYS", "*"});
+  if (!keys.ok()) throw std::runtime_error(std::string(keys.status().message()));
+  std::vector<std::string> names;
+  for (const auto& k : keys->elements) {
+    if (!absl::EndsWith(k.str, ":instances")) names.push_back(k.str);
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> argv = {"DEBUG", "DIGEST-VALUE"};
+  argv.insert(argv.end(), names.begin(), names.end());
+  auto digests = client.Command(argv);
+  if (!digests.ok()) throw std::runtime_error(std::string(digests.status().message()));
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < digests->elements.size(); ++i) {
+    absl::StrAppend(&out, names[i], "=", digests->elements[i].str, ";");
+  }
+  return out;
+}
 
 RedisServer& SharedRedis() {
   static RedisServer* const server = new RedisServer();

@@ -38,7 +38,8 @@ class RedisServer {
   pid_t pid() const { return pid_; }
   // Deletes every key.
   void Flush();
-  // A digest of the whole dataset (DEBUG DIGEST): equal digests mean nothing changed.
+  // A digest of the dataset: equal digests mean no data changed. The lease that chat instances
+  // renew in the background (`*:instances`) is left out: it is a heartbeat, not data.
   std::string Digest();
   // Runs one command on a fresh connection.
   store::RedisReply Command(std::initializer_list<absl::string_view> argv);
