@@ -304,6 +304,13 @@ class Cli {
       case v1::Event::kTyping:
         out << "TYPING " << ev.typing().thread_id() << " " << ev.typing().person() << "\n";
         break;
+      case v1::Event::kPresenceChanged: {
+        const v1::Presence& p = ev.presence_changed().presence();
+        out << "PRESENCE " << p.person() << " " << StatusName(p.status());
+        if (!p.reason().empty()) out << " (" << p.reason() << ")";
+        out << " load " << p.load() << "/" << p.capacity() << "\n";
+        break;
+      }
       case v1::Event::kThreadChanged:
         out << "THREAD " << ev.thread_changed().thread().id() << " "
             << absl::StrJoin(ev.thread_changed().thread().participants(), ", ") << "\n";

@@ -8,6 +8,7 @@
 #include "services/common/log.h"
 #include "services/common/validation.h"
 #include "services/common/wire.h"
+#include "services/presence/watch_scope.h"
 
 namespace backline::chat {
 namespace {
@@ -34,15 +35,19 @@ class EventStreamReactor;
 // Finish are called under mu_: gRPC never runs a reaction inline from them.
 class EventStream : public std::enable_shared_from_this<EventStream> {
  public:
-  // `session` is empty for a stream that holds no presence session (an admin off the roster).
-  EventStream(EventHub* hub, std::string user, std::string after, std::string session)
+  // `session` is empty for a stream that holds no presence session (an admin off the roster);
+  // `watched` are the people whose presence changes it gets.
+  EventStream(EventHub* hub, std::string user, std::string after, std::string session,
+              std::vector<std::string> watched)
       : hub_(hub),
         user_(std::move(user)),
         session_(std::move(session)),
+        watched_(std::move(watched)),
         cursor_(after == "0" ? "0-0" : std::move(after)) {}
 
   const std::string& user() const { return user_; }
   const std::string& session() const { return session_; }
+  const std::vector<std::string>& watched() const { return watched_; }
 
   void Attach(EventStreamReactor* reactor) {
     absl::MutexLock lock(&mu_);
@@ -205,6 +210,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   EventHub* const hub_;
   const std::string user_;
   const std::string session_;
+  const std::vector<std::string> watched_;
   absl::Mutex mu_;
   EventStreamReactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Cursor of the newest event queued for this stream ("" until known for a live-only start).
@@ -257,16 +263,28 @@ void EventStream::FinishLocked(const grpc::Status& status) {
 }
 
 EventHub::EventHub(const store::RedisOptions& redis, store::EventLog* log, const store::Keys& keys,
-                   presence::RedisPresenceStore* presence, EventHubConfig config)
-    : log_(log), presence_(presence), config_(config), instance_(NewServerId("chat")) {
+                   presence::RedisPresenceStore* presence, presence::RedisRosterStore* roster,
+                   EventHubConfig config)
+    : log_(log),
+      presence_(presence),
+      roster_(roster),
+      presence_channel_(keys.PresenceChannel()),
+      config_(config),
+      instance_(NewServerId("chat")) {
   presence_->RenewInstance(instance_).IgnoreError();
   for (int i = 0; i < config_.fetch_threads; ++i) {
     fetchers_.emplace_back([this] { FetchLoop(); });
   }
   housekeeping_thread_ = std::thread([this] { HousekeepingLoop(); });
   subscriber_ = std::make_unique<store::RedisSubscriber>(
-      redis, std::vector<std::string>{keys.EventChannel()},
-      [this](absl::string_view, absl::string_view message) { OnAnnouncement(message); },
+      redis, std::vector<std::string>{keys.EventChannel(), keys.PresenceChannel()},
+      [this](absl::string_view channel, absl::string_view message) {
+        if (channel == presence_channel_) {
+          OnPresenceChanged(message);
+        } else {
+          OnAnnouncement(message);
+        }
+      },
       [this] { OnSubscribed(); });
 }
 
@@ -296,13 +314,17 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventHub::Open(const Principal& call
   } else if (!attached.ok()) {
     return new RejectedStream(attached);
   }
-  auto stream =
-      std::make_shared<EventStream>(this, caller.id, std::move(after_cursor), std::move(session));
+  // Whose presence this desktop follows: the caller's own scope (site, team or mentor).
+  auto watched = presence::ResolveWatchScope(*roster_, caller, v1::WatchPresenceRequest());
+  auto stream = std::make_shared<EventStream>(
+      this, caller.id, std::move(after_cursor), std::move(session),
+      watched.ok() ? std::move(*watched) : std::vector<std::string>());
   auto* reactor = new EventStreamReactor(stream);
   {
     absl::MutexLock lock(&mu_);
     streams_[caller.id].push_back(stream);
     ++stream_count_;
+    for (const std::string& p : stream->watched()) watchers_[p].push_back(stream.get());
   }
   stream->Attach(reactor);
   return reactor;
@@ -357,6 +379,12 @@ size_t EventHub::open_streams() const {
 
 void EventHub::Unregister(const EventStream* stream) {
   absl::MutexLock lock(&mu_);
+  for (const std::string& p : stream->watched()) {
+    auto w = watchers_.find(p);
+    if (w == watchers_.end()) continue;
+    w->second.erase(std::remove(w->second.begin(), w->second.end(), stream), w->second.end());
+    if (w->second.empty()) watchers_.erase(w);
+  }
   auto it = streams_.find(stream->user());
   if (it == streams_.end()) return;
   auto& list = it->second;
@@ -394,6 +422,36 @@ void EventHub::OnAnnouncement(absl::string_view message) {
   for (const auto& s : targets) s->OnNews(a);
 }
 
+void EventHub::OnPresenceChanged(absl::string_view person) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (watchers_.count(std::string(person)) == 0) return;  // nobody here watches them
+  }
+  absl::MutexLock lock(&fetch_mu_);
+  if (!stop_) presence_changed_.emplace(person);
+}
+
+void EventHub::DeliverPresence(const std::vector<std::string>& people) {
+  auto presences = presence_->GetMany(people);
+  if (!presences.ok()) {
+    BL_LOG(WARNING) << "reading changed presence: " << presences.status();
+    return;
+  }
+  // Hold the streams we deliver to, so that none goes away meanwhile.
+  for (const v1::Presence& p : *presences) {
+    v1::Event ev = EventAt(absl::Now());
+    *ev.mutable_presence_changed()->mutable_presence() = p;
+    std::vector<std::shared_ptr<EventStream>> targets;
+    {
+      absl::MutexLock lock(&mu_);
+      auto w = watchers_.find(p.person());
+      if (w == watchers_.end()) continue;
+      for (EventStream* s : w->second) targets.push_back(s->shared_from_this());
+    }
+    for (const auto& s : targets) s->OnEphemeral(ev);
+  }
+}
+
 void EventHub::OnSubscribed() {
   for (const auto& s : AllStreams()) s->Resync();
 }
@@ -406,18 +464,28 @@ void EventHub::ScheduleFetch(std::shared_ptr<EventStream> stream) {
 void EventHub::FetchLoop() {
   while (true) {
     std::shared_ptr<EventStream> stream;
+    std::vector<std::string> people;
     {
       absl::MutexLock lock(&fetch_mu_);
       fetch_mu_.Await(absl::Condition(
           +[](EventHub* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(h->fetch_mu_) {
-            return h->stop_ || !h->fetch_queue_.empty();
+            return h->stop_ || !h->fetch_queue_.empty() || !h->presence_changed_.empty();
           },
           this));
       if (stop_) return;
-      stream = std::move(fetch_queue_.front());
-      fetch_queue_.pop_front();
+      if (!presence_changed_.empty()) {
+        people.assign(presence_changed_.begin(), presence_changed_.end());
+        presence_changed_.clear();
+      } else {
+        stream = std::move(fetch_queue_.front());
+        fetch_queue_.pop_front();
+      }
     }
-    stream->Fetch(log_, config_.fetch_batch);
+    if (stream) {
+      stream->Fetch(log_, config_.fetch_batch);
+    } else {
+      DeliverPresence(people);
+    }
   }
 }
 

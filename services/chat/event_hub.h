@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -23,6 +24,7 @@
 #include "backline/v1/common.pb.h"
 #include "services/common/principal.h"
 #include "services/presence/redis_presence_store.h"
+#include "services/presence/redis_roster_store.h"
 #include "services/store/event_log.h"
 #include "services/store/keys.h"
 #include "services/store/redis_client.h"
@@ -48,7 +50,8 @@ class EventHub {
   // `presence` keeps the sessions of open streams alive: each stream is a desktop session that
   // lives as long as this instance renews its lease.
   EventHub(const store::RedisOptions& redis, store::EventLog* log, const store::Keys& keys,
-           presence::RedisPresenceStore* presence, EventHubConfig config);
+           presence::RedisPresenceStore* presence, presence::RedisRosterStore* roster,
+           EventHubConfig config);
   // Ends all streams and stops the threads.
   ~EventHub();
 
@@ -71,6 +74,9 @@ class EventHub {
  private:
   friend class EventStream;
   void OnAnnouncement(absl::string_view message);
+  // Someone's presence changed: their watchers connected here get it (on a fetch thread).
+  void OnPresenceChanged(absl::string_view person);
+  void DeliverPresence(const std::vector<std::string>& people);
   void OnSubscribed();
   void ScheduleFetch(std::shared_ptr<EventStream> stream);
   void Unregister(const EventStream* stream);
@@ -81,16 +87,21 @@ class EventHub {
 
   store::EventLog* log_;
   presence::RedisPresenceStore* presence_;
+  presence::RedisRosterStore* roster_;
+  const std::string presence_channel_;
   const EventHubConfig config_;
   const std::string instance_;
 
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<EventStream>>> streams_
       ABSL_GUARDED_BY(mu_);
+  // Watched person -> the streams watching them.
+  std::unordered_map<std::string, std::vector<EventStream*>> watchers_ ABSL_GUARDED_BY(mu_);
   size_t stream_count_ ABSL_GUARDED_BY(mu_) = 0;
 
   mutable absl::Mutex fetch_mu_;
   std::deque<std::shared_ptr<EventStream>> fetch_queue_ ABSL_GUARDED_BY(fetch_mu_);
+  std::set<std::string> presence_changed_ ABSL_GUARDED_BY(fetch_mu_);
   bool stop_ ABSL_GUARDED_BY(fetch_mu_) = false;
   std::vector<std::thread> fetchers_;
   std::thread housekeeping_thread_;

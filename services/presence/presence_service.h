@@ -40,9 +40,6 @@ class PresenceService final : public PresenceServiceBase {
   // OK when `caller` may change `target`'s status: themselves; a team leader for their team; a
   // supervisor for their site; an admin for anyone.
   absl::Status CheckMayChangeStatus(const Principal& caller, absl::string_view target);
-  // The people `caller` asks to watch, if they may watch them all.
-  absl::StatusOr<std::vector<std::string>> WatchScope(const Principal& caller,
-                                                      const v1::WatchPresenceRequest& request);
 
   const Authenticator* auth_;
   RedisRosterStore* roster_;

@@ -90,8 +90,8 @@ absl::StatusOr<int> Stack::Start() {
   if (components_ & kChat) {
     threads_ =
         std::make_unique<chat::RedisThreadStore>(redis_.get(), keys_.get(), config_.events, clock_);
-    hub_ = std::make_unique<chat::EventHub>(config_.redis, events_.get(), *keys_, presence_.get(),
-                                            config_.hub);
+    hub_ = std::make_unique<chat::EventHub>(config_.redis, events_.get(), *keys_,
+                                            presence_.get(), roster_.get(), config_.hub);
     messaging_service_ = std::make_unique<chat::MessagingService>(
         auth_.get(), threads_.get(), roster_.get(), hub_.get(), config_.messaging);
     builder.RegisterService(messaging_service_.get());

@@ -196,6 +196,17 @@ TEST_F(PresenceTest, SupervisorsWatchTheirSiteAndAgentsTheirMentor) {
   }
   EXPECT_TRUE(saw_break) << "the supervisor never saw soren go on break";
 
+  // The supervisor's event stream carries the same changes, live.
+  auto events = eva->Subscribe("");
+  ASSERT_TRUE(WaitForEvent(*events, [](const v1::Event& e) { return e.has_caught_up(); }));
+  ASSERT_TRUE(soren_->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  auto changed = WaitForEvent(*events, [](const v1::Event& e) {
+    return e.has_presence_changed() && e.presence_changed().presence().person() == "soren" &&
+           e.presence_changed().presence().status() == v1::PRESENCE_STATUS_AVAILABLE;
+  });
+  ASSERT_TRUE(changed.has_value()) << "no presence event on the supervisor's stream";
+  EXPECT_TRUE(changed->cursor().empty());  // live only, never logged
+
   // Anna watches her mentor, and nobody else.
   auto mentor = anna_->WatchPresence(v1::WatchPresenceRequest());
   auto m = mentor->Next(absl::Seconds(5));
