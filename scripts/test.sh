@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+# ccache hits across clones of the repository (CI builds a fresh clone every time).
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 
 dir=build
 options=(-DBACKLINE_WERROR=ON -DBACKLINE_BUILD_TESTS=ON)
