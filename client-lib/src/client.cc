@@ -231,6 +231,53 @@ absl::StatusOr<v1::Escalation> Client::ResolveEscalation(const std::string& id,
   return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ResolveEscalation, r);
 }
 
+absl::StatusOr<v1::Escalation> Client::ReopenEscalation(const std::string& id,
+                                                        const std::string& reason) {
+  v1::ReopenEscalationRequest r;
+  r.set_id(id);
+  r.set_reason(reason);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ReopenEscalation,
+                     r);
+}
+
+absl::StatusOr<v1::Escalation> Client::TransferEscalation(
+    const std::string& id, const v1::TransferEscalationRequest& request) {
+  v1::TransferEscalationRequest r = request;
+  r.set_id(id);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::TransferEscalation,
+                     r);
+}
+
+absl::StatusOr<v1::Escalation> Client::InviteExpert(const std::string& id,
+                                                    const std::string& expert) {
+  v1::InviteExpertRequest r;
+  r.set_id(id);
+  r.set_expert(expert);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::InviteExpert, r);
+}
+
+absl::StatusOr<v1::ListWaitingResponse> Client::ListWaiting(
+    const v1::ListWaitingRequest& request) {
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ListWaiting,
+                     request);
+}
+
+absl::StatusOr<v1::Escalation> Client::TakeEscalation(const std::string& id) {
+  v1::TakeEscalationRequest r;
+  r.set_id(id);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::TakeEscalation, r);
+}
+
+absl::StatusOr<v1::RoutingExplanation> Client::ExplainRouting(const std::string& id) {
+  v1::ExplainRoutingRequest r;
+  r.set_id(id);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ExplainRouting, r);
+}
+
+absl::StatusOr<v1::Stats> Client::GetStats(const v1::GetStatsRequest& request) {
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::GetStats, request);
+}
+
 absl::StatusOr<v1::Message> Client::Post(const std::string& thread_id, const std::string& text,
                                          std::string client_msg_id) {
   v1::PostMessageRequest r;

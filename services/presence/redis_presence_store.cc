@@ -237,15 +237,23 @@ absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
     const HelperRequirements& req, int limit) {
   if (req.skills.empty()) return absl::InvalidArgumentError("skills: at least one is required");
   store::ScriptCall call = NewCall();
+  // Keys a flag switches off are not read; the offerable index stands in for them.
   call.Key(keys_->Offerable());
   call.Key(req.language.empty() ? keys_->Offerable() : keys_->LanguageIndex(req.language));
   call.Key(req.excluded_set_key.empty() ? keys_->Offerable() : req.excluded_set_key);
   call.Key(keys_->Scratch());
+  call.Key(keys_->Scratch() + ":2");
+  call.Key(req.scope_key.empty() ? keys_->Offerable() : req.scope_key);
+  for (const std::string& k : req.role_keys) call.Key(k);
   for (const auto& [skill, min] : req.skills) call.Key(keys_->SkillIndex(skill));
   call.Arg(static_cast<int64_t>(limit));
   call.Arg(req.exclude_person);
   call.Arg(req.language.empty() ? "0" : "1");
   call.Arg(req.excluded_set_key.empty() ? "0" : "1");
+  call.Arg(req.scope_key.empty() ? "0" : "1");
+  call.Arg(static_cast<int64_t>(req.role_keys.size()));
+  call.Arg(req.only_person);
+  call.Arg(req.longest_idle_only ? "1" : "0");
   for (const auto& [skill, min] : req.skills) call.Arg(static_cast<int64_t>(min));
   auto reply = call.Run(*redis_, SelectCandidatesScript());
   if (!reply.ok()) return reply.status();

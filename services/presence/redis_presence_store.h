@@ -38,7 +38,11 @@ struct HelperRequirements {
   std::vector<std::pair<std::string, int>> skills;  // skill -> minimum proficiency
   std::string language;                             // canonical tag; empty = any
   std::string exclude_person;                       // never this person (the requester)
-  std::string excluded_set_key;                     // people in this set are skipped; "" = none
+  std::string excluded_set_key;    // people in this set are skipped; "" = none
+  std::string scope_key;           // only members of this set (a team or site); "" = anyone
+  std::vector<std::string> role_keys;  // only members of one of these role sets; none = any
+  std::string only_person;         // only this person; "" = anyone
+  bool longest_idle_only = false;  // rank by idle time, not proficiency
 };
 
 // Builds the Presence message from a presence hash as HGETALL returns it.

@@ -14,17 +14,15 @@
 namespace backline::router {
 using google::protobuf::util::TimeUtil;
 
-absl::Status ValidateCreateRequest(v1::CreateEscalationRequest* r) {
-  BL_RETURN_IF_ERROR(CheckText("question", r->question(), 1, kMaxQuestionBytes));
-  BL_RETURN_IF_ERROR(CheckText("tried", r->tried(), 0, kMaxQuestionBytes));
-  if (r->skills_size() == 0) return absl::InvalidArgumentError("skills: at least one is required");
-  if (r->skills_size() > kMaxSkillsPerEscalation) {
+absl::Status ValidateSkills(google::protobuf::RepeatedPtrField<v1::SkillRequirement>* skills) {
+  if (skills->empty()) return absl::InvalidArgumentError("skills: at least one is required");
+  if (skills->size() > kMaxSkillsPerEscalation) {
     return absl::InvalidArgumentError(
         absl::StrCat("skills: more than ", kMaxSkillsPerEscalation, " skills"));
   }
   std::set<std::string> seen;
-  for (int i = 0; i < r->skills_size(); ++i) {
-    v1::SkillRequirement* s = r->mutable_skills(i);
+  for (int i = 0; i < skills->size(); ++i) {
+    v1::SkillRequirement* s = skills->Mutable(i);
     BL_RETURN_IF_ERROR(CheckName(absl::StrCat("skills[", i, "].skill"), s->skill()));
     if (s->min_proficiency() == 0) s->set_min_proficiency(1);
     if (s->min_proficiency() < 1 || s->min_proficiency() > 5) {
@@ -36,6 +34,13 @@ absl::Status ValidateCreateRequest(v1::CreateEscalationRequest* r) {
           absl::StrCat("skills[", i, "].skill: \"", s->skill(), "\" is listed twice"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreateRequest(v1::CreateEscalationRequest* r) {
+  BL_RETURN_IF_ERROR(CheckText("question", r->question(), 1, kMaxQuestionBytes));
+  BL_RETURN_IF_ERROR(CheckText("tried", r->tried(), 0, kMaxQuestionBytes));
+  BL_RETURN_IF_ERROR(ValidateSkills(r->mutable_skills()));
   std::string language;
   BL_RETURN_IF_ERROR(CanonicalLanguage("language", r->language(), &language));
   r->set_language(language);
@@ -95,6 +100,22 @@ std::string QueueRequirements(const v1::Escalation& e) {
   return out;
 }
 
+v1::Escalation ImmutablePart(const v1::Escalation& e) {
+  v1::Escalation out;
+  out.set_id(e.id());
+  out.set_requester(e.requester());
+  out.set_question(e.question());
+  out.set_tried(e.tried());
+  *out.mutable_skills() = e.skills();
+  out.set_language(e.language());
+  out.set_priority(e.priority());
+  *out.mutable_customer() = e.customer();
+  out.set_team(e.team());
+  out.set_site(e.site());
+  *out.mutable_timeline()->mutable_create_time() = e.timeline().create_time();
+  return out;
+}
+
 std::string ThreadIdFor(absl::string_view escalation_id) {
   absl::string_view suffix = escalation_id;
   if (size_t dash = suffix.find('-'); dash != absl::string_view::npos) {
@@ -104,19 +125,37 @@ std::string ThreadIdFor(absl::string_view escalation_id) {
 }
 
 std::string OfferTimerMember(const v1::Escalation& e) {
-  return absl::StrCat("offer|", e.id(), "|", e.version());
+  return TimerMember("offer", e.id(), e.version());
 }
 
-bool ParseOfferTimer(absl::string_view member, std::string* escalation_id, int64_t* version) {
+std::string TimerMember(absl::string_view kind, absl::string_view escalation_id, int64_t detail) {
+  return absl::StrCat(kind, "|", escalation_id, "|", detail);
+}
+
+bool ParseTimer(absl::string_view member, std::string* kind, std::string* escalation_id,
+                int64_t* detail) {
   std::vector<absl::string_view> parts = absl::StrSplit(member, '|');
-  if (parts.size() != 3 || parts[0] != "offer") return false;
+  if (parts.size() != 3) return false;
+  *kind = std::string(parts[0]);
   *escalation_id = std::string(parts[1]);
-  return absl::SimpleAtoi(parts[2], version);
+  return absl::SimpleAtoi(parts[2], detail);
 }
 
 bool IsFinal(v1::EscalationState state) {
   return state == v1::ESCALATION_STATE_RESOLVED || state == v1::ESCALATION_STATE_CANCELLED ||
          state == v1::ESCALATION_STATE_EXPIRED;
+}
+
+bool WasOfferedTo(const v1::Escalation& e, absl::string_view person) {
+  return std::find(e.offered_to().begin(), e.offered_to().end(), person) != e.offered_to().end();
+}
+
+bool HasDeclined(const v1::Escalation& e, absl::string_view person) {
+  return std::find(e.declined_by().begin(), e.declined_by().end(), person) != e.declined_by().end();
+}
+
+absl::Status ContendedError(absl::string_view what) {
+  return absl::AbortedError(absl::StrCat(what, ": the escalation kept changing; try again"));
 }
 
 v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,

@@ -13,6 +13,7 @@
 #include "backline/v1/common.pb.h"
 #include "backline/v1/escalations.pb.h"
 #include "services/common/events.h"
+#include "services/router/routing_policy.h"
 
 namespace backline::router {
 
@@ -21,6 +22,8 @@ inline constexpr size_t kMaxQuestionBytes = 4096;
 inline constexpr int kMaxSkillsPerEscalation = 8;
 
 struct RoutingConfig {
+  // Rings, order and waiting limits per skill group.
+  RoutingPolicy policy = DefaultRoutingPolicy();
   // How long a helper has to answer an offer.
   absl::Duration offer_timeout = absl::Seconds(15);
   // Offers in a row a helper may let lapse before being set on BREAK.
@@ -33,6 +36,8 @@ struct RoutingConfig {
 
 // Validates a create request and puts it in canonical form (language casing). Names the field.
 absl::Status ValidateCreateRequest(v1::CreateEscalationRequest* request);
+// Validates required skills (1..8, each once, proficiency 1..5; 0 becomes 1).
+absl::Status ValidateSkills(google::protobuf::RepeatedPtrField<v1::SkillRequirement>* skills);
 
 // A new QUEUED escalation, version 1.
 v1::Escalation NewEscalation(std::string id, const v1::Person& requester,
@@ -44,13 +49,28 @@ double QueueScore(const v1::Escalation& escalation);
 // `language|requester|skill:min;skill:min`, as queued_for_helper.lua reads it.
 std::string QueueRequirements(const v1::Escalation& escalation);
 
+// The part of an escalation that is stored whole (question, skills, language, customer...):
+// the state, offer, helper and time stamps are kept beside it, field by field.
+v1::Escalation ImmutablePart(const v1::Escalation& e);
+
 // `esc-7k2m9q4xwd` -> `thr-7k2m9q4xwd`.
 std::string ThreadIdFor(absl::string_view escalation_id);
-// Timer members: `offer|<escalation>|<version>`.
+// Timer members: `offer|<escalation>|<version>` (an offer's deadline), `ring|<escalation>|<n>`
+// (ring n opens), `wait|<escalation>|0` (waited too long: broadcast), `expire|<escalation>|0`.
 std::string OfferTimerMember(const v1::Escalation& escalation);
-bool ParseOfferTimer(absl::string_view member, std::string* escalation_id, int64_t* version);
+std::string TimerMember(absl::string_view kind, absl::string_view escalation_id, int64_t detail);
+bool ParseTimer(absl::string_view member, std::string* kind, std::string* escalation_id,
+                int64_t* detail);
 
 bool IsFinal(v1::EscalationState state);
+// Whether `person` was ever offered `e` / declined or let lapse an offer of it.
+bool WasOfferedTo(const v1::Escalation& e, absl::string_view person);
+bool HasDeclined(const v1::Escalation& e, absl::string_view person);
+
+// How many times a call re-reads and recomputes after another instance moved first, and the
+// error when that is not enough.
+inline constexpr int kMaxTransitionAttempts = 8;
+absl::Status ContendedError(absl::string_view what);
 
 // Transitions. Each returns the escalation after the change, with the version bumped.
 v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,

@@ -14,7 +14,17 @@ using EscalationServiceBase = v1::EscalationService::WithRawCallbackMethod_Creat
             v1::EscalationService::WithRawCallbackMethod_DeclineOffer<
                 v1::EscalationService::WithRawCallbackMethod_CancelEscalation<
                     v1::EscalationService::WithRawCallbackMethod_ResolveEscalation<
-                        v1::EscalationService::Service>>>>>>;
+                        v1::EscalationService::WithRawCallbackMethod_ReopenEscalation<
+                            v1::EscalationService::WithRawCallbackMethod_TransferEscalation<
+                                v1::EscalationService::WithRawCallbackMethod_InviteExpert<
+                                    v1::EscalationService::WithRawCallbackMethod_ListWaiting<
+                                        v1::EscalationService::WithRawCallbackMethod_TakeEscalation<
+                                            v1::EscalationService::
+                                                WithRawCallbackMethod_ExplainRouting<
+                                                    v1::EscalationService::
+                                                        WithRawCallbackMethod_GetStats<
+                                                            v1::EscalationService::
+                                                                Service>>>>>>>>>>>>>;
 
 class EscalationService final : public EscalationServiceBase {
  public:
@@ -37,6 +47,26 @@ class EscalationService final : public EscalationServiceBase {
   grpc::ServerUnaryReactor* ResolveEscalation(grpc::CallbackServerContext* context,
                                               const grpc::ByteBuffer* in,
                                               grpc::ByteBuffer* out) override;
+
+  grpc::ServerUnaryReactor* ReopenEscalation(grpc::CallbackServerContext* context,
+                                             const grpc::ByteBuffer* in,
+                                             grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* TransferEscalation(grpc::CallbackServerContext* context,
+                                               const grpc::ByteBuffer* in,
+                                               grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* InviteExpert(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* ListWaiting(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* TakeEscalation(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* in,
+                                           grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* ExplainRouting(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* in,
+                                           grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
 
  private:
   const Authenticator* auth_;

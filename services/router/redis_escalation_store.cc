@@ -19,6 +19,10 @@ BL_DEFINE_SCRIPT(AcceptScript, kAcceptOfferLua)
 BL_DEFINE_SCRIPT(ReleaseScript, kReleaseOfferLua)
 BL_DEFINE_SCRIPT(CloseScript, kCloseEscalationLua)
 BL_DEFINE_SCRIPT(QueuedForScript, kQueuedForHelperLua)
+BL_DEFINE_SCRIPT(ReopenScript, kReopenEscalationLua)
+BL_DEFINE_SCRIPT(TransferScript, kTransferEscalationLua)
+BL_DEFINE_SCRIPT(InviteScript, kInviteExpertLua)
+BL_DEFINE_SCRIPT(BroadcastScript, kMarkBroadcastLua)
 
 google::protobuf::Timestamp Millis(const store::RedisReply& r) {
   return TimeUtil::MillisecondsToTimestamp(r.AsInteger());
@@ -34,27 +38,20 @@ RedisEscalationStore::RedisEscalationStore(store::RedisClient* redis, const stor
                                            store::EventLogConfig events, const Clock* clock)
     : redis_(redis), keys_(keys), events_(events), clock_(clock) {}
 
-absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id) {
-  if (!IsValidServerId("esc", id)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("escalation id: \"", id.substr(0, 40), "\" is not an escalation id"));
-  }
-  auto replies = redis_->Pipeline({{"HGETALL", keys_->Escalation(id)},
-                                   {"SMEMBERS", keys_->EscalationDeclined(id)},
-                                   {"HGET", keys_->Thread(ThreadIdFor(id)), "last_seq"},
-                                   {"SMEMBERS", keys_->EscalationOffered(id)}});
-  if (!replies.ok()) return replies.status();
-  const auto& fields = (*replies)[0].elements;
-  if (fields.empty()) return absl::NotFoundError(absl::StrCat("no escalation ", id));
-  StoredEscalation out;
-  v1::Escalation& e = out.escalation;
+namespace {
+
+// The escalation of a hash as HGETALL returns it; false if the hash is empty or corrupt.
+bool EscalationFromHash(absl::string_view id, const store::RedisReply& hash, v1::Escalation* out) {
+  const auto& fields = hash.elements;
+  if (fields.empty()) return false;
+  v1::Escalation& e = *out;
   v1::Offer offer;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
     const std::string& f = fields[i].str;
     const store::RedisReply& v = fields[i + 1];
     if (f == "proto") {
       v1::Escalation body;
-      if (!body.ParseFromString(v.str)) return absl::DataLossError("stored escalation is corrupt");
+      if (!body.ParseFromString(v.str)) return false;
       body.MergeFrom(e);
       e = std::move(body);
     } else if (f == "state") {
@@ -83,6 +80,10 @@ absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id)
       *e.mutable_timeline()->mutable_cancel_time() = Millis(v);
     } else if (f == "expire_time") {
       *e.mutable_timeline()->mutable_expire_time() = Millis(v);
+    } else if (f == "broadcast_time") {
+      *e.mutable_timeline()->mutable_broadcast_time() = Millis(v);
+    } else if (f == "reopen_time") {
+      *e.mutable_timeline()->mutable_reopen_time() = Millis(v);
     } else if (f == "close_reason") {
       e.set_close_reason(v.str);
     }
@@ -91,15 +92,92 @@ absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id)
     offer.set_escalation_id(std::string(id));
     *e.mutable_offer() = std::move(offer);
   }
-  auto sorted = [](const store::RedisReply& set) {
-    std::vector<std::string> ids;
-    for (const auto& d : set.elements) ids.push_back(d.str);
-    std::sort(ids.begin(), ids.end());
-    return ids;
-  };
-  for (std::string& d : sorted((*replies)[1])) e.add_declined_by(std::move(d));
-  for (std::string& d : sorted((*replies)[3])) e.add_offered_to(std::move(d));
+  return true;
+}
+
+std::vector<std::string> SortedMembers(const store::RedisReply& set) {
+  std::vector<std::string> ids;
+  for (const auto& d : set.elements) ids.push_back(d.str);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id) {
+  if (!IsValidServerId("esc", id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("escalation id: \"", id.substr(0, 40), "\" is not an escalation id"));
+  }
+  auto replies = redis_->Pipeline({{"HGETALL", keys_->Escalation(id)},
+                                   {"SMEMBERS", keys_->EscalationDeclined(id)},
+                                   {"HGET", keys_->Thread(ThreadIdFor(id)), "last_seq"},
+                                   {"SMEMBERS", keys_->EscalationOffered(id)},
+                                   {"SMEMBERS", keys_->EscalationExperts(id)},
+                                   {"ZRANK", keys_->Queue(), std::string(id)},
+                                   {"SMEMBERS", keys_->ThreadMembers(ThreadIdFor(id))}});
+  if (!replies.ok()) return replies.status();
+  StoredEscalation out;
+  if ((*replies)[0].elements.empty())
+    return absl::NotFoundError(absl::StrCat("no escalation ", id));
+  if (!EscalationFromHash(id, (*replies)[0], &out.escalation)) {
+    return absl::DataLossError("stored escalation is corrupt");
+  }
+  v1::Escalation& e = out.escalation;
+  for (std::string& d : SortedMembers((*replies)[1])) e.add_declined_by(std::move(d));
+  for (std::string& d : SortedMembers((*replies)[3])) e.add_offered_to(std::move(d));
+  for (std::string& d : SortedMembers((*replies)[4])) e.add_experts(std::move(d));
+  if (e.state() == v1::ESCALATION_STATE_QUEUED && !(*replies)[5].is_nil()) {
+    e.set_queue_position(static_cast<int>((*replies)[5].AsInteger()) + 1);
+  }
   out.thread_last_seq = (*replies)[2].AsInteger(0);
+  out.thread_members = SortedMembers((*replies)[6]);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::vector<std::string>>> RedisEscalationStore::SetsMembers(
+    const std::vector<std::string>& keys) {
+  std::vector<std::vector<std::string>> cmds;
+  for (const std::string& k : keys) cmds.push_back({"SMEMBERS", k});
+  std::vector<std::vector<std::string>> out;
+  if (cmds.empty()) return out;
+  auto replies = redis_->Pipeline(cmds);
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) out.push_back(SortedMembers(r));
+  return out;
+}
+
+absl::StatusOr<bool> RedisEscalationStore::MarkAnnounced(absl::string_view id, bool waiting) {
+  auto r = redis_->Command({waiting ? "SADD" : "SREM", keys_->AnnouncedWaiting(), id});
+  if (!r.ok()) return r.status();
+  return r->AsInteger() == 1;
+}
+
+absl::StatusOr<bool> RedisEscalationStore::PositionChanged(absl::string_view id, int position) {
+  auto r = redis_->Command({"HGET", keys_->AnnouncedPositions(), id});
+  if (!r.ok()) return r.status();
+  if (r->AsInteger(0) == position) return false;
+  auto w = position > 0
+               ? redis_->Command({"HSET", keys_->AnnouncedPositions(), id, absl::StrCat(position)})
+               : redis_->Command({"HDEL", keys_->AnnouncedPositions(), id});
+  if (!w.ok()) return w.status();
+  return true;
+}
+
+absl::StatusOr<std::vector<v1::Escalation>> RedisEscalationStore::CreatedSince(absl::Time from) {
+  auto ids = redis_->Command({"ZRANGEBYSCORE", keys_->EscalationsByTime(),
+                              absl::StrCat(absl::ToUnixMillis(from)), "+inf"});
+  if (!ids.ok()) return ids.status();
+  std::vector<v1::Escalation> out;
+  if (ids->elements.empty()) return out;
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& id : ids->elements) cmds.push_back({"HGETALL", keys_->Escalation(id.str)});
+  auto hashes = redis_->Pipeline(cmds);
+  if (!hashes.ok()) return hashes.status();
+  for (size_t i = 0; i < hashes->size(); ++i) {
+    v1::Escalation e;
+    if (EscalationFromHash(ids->elements[i].str, (*hashes)[i], &e)) out.push_back(std::move(e));
+  }
   return out;
 }
 
@@ -120,6 +198,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::RunTransition(store::ScriptCall& c
   if (status == "CONFLICT") return Outcome::kConflict;
   if (status == "HELPER_GONE") return Outcome::kHelperGone;
   if (status == "LAPSED") return Outcome::kLapsed;
+  if (status == "ALREADY") return Outcome::kAlready;
   return absl::InternalError(absl::StrCat(script.name(), ": unexpected reply ", status));
 }
 
@@ -132,9 +211,10 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e
   call.Key(keys_->EscalationRequest(e.requester(), request_id.empty() ? e.id() : request_id));
   call.Key(keys_->Queue());
   call.Key(keys_->QueueRequirements());
+  call.Key(keys_->EscalationsByTime());
   for (const auto& s : e.skills()) call.Key(keys_->SkillIndex(s.skill()));
   call.Arg(e.id());
-  call.Arg(e.SerializeAsString());
+  call.Arg(ImmutablePart(e).SerializeAsString());
   call.Arg(absl::StrCat(QueueScore(e)));
   call.Arg(QueueRequirements(e));
   for (const auto& s : e.skills()) call.Arg(s.skill());
@@ -198,6 +278,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::Accept(const v1::Escalation& befor
   call.Arg(before.requester());
   call.Arg(first_message.SerializeAsString());
   call.Arg(before.site());
+  call.Arg(first_message.seq());
   return RunTransition(call, AcceptScript());
 }
 
@@ -267,6 +348,84 @@ absl::StatusOr<Outcome> RedisEscalationStore::Close(const v1::Escalation& before
   call.Arg(message != nullptr ? message->SerializeAsString() : "");
   call.Arg(message != nullptr ? message->seq() : 0);
   return RunTransition(call, CloseScript());
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::Reopen(const v1::Escalation& before,
+                                                     const v1::Escalation& after, bool back,
+                                                     const v1::Message& message,
+                                                     const EventList& events) {
+  const std::string thread = ThreadIdFor(before.id());
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(before.id()));
+  call.Key(keys_->Presence(before.helper()));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->Queue());
+  call.Key(keys_->QueueRequirements());
+  call.Key(keys_->Thread(thread));
+  call.Key(keys_->ThreadMessages(thread));
+  call.Arg(before.id());
+  call.Arg(before.version());
+  call.Arg(before.helper());
+  call.Arg(back ? "1" : "0");
+  call.Arg(absl::StrCat(QueueScore(after)));
+  call.Arg(QueueRequirements(after));
+  call.Arg(message.SerializeAsString());
+  call.Arg(message.seq());
+  return RunTransition(call, ReopenScript());
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::Transfer(const v1::Escalation& before,
+                                                       const v1::Escalation& after,
+                                                       const v1::Message& message,
+                                                       const EventList& events) {
+  const std::string thread = ThreadIdFor(before.id());
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(before.id()));
+  call.Key(keys_->Presence(before.helper()));
+  call.Key(keys_->Offerable());
+  call.Key(keys_->Queue());
+  call.Key(keys_->QueueRequirements());
+  call.Key(keys_->Thread(thread));
+  call.Key(keys_->ThreadMessages(thread));
+  call.Key(keys_->EscalationDeclined(before.id()));
+  call.Arg(before.id());
+  call.Arg(before.version());
+  call.Arg(before.helper());
+  call.Arg(ImmutablePart(after).SerializeAsString());
+  call.Arg(absl::StrCat(QueueScore(after)));
+  call.Arg(QueueRequirements(after));
+  call.Arg(message.SerializeAsString());
+  call.Arg(message.seq());
+  return RunTransition(call, TransferScript());
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::Invite(const v1::Escalation& before,
+                                                     absl::string_view expert,
+                                                     const v1::Message& message,
+                                                     const EventList& events) {
+  const std::string thread = ThreadIdFor(before.id());
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(before.id()));
+  call.Key(keys_->Thread(thread));
+  call.Key(keys_->ThreadMembers(thread));
+  call.Key(keys_->ThreadMessages(thread));
+  call.Key(keys_->UserThreads(expert));
+  call.Key(keys_->EscalationExperts(before.id()));
+  call.Arg(before.id());
+  call.Arg(before.version());
+  call.Arg(std::string(expert));
+  call.Arg(thread);
+  call.Arg(message.SerializeAsString());
+  call.Arg(message.seq());
+  return RunTransition(call, InviteScript());
+}
+
+absl::StatusOr<Outcome> RedisEscalationStore::MarkBroadcast(const v1::Escalation& e,
+                                                            const EventList& events) {
+  store::ScriptCall call = NewCall(events);
+  call.Key(keys_->Escalation(e.id()));
+  call.Arg(e.version());
+  return RunTransition(call, BroadcastScript());
 }
 
 absl::StatusOr<std::vector<std::string>> RedisEscalationStore::QueueHead(int limit) {

@@ -26,11 +26,13 @@ enum class Outcome {
   kConflict,    // the escalation changed since it was read
   kHelperGone,  // the helper is not offerable any more
   kLapsed,      // the offer's deadline has passed
+  kAlready,     // the change was made before (joining someone who is in already)
 };
 
 struct StoredEscalation {
   v1::Escalation escalation;
-  int64_t thread_last_seq = 0;  // of its thread, 0 when there is none
+  int64_t thread_last_seq = 0;              // of its thread, 0 when there is none
+  std::vector<std::string> thread_members;  // participants of its thread, sorted
 };
 
 class RedisEscalationStore {
@@ -58,10 +60,35 @@ class RedisEscalationStore {
   absl::StatusOr<Outcome> Close(const v1::Escalation& before, const v1::Escalation& after,
                                 const v1::Message* message, const EventList& events);
 
+  // Reopens a RESOLVED escalation: `back` to its helper (who must be offerable), else queued.
+  absl::StatusOr<Outcome> Reopen(const v1::Escalation& before, const v1::Escalation& after,
+                                 bool back, const v1::Message& message, const EventList& events);
+  // Hands an ACCEPTED escalation back to the queue with `after`'s skills.
+  absl::StatusOr<Outcome> Transfer(const v1::Escalation& before, const v1::Escalation& after,
+                                   const v1::Message& message, const EventList& events);
+  // Brings `expert` into the thread of an ACCEPTED escalation.
+  absl::StatusOr<Outcome> Invite(const v1::Escalation& before, absl::string_view expert,
+                                 const v1::Message& message, const EventList& events);
+  // Records, once, that a QUEUED escalation was broadcast to supervisors.
+  absl::StatusOr<Outcome> MarkBroadcast(const v1::Escalation& e, const EventList& events);
+
+  // Escalations created since `from` (without their declined/offered/expert lists).
+  absl::StatusOr<std::vector<v1::Escalation>> CreatedSince(absl::Time from);
+
   // Queued escalation ids, in queue order.
   absl::StatusOr<std::vector<std::string>> QueueHead(int limit);
   // Queued escalations `helper` qualifies for, in queue order (looking at the first `scan`).
   absl::StatusOr<std::vector<std::string>> QueuedFor(absl::string_view helper, int limit, int scan);
+  const store::Keys& keys() const { return *keys_; }
+  // Members of a set, sorted (role, team and site indexes for ring membership).
+  absl::StatusOr<std::vector<std::vector<std::string>>> SetsMembers(
+      const std::vector<std::string>& keys);
+  // Remembers that the "looking for help" list was told `id` waits; returns whether it was
+  // (for `waiting` false: whether it had been announced, and forgets it).
+  absl::StatusOr<bool> MarkAnnounced(absl::string_view id, bool waiting);
+  // Position announced to the requester last, to announce only changes (0 when none).
+  absl::StatusOr<bool> PositionChanged(absl::string_view id, int position);
+
   // The key of the set of helpers who declined escalation `id`.
   std::string DeclinedSetKey(absl::string_view id) const { return keys_->EscalationDeclined(id); }
   // Escalations currently offered to `helper`.

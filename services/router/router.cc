@@ -3,29 +3,14 @@
 #include <algorithm>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "services/common/log.h"
 #include "services/common/validation.h"
+#include "services/router/stats.h"
 
 namespace backline::router {
-namespace {
-
-// How many times a call re-reads and recomputes after another instance moved first.
-constexpr int kMaxAttempts = 8;
-
-absl::Status Contended(absl::string_view what) {
-  return absl::AbortedError(absl::StrCat(what, ": the escalation kept changing; try again"));
-}
-
-bool WasOfferedTo(const v1::Escalation& e, absl::string_view person) {
-  return std::find(e.offered_to().begin(), e.offered_to().end(), person) != e.offered_to().end();
-}
-
-bool Declined(const v1::Escalation& e, absl::string_view person) {
-  return std::find(e.declined_by().begin(), e.declined_by().end(), person) != e.declined_by().end();
-}
-
-}  // namespace
 
 Router::Router(RedisEscalationStore* escalations, presence::RedisPresenceStore* presence,
                presence::RedisRosterStore* roster, store::EventLog* events, store::DueQueue* timers,
@@ -56,7 +41,15 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
                       escalations_->Create(e, request.request_id(),
                                            {{e.requester(), EscalationUpdatedEvent(e, now)}}));
   if (id == e.id()) {
+    const GroupPolicy& group = config_.policy.For(e);
+    if (group.broadcast_after > absl::ZeroDuration()) {
+      timers_->Schedule(TimerMember("wait", id, 0), now + group.broadcast_after).IgnoreError();
+    }
+    if (group.expire_after > absl::ZeroDuration()) {
+      timers_->Schedule(TimerMember("expire", id, 0), now + group.expire_after).IgnoreError();
+    }
     auto routed = TryRoute(e);
+    if (routed.ok() && *routed == Outcome::kHelperGone) AnnounceWaiting(e, true);
     if (!routed.ok()) {
       // Stored and queued: a router picks it up from the queue when Redis is back.
       BL_LOG(WARNING) << "routing " << id << " right after creation failed: " << routed.status();
@@ -81,12 +74,22 @@ absl::Status Router::CheckMayView(const Principal& caller, const v1::Escalation&
 absl::StatusOr<v1::Escalation> Router::Get(const Principal& caller, absl::string_view id) {
   BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
   BL_RETURN_IF_ERROR(CheckMayView(caller, stored.escalation));
+  FillWaitEstimate(&stored.escalation);
   return std::move(stored.escalation);
+}
+
+std::vector<std::string> Router::Audience(const StoredEscalation& stored) {
+  if (!stored.thread_members.empty()) return stored.thread_members;
+  const v1::Escalation& e = stored.escalation;
+  std::vector<std::string> out = {e.requester()};
+  const std::string& helper = e.helper().empty() ? e.offer().helper() : e.helper();
+  if (!helper.empty()) out.push_back(helper);
+  return out;
 }
 
 absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::string_view id,
                                               absl::string_view offer_id) {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
     const bool offered_to_caller =
@@ -111,14 +114,16 @@ absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::str
     }
     const absl::Time now = clock_->Now();
     v1::Escalation after = WithAccept(e, now);
-    v1::Message hello = SystemMessage(after.thread_id(), 1,
+    v1::Message hello = SystemMessage(after.thread_id(), stored.thread_last_seq + 1,
                                       absl::StrCat(caller.id, " accepted the escalation"), now);
     const v1::Event updated = EscalationUpdatedEvent(after, now);
     const v1::Event posted = MessagePostedEvent(hello, now);
-    EventList events = {{e.requester(), updated},
-                        {caller.id, updated},
-                        {e.requester(), posted},
-                        {caller.id, posted}};
+    EventList events = {{e.requester(), updated}, {caller.id, updated}};
+    std::vector<std::string> audience = Audience(stored);
+    if (std::find(audience.begin(), audience.end(), caller.id) == audience.end()) {
+      audience.push_back(caller.id);
+    }
+    for (const std::string& p : audience) events.push_back({p, posted});
     BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Accept(e, after, hello, events));
     if (outcome == Outcome::kOk) return after;
     if (outcome == Outcome::kLapsed) {
@@ -126,14 +131,14 @@ absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::str
           absl::StrCat("your offer of escalation ", id, " has lapsed"));
     }
   }
-  return Contended("accept");
+  return ContendedError("accept");
 }
 
 absl::StatusOr<v1::Escalation> Router::Decline(const Principal& caller, absl::string_view id,
                                                absl::string_view offer_id,
                                                absl::string_view reason) {
   BL_RETURN_IF_ERROR(CheckText("reason", reason, 0, 200));
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
     if (e.state() != v1::ESCALATION_STATE_OFFERED || e.offer().helper() != caller.id) {
@@ -154,19 +159,20 @@ absl::StatusOr<v1::Escalation> Router::Decline(const Principal& caller, absl::st
     BL_ASSIGN_OR_RETURN(Outcome outcome,
                         escalations_->Release(e, after, /*lapsed=*/false, events, nullptr));
     if (outcome == Outcome::kOk) {
-      auto routed = TryRoute(after);
-      if (!routed.ok()) BL_LOG(WARNING) << "re-routing " << id << ": " << routed.status();
+      if (absl::Status routed = Route(id); !routed.ok()) {
+        BL_LOG(WARNING) << "re-routing " << id << ": " << routed;
+      }
       BL_ASSIGN_OR_RETURN(StoredEscalation now_stored, escalations_->Get(id));
       return std::move(now_stored.escalation);
     }
   }
-  return Contended("decline");
+  return ContendedError("decline");
 }
 
 absl::StatusOr<v1::Escalation> Router::Cancel(const Principal& caller, absl::string_view id,
                                               absl::string_view reason) {
   BL_RETURN_IF_ERROR(CheckText("reason", reason, 0, 200));
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
     if (caller.id != e.requester()) {
@@ -189,20 +195,24 @@ absl::StatusOr<v1::Escalation> Router::Cancel(const Principal& caller, absl::str
           absl::StrCat(caller.id, " cancelled the escalation", reason.empty() ? "" : ": ", reason),
           now);
       events.push_back({e.helper(), EscalationUpdatedEvent(after, now)});
-      events.push_back({e.requester(), MessagePostedEvent(*bye, now)});
-      events.push_back({e.helper(), MessagePostedEvent(*bye, now)});
+      for (const std::string& p : Audience(stored)) {
+        events.push_back({p, MessagePostedEvent(*bye, now)});
+      }
     }
     BL_ASSIGN_OR_RETURN(Outcome outcome,
                         escalations_->Close(e, after, bye ? &*bye : nullptr, events));
-    if (outcome == Outcome::kOk) return after;
+    if (outcome == Outcome::kOk) {
+      if (e.state() == v1::ESCALATION_STATE_QUEUED) AnnounceWaiting(e, false);
+      return after;
+    }
   }
-  return Contended("cancel");
+  return ContendedError("cancel");
 }
 
 absl::StatusOr<v1::Escalation> Router::Resolve(const Principal& caller, absl::string_view id,
                                                absl::string_view resolution) {
   BL_RETURN_IF_ERROR(CheckText("resolution", resolution, 0, kMaxQuestionBytes));
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
     const bool party = caller.id == e.helper() || caller.id == e.requester();
@@ -228,131 +238,243 @@ absl::StatusOr<v1::Escalation> Router::Resolve(const Principal& caller, absl::st
                                     now);
     const v1::Event updated = EscalationUpdatedEvent(after, now);
     const v1::Event posted = MessagePostedEvent(bye, now);
-    EventList events = {{e.requester(), updated},
-                        {e.helper(), updated},
-                        {e.requester(), posted},
-                        {e.helper(), posted}};
+    EventList events = {{e.requester(), updated}, {e.helper(), updated}};
+    for (const std::string& p : Audience(stored)) events.push_back({p, posted});
     BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Close(e, after, &bye, events));
     if (outcome == Outcome::kOk) return after;
   }
-  return Contended("resolve");
+  return ContendedError("resolve");
 }
 
-absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current, absl::string_view helper) {
-  const absl::Time now = clock_->Now();
-  v1::Escalation after =
-      WithOffer(current, helper, NewServerId("off"), now, now + config_.offer_timeout);
-  EventList events = {{std::string(helper), OfferMadeEvent(after, now)},
-                      {current.requester(), EscalationUpdatedEvent(after, now)}};
-  return escalations_->Offer(current, after, events);
-}
-
-absl::StatusOr<Outcome> Router::TryRoute(const v1::Escalation& current) {
-  presence::HelperRequirements req;
-  for (const auto& s : current.skills()) req.skills.emplace_back(s.skill(), s.min_proficiency());
-  req.language = current.language();
-  req.exclude_person = current.requester();
-  // Helpers who declined or let an offer of this escalation lapse are never offered it again.
-  req.excluded_set_key = escalations_->DeclinedSetKey(current.id());
-  BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> candidates,
-                      presence_->SelectCandidates(req, config_.candidates_per_attempt));
-  for (const presence::Candidate& c : candidates) {
-    BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(current, c.id));
-    if (outcome != Outcome::kHelperGone) return outcome;
-  }
-  return Outcome::kHelperGone;
-}
-
-absl::Status Router::Route(absl::string_view id) {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+absl::StatusOr<v1::Escalation> Router::Reopen(const Principal& caller, absl::string_view id,
+                                              absl::string_view reason) {
+  BL_RETURN_IF_ERROR(CheckText("reason", reason, 0, 200));
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
-    if (stored.escalation.state() != v1::ESCALATION_STATE_QUEUED) return absl::OkStatus();
-    BL_ASSIGN_OR_RETURN(Outcome outcome, TryRoute(stored.escalation));
-    if (outcome == Outcome::kOk) return absl::OkStatus();
-    if (outcome == Outcome::kHelperGone) {
-      // Nobody (left) to offer it to: it waits in the queue for the next available helper.
-      return absl::OkStatus();
+    const v1::Escalation& e = stored.escalation;
+    if (caller.id != e.requester() && caller.id != e.helper()) {
+      BL_RETURN_IF_ERROR(CheckMayView(caller, e));
+      return absl::PermissionDeniedError("only the requester or the helper may reopen it");
     }
-  }
-  return Contended("route");
-}
-
-absl::Status Router::ReleaseAndReroute(const v1::Escalation& e, absl::string_view reason,
-                                       bool lapsed) {
-  const absl::Time now = clock_->Now();
-  const std::string helper = e.offer().helper();
-  v1::Escalation after = Requeued(e);
-  EventList events = {{helper, OfferClosedEvent(e.offer(), reason, now)},
-                      {e.requester(), EscalationUpdatedEvent(after, now)}};
-  int missed = 0;
-  BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Release(e, after, lapsed, events, &missed));
-  if (outcome != Outcome::kOk) return absl::OkStatus();  // someone else moved it first
-  if (lapsed && missed >= config_.max_missed_offers) {
-    auto st = presence_->SetStatus(helper, v1::PRESENCE_STATUS_BREAK, "missed offers",
-                                   /*by_self=*/false);
-    if (st.ok()) {
-      events_
-          ->Append(helper,
-                   NoticeEvent("missed_offers",
-                               absl::StrCat("You missed ", missed,
-                                            " offers in a row and were set on BREAK. Set "
-                                            "yourself available when you are back."),
-                               now)
-                       .SerializeAsString(),
-                   absl::ToUnixMillis(now))
-          .IgnoreError();
+    if (e.state() != v1::ESCALATION_STATE_RESOLVED) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("escalation ", id, " is ", v1::EscalationState_Name(e.state()),
+                       "; only a resolved escalation can be reopened"));
     }
+    // Back to the same helper only if they can take it now.
+    auto helper = presence_->Get(e.helper());
+    const bool back = helper.ok() && helper->status() == v1::PRESENCE_STATUS_AVAILABLE &&
+                      helper->load() < helper->capacity();
+    const absl::Time now = clock_->Now();
+    v1::Escalation after = e;
+    after.set_version(e.version() + 1);
+    after.clear_close_reason();
+    after.mutable_timeline()->clear_resolve_time();
+    *after.mutable_timeline()->mutable_reopen_time() = ToProtoTime(now);
+    if (back) {
+      after.set_state(v1::ESCALATION_STATE_ACCEPTED);
+    } else {
+      after.set_state(v1::ESCALATION_STATE_QUEUED);
+      after.clear_helper();
+    }
+    v1::Message note = SystemMessage(
+        e.thread_id(), stored.thread_last_seq + 1,
+        absl::StrCat(caller.id, " reopened the escalation", reason.empty() ? "" : ": ", reason,
+                     back ? ""
+                          : absl::StrCat(" (", e.helper(),
+                                         " is not available; finding "
+                                         "someone else)")),
+        now);
+    const v1::Event updated = EscalationUpdatedEvent(after, now);
+    EventList events = {{e.requester(), updated}, {e.helper(), updated}};
+    for (const std::string& p : Audience(stored))
+      events.push_back({p, MessagePostedEvent(note, now)});
+    BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Reopen(e, after, back, note, events));
+    if (outcome != Outcome::kOk) continue;
+    if (!back) BL_RETURN_IF_ERROR(Route(id));
+    BL_ASSIGN_OR_RETURN(StoredEscalation now_stored, escalations_->Get(id));
+    return std::move(now_stored.escalation);
   }
-  return Route(e.id());
+  return ContendedError("reopen");
 }
 
-absl::Status Router::HandleTimer(absl::string_view member) {
-  std::string id;
-  int64_t version = 0;
-  if (!ParseOfferTimer(member, &id, &version)) {
-    BL_LOG(WARNING) << "dropping unknown timer " << member;
-    return timers_->Remove(member);
+absl::StatusOr<v1::Escalation> Router::Transfer(const Principal& caller, absl::string_view id,
+                                                const v1::TransferEscalationRequest& request) {
+  BL_RETURN_IF_ERROR(CheckText("reason", request.reason(), 0, 200));
+  google::protobuf::RepeatedPtrField<v1::SkillRequirement> skills = request.skills();
+  BL_RETURN_IF_ERROR(ValidateSkills(&skills));
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
+    BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
+    const v1::Escalation& e = stored.escalation;
+    if (caller.id != e.helper()) {
+      BL_RETURN_IF_ERROR(CheckMayView(caller, e));
+      return absl::PermissionDeniedError("only its helper may transfer an escalation");
+    }
+    if (e.state() != v1::ESCALATION_STATE_ACCEPTED) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("escalation ", id, " is ", v1::EscalationState_Name(e.state()),
+                       "; only an accepted escalation can be transferred"));
+    }
+    const absl::Time now = clock_->Now();
+    v1::Escalation after = e;
+    after.set_version(e.version() + 1);
+    after.set_state(v1::ESCALATION_STATE_QUEUED);
+    after.clear_helper();
+    *after.mutable_skills() = skills;
+    if (!HasDeclined(e, caller.id)) after.add_declined_by(caller.id);
+    std::vector<std::string> names;
+    for (const auto& s : skills)
+      names.push_back(absl::StrCat(s.skill(), ">=", s.min_proficiency()));
+    v1::Message note = SystemMessage(
+        e.thread_id(), stored.thread_last_seq + 1,
+        absl::StrCat(caller.id, " handed the escalation on, needing ", absl::StrJoin(names, ", "),
+                     request.reason().empty() ? "" : ": ", request.reason()),
+        now);
+    const v1::Event updated = EscalationUpdatedEvent(after, now);
+    EventList events = {{e.requester(), updated}, {caller.id, updated}};
+    for (const std::string& p : Audience(stored))
+      events.push_back({p, MessagePostedEvent(note, now)});
+    auto outcome = escalations_->Transfer(e, after, note, events);
+    if (!outcome.ok()) return outcome.status();
+    if (*outcome != Outcome::kOk) continue;
+    BL_RETURN_IF_ERROR(Route(id));
+    BL_ASSIGN_OR_RETURN(StoredEscalation now_stored, escalations_->Get(id));
+    return std::move(now_stored.escalation);
   }
-  auto stored = escalations_->Get(id);
-  if (absl::IsNotFound(stored.status())) return timers_->Remove(member);
-  if (!stored.ok()) return stored.status();
-  const v1::Escalation& e = stored->escalation;
-  if (e.version() != version || e.state() != v1::ESCALATION_STATE_OFFERED) {
-    return timers_->Remove(member);  // the offer was answered meanwhile
-  }
-  return ReleaseAndReroute(e, "timeout", /*lapsed=*/true);
+  return ContendedError("transfer");
 }
 
-absl::Status Router::OnHelperAvailable(absl::string_view helper) {
+absl::StatusOr<v1::Escalation> Router::Invite(const Principal& caller, absl::string_view id,
+                                              absl::string_view expert) {
+  BL_RETURN_IF_ERROR(CheckName("expert", expert));
+  BL_ASSIGN_OR_RETURN(v1::Person who, roster_->Get(expert));
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
+    BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
+    const v1::Escalation& e = stored.escalation;
+    if (caller.id != e.helper() && caller.id != e.requester()) {
+      BL_RETURN_IF_ERROR(CheckMayView(caller, e));
+      return absl::PermissionDeniedError("only the helper or the requester may invite");
+    }
+    if (e.state() != v1::ESCALATION_STATE_ACCEPTED) {
+      return absl::FailedPreconditionError(absl::StrCat("escalation ", id, " is ",
+                                                        v1::EscalationState_Name(e.state()),
+                                                        "; experts join accepted escalations"));
+    }
+    const absl::Time now = clock_->Now();
+    v1::Escalation after = e;
+    after.set_version(e.version() + 1);
+    after.add_experts(who.id());
+    v1::Message note = SystemMessage(e.thread_id(), stored.thread_last_seq + 1,
+                                     absl::StrCat(caller.id, " invited ", who.id()), now);
+    std::vector<std::string> audience = Audience(stored);
+    audience.push_back(who.id());
+    v1::Event thread_changed = EventAt(now);
+    v1::Thread* t = thread_changed.mutable_thread_changed()->mutable_thread();
+    t->set_id(e.thread_id());
+    t->set_kind(v1::THREAD_KIND_ESCALATION);
+    t->set_escalation_id(e.id());
+    t->set_site(e.site());
+    t->set_last_seq(note.seq());
+    std::vector<std::string> sorted = audience;
+    std::sort(sorted.begin(), sorted.end());
+    for (const std::string& p : sorted) t->add_participants(p);
+    const v1::Event updated = EscalationUpdatedEvent(after, now);
+    EventList events = {{e.requester(), updated}, {e.helper(), updated}, {who.id(), updated}};
+    for (const std::string& p : audience) {
+      events.push_back({p, thread_changed});
+      events.push_back({p, MessagePostedEvent(note, now)});
+    }
+    BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Invite(e, who.id(), note, events));
+    if (outcome == Outcome::kAlready) {
+      return absl::AlreadyExistsError(absl::StrCat(who.id(), " is in the thread already"));
+    }
+    if (outcome == Outcome::kOk) return after;
+  }
+  return ContendedError("invite");
+}
+
+absl::StatusOr<v1::ListWaitingResponse> Router::ListWaiting(const Principal& caller, int limit) {
   BL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                      escalations_->QueuedFor(helper, /*limit=*/8, /*scan=*/500));
+                      escalations_->QueuedFor(caller.id, limit, /*scan=*/500));
+  v1::ListWaitingResponse out;
   for (const std::string& id : ids) {
     auto stored = escalations_->Get(id);
     if (!stored.ok() || stored->escalation.state() != v1::ESCALATION_STATE_QUEUED) continue;
-    if (Declined(stored->escalation, helper)) continue;
-    BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(stored->escalation, helper));
-    if (outcome == Outcome::kHelperGone) break;  // full, or no longer available
+    const v1::Escalation& e = stored->escalation;
+    presence::HelperRequirements req;
+    for (const auto& s : e.skills()) req.skills.emplace_back(s.skill(), s.min_proficiency());
+    req.language = e.language();
+    req.exclude_person = e.requester();
+    auto best = presence_->SelectCandidates(req, 3);
+    v1::WaitingEscalation* w = out.add_escalations();
+    *w->mutable_escalation() = e;
+    FillWaitEstimate(w->mutable_escalation());
+    w->set_best_match(best.ok() && std::any_of(best->begin(), best->end(),
+                                               [&](const auto& c) { return c.id == caller.id; }));
   }
-  return absl::OkStatus();
+  return out;
 }
 
-absl::Status Router::OnHelperUnavailable(absl::string_view helper) {
-  BL_ASSIGN_OR_RETURN(std::vector<std::string> ids, escalations_->PendingOffersOf(helper));
-  for (const std::string& id : ids) {
-    auto stored = escalations_->Get(id);
-    if (!stored.ok()) continue;
-    const v1::Escalation& e = stored->escalation;
-    if (e.state() == v1::ESCALATION_STATE_OFFERED && e.offer().helper() == helper) {
-      BL_RETURN_IF_ERROR(ReleaseAndReroute(e, "withdrawn", /*lapsed=*/false));
+absl::StatusOr<v1::Escalation> Router::Take(const Principal& caller, absl::string_view id) {
+  BL_ASSIGN_OR_RETURN(v1::Person me, roster_->Get(caller.id));
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
+    BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
+    const v1::Escalation& e = stored.escalation;
+    if (e.state() != v1::ESCALATION_STATE_QUEUED) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "escalation ", id, " is no longer waiting (", v1::EscalationState_Name(e.state()), ")"));
+    }
+    if (caller.id == e.requester()) {
+      return absl::PermissionDeniedError("you cannot take your own escalation");
+    }
+    for (const auto& need : e.skills()) {
+      const bool has = std::any_of(me.skills().begin(), me.skills().end(), [&](const v1::Skill& s) {
+        return s.name() == need.skill() && s.proficiency() >= need.min_proficiency();
+      });
+      if (!has) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("it needs ", need.skill(), " >= ", need.min_proficiency()));
+      }
+    }
+    const bool speaks =
+        std::any_of(me.languages().begin(), me.languages().end(), [&](const std::string& l) {
+          return l == e.language() || absl::StartsWith(l, e.language() + "-");
+        });
+    if (!speaks) return absl::PermissionDeniedError(absl::StrCat("it needs ", e.language()));
+    BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(e, caller.id));
+    if (outcome == Outcome::kHelperGone) {
+      return absl::FailedPreconditionError(
+          "you can take it only while available, below capacity, and not having declined it");
+    }
+    if (outcome == Outcome::kOk) return Accept(caller, id, "");
+  }
+  return ContendedError("take");
+}
+
+absl::StatusOr<v1::Stats> Router::Stats(const Principal& caller,
+                                        const v1::GetStatsRequest& request) {
+  std::string site = request.site();
+  if (caller.role != v1::ROLE_ADMIN) {
+    if (caller.role != v1::ROLE_SUPERVISOR && caller.role != v1::ROLE_TEAM_LEADER) {
+      return absl::PermissionDeniedError("service-level figures are for supervisors");
+    }
+    BL_ASSIGN_OR_RETURN(v1::Person me, roster_->Get(caller.id));
+    if (!site.empty() && site != me.site()) {
+      return absl::PermissionDeniedError(absl::StrCat("site ", site, " is not yours"));
+    }
+    site = me.site();
+  }
+  absl::Duration window = absl::Hours(1);
+  if (request.has_window()) {
+    window = absl::Seconds(request.window().seconds());
+    if (window <= absl::ZeroDuration() || window > absl::Hours(24 * 31)) {
+      return absl::InvalidArgumentError("window: must be within 1 s .. 31 days");
     }
   }
-  return absl::OkStatus();
-}
-
-absl::Status Router::DrainQueue(int limit) {
-  BL_ASSIGN_OR_RETURN(std::vector<std::string> ids, escalations_->QueueHead(limit));
-  for (const std::string& id : ids) BL_RETURN_IF_ERROR(Route(id));
-  return absl::OkStatus();
+  const absl::Time to = clock_->Now();
+  BL_ASSIGN_OR_RETURN(std::vector<v1::Escalation> escalations,
+                      escalations_->CreatedSince(to - window));
+  return ComputeStats(escalations, to - window, to, site);
 }
 
 }  // namespace backline::router

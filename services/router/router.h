@@ -1,13 +1,18 @@
 // The routing engine: creates escalations and moves them through their life — offer to the
-// best eligible helper, accept, decline, lapse, cancel, resolve — and reacts to helpers
-// becoming available or leaving. Stateless between calls: everything is in Redis, so any number
-// of router instances can run against one Redis, and each step is one atomic script that
-// detects when another instance moved first.
+// best eligible helper of the open rings, accept, decline, lapse, cancel, resolve, reopen,
+// transfer, invite — and reacts to helpers becoming available or leaving and to timers (offer
+// deadlines, rings opening, waiting too long). Stateless between calls: everything is in Redis,
+// so any number of router instances can run against one Redis, and each step is one atomic
+// script that detects when another instance moved first.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "backline/v1/escalations.pb.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
@@ -26,7 +31,7 @@ class Router {
          presence::RedisRosterStore* roster, store::EventLog* events, store::DueQueue* timers,
          const Clock* clock, RoutingConfig config);
 
-  // --- calls made by people ---
+  // --- calls made by people (router.cc) ---
   absl::StatusOr<v1::Escalation> Create(const Principal& caller,
                                         v1::CreateEscalationRequest request);
   absl::StatusOr<v1::Escalation> Get(const Principal& caller, absl::string_view id);
@@ -38,30 +43,64 @@ class Router {
                                         absl::string_view reason);
   absl::StatusOr<v1::Escalation> Resolve(const Principal& caller, absl::string_view id,
                                          absl::string_view resolution);
+  absl::StatusOr<v1::Escalation> Reopen(const Principal& caller, absl::string_view id,
+                                        absl::string_view reason);
+  absl::StatusOr<v1::Escalation> Transfer(const Principal& caller, absl::string_view id,
+                                          const v1::TransferEscalationRequest& request);
+  absl::StatusOr<v1::Escalation> Invite(const Principal& caller, absl::string_view id,
+                                        absl::string_view expert);
+  absl::StatusOr<v1::ListWaitingResponse> ListWaiting(const Principal& caller, int limit);
+  absl::StatusOr<v1::Escalation> Take(const Principal& caller, absl::string_view id);
+  absl::StatusOr<v1::RoutingExplanation> Explain(const Principal& caller, absl::string_view id);
+  absl::StatusOr<v1::Stats> Stats(const Principal& caller, const v1::GetStatsRequest& request);
 
-  // --- background work (idempotent; safe to run on several instances at once) ---
-  // Offers a queued escalation to the best eligible helper; leaves it queued if nobody is.
+  // --- background work (routing.cc; idempotent, safe on several instances at once) ---
+  // Offers a queued escalation to the best eligible helper of its open rings; leaves it queued
+  // (and schedules the next ring's opening) if nobody is.
   absl::Status Route(absl::string_view id);
-  // Handles a claimed timer (an offer's deadline).
+  // Handles a claimed timer: an offer's deadline, a ring opening, waiting too long, expiry.
   absl::Status HandleTimer(absl::string_view member);
-  // A helper became offerable: offer them the queued escalations they qualify for.
+  // A helper became offerable: route the queued escalations they qualify for.
   absl::Status OnHelperAvailable(absl::string_view helper);
   // A helper left (break, offline, removed): withdraw their pending offers and re-route.
   absl::Status OnHelperUnavailable(absl::string_view helper);
-  // Tries to route the first `limit` queued escalations.
+  // Tries to route the first `limit` queued escalations, and tells their requesters about
+  // changed queue positions.
   absl::Status DrainQueue(int limit);
 
-  // Offer deadlines, as `offer|<escalation>|<version>` members.
+  // Offer deadlines and the other timers, as `<kind>|<escalation>|<detail>` members.
   store::DueQueue& timers() { return *timers_; }
   const RoutingConfig& config() const { return config_; }
 
  private:
-  // Routes `current` (QUEUED) once: tries the best candidates in turn.
+  // Routes `current` (QUEUED) once through its open rings.
   absl::StatusOr<Outcome> TryRoute(const v1::Escalation& current);
   absl::StatusOr<Outcome> TryOffer(const v1::Escalation& current, absl::string_view helper);
+  // The ranked candidates of one ring.
+  absl::StatusOr<std::vector<presence::Candidate>> RingCandidates(const v1::Escalation& e,
+                                                                  const Ring& ring,
+                                                                  const GroupPolicy& group,
+                                                                  const std::string& mentor,
+                                                                  int limit);
+  // The ring's people, without regard to skills or presence (capped).
+  absl::StatusOr<std::vector<std::string>> RingMembers(const v1::Escalation& e, const Ring& ring,
+                                                       const std::string& mentor);
+  // Whether anybody of the ring is logged in (shown other than OFFLINE).
+  absl::StatusOr<bool> AnyoneLoggedIn(const v1::Escalation& e, const Ring& ring,
+                                      const std::string& mentor);
+  std::string MentorOf(const v1::Escalation& e, const GroupPolicy& group);
   // Takes back `current`'s pending offer for `reason` and re-routes it.
   absl::Status ReleaseAndReroute(const v1::Escalation& current, absl::string_view reason,
                                  bool lapsed);
+  // Tells the qualified helpers that `e` is (no longer) waiting, for their "looking for help"
+  // lists; only transitions are told.
+  void AnnounceWaiting(const v1::Escalation& e, bool waiting);
+  absl::Status HandleWaitedTooLong(const v1::Escalation& e);
+  // Estimated wait of a queued escalation, from recent waits for its skill.
+  void FillWaitEstimate(v1::Escalation* e);
+  // Thread participants to tell about a system message: the stored ones, or requester and
+  // helper when the thread is new.
+  static std::vector<std::string> Audience(const StoredEscalation& stored);
   // May `caller` see `e`? Its requester, helpers, the person it is offered to, and team
   // leaders, supervisors and admins of its site.
   absl::Status CheckMayView(const Principal& caller, const v1::Escalation& e);
@@ -73,6 +112,11 @@ class Router {
   store::DueQueue* timers_;
   const Clock* clock_;
   RoutingConfig config_;
+
+  absl::Mutex mu_;
+  // Median time from creation to first offer, per first skill, over the last hour.
+  std::map<std::string, absl::Duration> recent_waits_ ABSL_GUARDED_BY(mu_);
+  absl::Time recent_waits_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace backline::router

@@ -105,6 +105,13 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
                                    &c->routing.offer_timeout, 0.1, 3600));
     BL_RETURN_IF_ERROR(
         Read(*it, "max_missed_offers", "routing.", &c->routing.max_missed_offers, 1, 100));
+    std::string policy_file;
+    BL_RETURN_IF_ERROR(Read(*it, "policy_file", "routing.", &policy_file));
+    if (!policy_file.empty()) {
+      auto policy = router::LoadRoutingPolicy(policy_file);
+      if (!policy.ok()) return policy.status();
+      c->routing.policy = std::move(*policy);
+    }
   }
   if (auto it = j.find("presence"); it != j.end()) {
     BL_RETURN_IF_ERROR(ReadSeconds(*it, "liveness_timeout_seconds", "presence.",

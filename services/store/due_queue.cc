@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "services/common/log.h"
 #include "services/store/script_call.h"
 #include "services/store/store_lua.h"
@@ -32,6 +33,10 @@ absl::StatusOr<std::vector<std::string>> DueQueue::Claim(absl::Duration lease, i
 
 absl::Status DueQueue::Remove(absl::string_view member) {
   return redis_->Command({"ZREM", key_, member}).status();
+}
+
+absl::Status DueQueue::Schedule(absl::string_view member, absl::Time at) {
+  return redis_->Command({"ZADD", key_, absl::StrCat(absl::ToUnixMillis(at)), member}).status();
 }
 
 absl::StatusOr<int64_t> DueQueue::NextDueInMillis() {

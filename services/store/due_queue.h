@@ -28,6 +28,8 @@ class DueQueue {
   // Claims up to `limit` members due now, each leased for `lease`.
   absl::StatusOr<std::vector<std::string>> Claim(absl::Duration lease, int limit);
   absl::Status Remove(absl::string_view member);
+  // Schedules `member` (again) at `at`.
+  absl::Status Schedule(absl::string_view member, absl::Time at);
   // Milliseconds until the next member is due (0 if one is due now), or -1 if none is queued.
   absl::StatusOr<int64_t> NextDueInMillis();
 

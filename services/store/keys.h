@@ -60,6 +60,10 @@ class Keys {
   std::string EscalationRequest(absl::string_view requester, absl::string_view request_id) const {
     return Key("escreq:", std::string(requester) + ":" + std::string(request_id));
   }
+  // Sorted set of escalation ids -> creation time (ms), for service-level figures.
+  std::string EscalationsByTime() const { return Key("esc:by_time", ""); }
+  // Set of experts invited into the escalation's thread.
+  std::string EscalationExperts(absl::string_view id) const { return Key("esc:experts:", id); }
   // Set of everyone the escalation was ever offered to.
   std::string EscalationOffered(absl::string_view id) const { return Key("esc:offered:", id); }
   // Set of people who declined (or let lapse) an offer of the escalation.
@@ -71,6 +75,10 @@ class Keys {
   // Hash: queued escalation id -> its requirements, so a helper who becomes free can find the
   // best queued escalation they qualify for in one script.
   std::string QueueRequirements() const { return Key("queue:req", ""); }
+  // Set of escalations the "looking for help" lists were told are waiting.
+  std::string AnnouncedWaiting() const { return Key("waiting:announced", ""); }
+  // Hash: queued escalation -> the queue position its requester was told last.
+  std::string AnnouncedPositions() const { return Key("queue:announced", ""); }
   // Sorted set of timers -> due time (ms). Members are `kind|escalation|version`.
   std::string Timers() const { return Key("timers", ""); }
 

@@ -349,30 +349,32 @@ TEST(ThreadIdForTest, ReplacesThePrefix) {
   EXPECT_EQ(ThreadIdFor("nodash"), "thr-nodash");
 }
 
-TEST(OfferTimerTest, MemberFormatAndRoundTrip) {
+TEST(TimerTest, MemberFormatAndRoundTrip) {
   v1::Escalation e;
   e.set_id("esc-7k2m9q4xwd");
   e.set_version(3);
   EXPECT_EQ(OfferTimerMember(e), "offer|esc-7k2m9q4xwd|3");
+  EXPECT_EQ(TimerMember("ring", e.id(), 2), "ring|esc-7k2m9q4xwd|2");
 
-  std::string id;
-  int64_t version = 0;
-  ASSERT_TRUE(ParseOfferTimer(OfferTimerMember(e), &id, &version));
+  std::string kind, id;
+  int64_t detail = 0;
+  ASSERT_TRUE(ParseTimer(OfferTimerMember(e), &kind, &id, &detail));
+  EXPECT_EQ(kind, "offer");
   EXPECT_EQ(id, "esc-7k2m9q4xwd");
-  EXPECT_EQ(version, 3);
+  EXPECT_EQ(detail, 3);
 
   e.set_version(std::numeric_limits<int64_t>::max());
-  ASSERT_TRUE(ParseOfferTimer(OfferTimerMember(e), &id, &version));
-  EXPECT_EQ(version, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(ParseTimer(OfferTimerMember(e), &kind, &id, &detail));
+  EXPECT_EQ(detail, std::numeric_limits<int64_t>::max());
 }
 
-TEST(OfferTimerTest, RejectsOtherMembers) {
+TEST(TimerTest, RejectsMalformedMembers) {
   for (const char* member : {"", "offer", "offer|esc-1", "offer|esc-1|", "offer|esc-1|x",
-                             "offer|esc-1|3x", "offer|esc-1|3|4", "expire|esc-1|3", "OFFER|esc-1|3",
-                             "offer|esc-1|1.5", "offer|esc-1|99999999999999999999"}) {
-    std::string id;
-    int64_t version = 0;
-    EXPECT_FALSE(ParseOfferTimer(member, &id, &version)) << member;
+                             "offer|esc-1|3x", "offer|esc-1|3|4", "offer|esc-1|1.5",
+                             "offer|esc-1|99999999999999999999"}) {
+    std::string kind, id;
+    int64_t detail = 0;
+    EXPECT_FALSE(ParseTimer(member, &kind, &id, &detail)) << member;
   }
 }
 

@@ -105,6 +105,16 @@ class Client {
                                                   const std::string& reason = "");
   absl::StatusOr<v1::Escalation> ResolveEscalation(const std::string& id,
                                                    const std::string& resolution = "");
+  absl::StatusOr<v1::Escalation> ReopenEscalation(const std::string& id,
+                                                  const std::string& reason = "");
+  absl::StatusOr<v1::Escalation> TransferEscalation(const std::string& id,
+                                                    const v1::TransferEscalationRequest& request);
+  absl::StatusOr<v1::Escalation> InviteExpert(const std::string& id, const std::string& expert);
+  // The "looking for help" list, and taking one of it.
+  absl::StatusOr<v1::ListWaitingResponse> ListWaiting(const v1::ListWaitingRequest& request);
+  absl::StatusOr<v1::Escalation> TakeEscalation(const std::string& id);
+  absl::StatusOr<v1::RoutingExplanation> ExplainRouting(const std::string& id);
+  absl::StatusOr<v1::Stats> GetStats(const v1::GetStatsRequest& request);
 
   // --- messaging ---
   // Posts `text`. Without a `client_msg_id` a random one is used, so a retry is idempotent.

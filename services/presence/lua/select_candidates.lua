@@ -1,72 +1,126 @@
 -- Ranks the people who may be offered work now and meet every requirement: best proficiency
--- (in the weakest of the required skills) first, then longest idle, then id.
+-- (in the weakest of the required skills) first, then longest idle, then id — or, by policy,
+-- longest idle only.
 --
--- The work is done by Redis's own set intersection, not by walking people in Lua: the
+-- The work is done by Redis's own set operations, not by walking people in Lua: the
 -- intersection of "offerable now" (scored by idle-since), the skill indexes (scored by
--- proficiency) and the language index is stored in a scratch key with
--- score = idle_since - weakest proficiency * 1e13, so ascending score order is the ranking
+-- proficiency), the language index and the ring's filters (role sets, team or site) is stored in
+-- a scratch key with score = idle_since - weakest proficiency * W (W = 1e13 to rank by
+-- proficiency, 0 to rank by idle time only), so ascending score order is the ranking
 -- (milliseconds since the epoch stay far below 1e13, and the sums are exact in a double).
 -- KEYS[1] offerable index, KEYS[2] language index, KEYS[3] excluded-people set,
--- KEYS[4] scratch key (deleted before returning), KEYS[5..] one skill index per requirement
--- own ARGV: [1] limit, [2] person never to return (the requester), [3] '1' to filter by
--- language (else KEYS[2] is not read), [4] '1' to skip members of the excluded set (else
--- KEYS[3] is not read), [5..] minimum proficiency per requirement, in KEYS order
+-- KEYS[4], KEYS[5] scratch keys (deleted before returning), KEYS[6] scope set (team or site),
+-- KEYS[7 .. 6+R] role sets, then one skill index per requirement
+-- own ARGV: [1] limit, [2] person never to return (the requester), [3] '1' to filter by language,
+-- [4] '1' to skip the excluded set, [5] '1' to filter by the scope set, [6] R, the number of role
+-- sets (their union filters), [7] only this person ('' for anyone), [8] '1' to rank by idle time
+-- only, [9..] minimum proficiency per requirement, in KEYS order
+-- (KEYS that a flag switches off are not read.)
 -- Returns {id, proficiency, idle_since, ...}, best first.
 local limit = tonumber(ARGV[BL_ARG0 + 1])
 local requester = ARGV[BL_ARG0 + 2]
 local by_language = ARGV[BL_ARG0 + 3] == '1'
 local with_excluded = ARGV[BL_ARG0 + 4] == '1'
-local scratch = KEYS[4]
-local nskills = BL_NKEYS - 4
+local with_scope = ARGV[BL_ARG0 + 5] == '1'
+local nroles = tonumber(ARGV[BL_ARG0 + 6])
+local only = ARGV[BL_ARG0 + 7]
+local W = ARGV[BL_ARG0 + 8] == '1' and 0 or 1e13
+local scratch, scratch2 = KEYS[4], KEYS[5]
+local first_skill = 7 + nroles
+local nskills = BL_NKEYS - first_skill + 1
 local mins, lowest = {}, 5
 for s = 1, nskills do
-  mins[s] = tonumber(ARGV[BL_ARG0 + 4 + s])
+  mins[s] = tonumber(ARGV[BL_ARG0 + 8 + s])
   if mins[s] < lowest then lowest = mins[s] end
 end
-local W = 1e13
+
+local function qualifies(id)
+  if id == requester then return false end
+  if with_excluded and redis.call('SISMEMBER', KEYS[3], id) == 1 then return false end
+  for s = 1, nskills do
+    if tonumber(redis.call('ZSCORE', KEYS[first_skill + s - 1], id) or '0') < mins[s] then
+      return false
+    end
+  end
+  return true
+end
+
+-- One person (the mentor ring): check them directly.
+if only ~= '' then
+  local idle = redis.call('ZSCORE', KEYS[1], only)
+  if not idle or not qualifies(only) then return {} end
+  if by_language and redis.call('SISMEMBER', KEYS[2], only) == 0 then return {} end
+  if with_scope and redis.call('SISMEMBER', KEYS[6], only) == 0 then return {} end
+  local weakest = 5
+  for s = 1, nskills do
+    weakest = math.min(weakest, tonumber(redis.call('ZSCORE', KEYS[first_skill + s - 1], only)))
+  end
+  return {only, weakest, tonumber(idle)}
+end
 
 -- The weakest proficiency of everyone with all the skills (one skill: that skill's index).
-local skills_key = KEYS[5]
+local skills_key = KEYS[first_skill]
 if nskills > 1 then
-  local args = {'ZINTERSTORE', scratch, nskills}
-  for s = 1, nskills do args[#args + 1] = KEYS[4 + s] end
+  local args = {'ZINTERSTORE', scratch2, nskills}
+  for s = 1, nskills do args[#args + 1] = KEYS[first_skill + s - 1] end
   args[#args + 1] = 'AGGREGATE'
   args[#args + 1] = 'MIN'
   redis.call(unpack(args))
-  skills_key = scratch
+  skills_key = scratch2
 end
-if by_language then
-  redis.call('ZINTERSTORE', scratch, 3, KEYS[1], skills_key, KEYS[2], 'WEIGHTS', 1, -W, 0)
-else
-  redis.call('ZINTERSTORE', scratch, 2, KEYS[1], skills_key, 'WEIGHTS', 1, -W)
+local inputs, weights = {KEYS[1], skills_key}, {1, -1e13}
+if by_language then inputs[#inputs + 1] = KEYS[2]; weights[#weights + 1] = 0 end
+if with_scope then inputs[#inputs + 1] = KEYS[6]; weights[#weights + 1] = 0 end
+if nroles > 0 then
+  local args = {'ZUNIONSTORE', scratch, nroles}
+  for r = 1, nroles do args[#args + 1] = KEYS[6 + r] end
+  redis.call(unpack(args))
+  inputs[#inputs + 1] = scratch
+  weights[#weights + 1] = 0
 end
+local args = {'ZINTERSTORE', scratch, #inputs}
+for _, k in ipairs(inputs) do args[#args + 1] = k end
+args[#args + 1] = 'WEIGHTS'
+for _, w in ipairs(weights) do args[#args + 1] = w end
+redis.call(unpack(args))
 
--- Walk the ranking from the top; below the lowest minimum nobody can qualify.
+-- Walk the ranking from the top; below the lowest minimum nobody can qualify. The stored score
+-- ranks by proficiency; for idle-time order, re-rank the qualifying people by idle time.
 local out, offset, chunk = {}, 0, limit + 16
-while #out < 3 * limit do
-  local page = redis.call('ZRANGEBYSCORE', scratch, '-inf', '(' .. string.format('%.0f', (1 - lowest) * W),
-                          'WITHSCORES', 'LIMIT', offset, chunk)
+local found = {}
+while true do
+  local page = redis.call('ZRANGEBYSCORE', scratch, '-inf',
+                          '(' .. string.format('%.0f', (1 - lowest) * 1e13), 'WITHSCORES',
+                          'LIMIT', offset, chunk)
   if #page == 0 then break end
   for i = 1, #page, 2 do
     local id, score = page[i], tonumber(page[i + 1])
-    local weakest = math.ceil(-score / W)
-    local idle = score + weakest * W
+    local weakest = math.ceil(-score / 1e13)
+    local idle = score + weakest * 1e13
     local ok = id ~= requester and
                (not with_excluded or redis.call('SISMEMBER', KEYS[3], id) == 0)
     for s = 1, nskills do
       if not ok then break end
       if nskills > 1 or mins[s] > lowest then
-        ok = tonumber(redis.call('ZSCORE', KEYS[4 + s], id) or '0') >= mins[s]
+        ok = tonumber(redis.call('ZSCORE', KEYS[first_skill + s - 1], id) or '0') >= mins[s]
       end
     end
-    if ok then
-      out[#out + 1] = id
-      out[#out + 1] = weakest
-      out[#out + 1] = idle
-      if #out >= 3 * limit then break end
-    end
+    if ok then found[#found + 1] = {id, weakest, idle} end
+    if W > 0 and #found >= limit then break end
   end
+  if W > 0 and #found >= limit then break end
   offset = offset + chunk
 end
-redis.call('DEL', scratch)
+if W == 0 then
+  table.sort(found, function(a, b)
+    if a[3] ~= b[3] then return a[3] < b[3] end
+    return a[1] < b[1]
+  end)
+end
+for i = 1, math.min(limit, #found) do
+  out[#out + 1] = found[i][1]
+  out[#out + 1] = found[i][2]
+  out[#out + 1] = found[i][3]
+end
+redis.call('DEL', scratch, scratch2)
 return out

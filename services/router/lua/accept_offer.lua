@@ -1,15 +1,21 @@
 -- Accepts the pending offer: the first accept wins; the escalation becomes ACCEPTED, its thread
--- opens with the requester and the helper, and the reservation turns into a held help thread.
+-- opens with the requester and the helper (or, after a transfer, the helper joins the thread
+-- that is there), and the reservation turns into a held help thread.
 -- KEYS[1] escalation, KEYS[2] helper presence, KEYS[3] offerable index, KEYS[4] timers,
 -- KEYS[5] helper's pending offers, KEYS[6] thread, KEYS[7] thread members,
 -- KEYS[8] thread messages, KEYS[9] requester's thread index, KEYS[10] helper's thread index,
 -- KEYS[11] thread read markers
 -- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] timer member,
--- [5] thread id, [6] requester, [7] first (system) message, [8] site
--- Returns {'OK'}, {'CONFLICT'} (escalation changed) or {'LAPSED'} (deadline passed).
+-- [5] thread id, [6] requester, [7] system message, [8] site, [9] its sequence number (1 opens
+-- the thread)
+-- Returns {'OK'}, {'CONFLICT'} (escalation or thread changed) or {'LAPSED'} (deadline passed).
 local id, version, helper = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
+local seq = ARGV[BL_ARG0 + 9]
 local cur = redis.call('HMGET', KEYS[1], 'version', 'state', 'offer_helper', 'offer_deadline')
 if cur[1] ~= version or cur[2] ~= '2' or cur[3] ~= helper then return {'CONFLICT'} end
+if tostring(tonumber(redis.call('HGET', KEYS[6], 'last_seq') or '0') + 1) ~= seq then
+  return {'CONFLICT'}
+end
 if tonumber(cur[4]) < BL_NOW then return {'LAPSED'} end
 redis.call('HINCRBY', KEYS[2], 'offers', -1)
 redis.call('HSET', KEYS[2], 'missed', 0)
@@ -19,13 +25,16 @@ redis.call('HSET', KEYS[1], 'state', 3, 'version', tonumber(version) + 1, 'helpe
            'thread', ARGV[BL_ARG0 + 5], 'accept_time', BL_NOW)
 redis.call('HDEL', KEYS[1], 'offer_id', 'offer_helper', 'offer_time', 'offer_deadline')
 redis.call('ZREM', KEYS[4], ARGV[BL_ARG0 + 4])
-redis.call('HSET', KEYS[6], 'id', ARGV[BL_ARG0 + 5], 'kind', 1, 'escalation', id,
-           'site', ARGV[BL_ARG0 + 8], 'created', BL_NOW, 'last_seq', 1, 'last_activity', BL_NOW)
+if seq == '1' then
+  redis.call('HSET', KEYS[6], 'id', ARGV[BL_ARG0 + 5], 'kind', 1, 'escalation', id,
+             'site', ARGV[BL_ARG0 + 8], 'created', BL_NOW)
+end
+redis.call('HSET', KEYS[6], 'last_seq', seq, 'last_activity', BL_NOW)
 redis.call('SADD', KEYS[7], ARGV[BL_ARG0 + 6], helper)
-redis.call('HSET', KEYS[8], 1, ARGV[BL_ARG0 + 7])
+redis.call('HSET', KEYS[8], seq, ARGV[BL_ARG0 + 7])
 redis.call('ZADD', KEYS[9], BL_NOW, ARGV[BL_ARG0 + 5])
 redis.call('ZADD', KEYS[10], BL_NOW, ARGV[BL_ARG0 + 5])
--- The helper wrote the first message by accepting: it is read for them.
-redis.call('HSET', KEYS[11], helper, 1)
+-- The helper wrote the system message by accepting: it is read for them.
+redis.call('HSET', KEYS[11], helper, seq)
 bl_append_events()
 return {'OK'}

@@ -1,0 +1,336 @@
+// The routing engine end to end: rings that open over time (and at once when the ring before
+// has nobody logged in), the mentor first, longest-idle fairness, pulling from the "looking for
+// help" list, reopen, transfer, invite, waiting too long, expiry, queue positions, explaining a
+// decision and the service-level figures.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/router/routing_policy.h"
+#include "tests/support/test_stack.h"
+
+namespace backline::testing {
+namespace {
+
+constexpr char kBullseye[] = R"({
+  "groups": {"default": {
+    "broadcast_after_seconds": 0,
+    "rings": [
+      {"name": "mentor and team experts", "mentor": true, "roles": ["senior"], "scope": "team",
+       "min_proficiency": 4, "open_after_seconds": 0},
+      {"name": "any senior", "roles": ["senior"], "min_proficiency": 2, "open_after_seconds": 0.8},
+      {"name": "supervisors", "roles": ["supervisor"], "open_after_seconds": 30}]}}})";
+
+class RoutingTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& policy_json, absl::Duration offer_timeout = absl::Seconds(15)) {
+    SharedRedis().Flush();
+    ServerConfig config = TestConfig(SharedRedis());
+    auto policy = router::ParseRoutingPolicy(policy_json);
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    config.routing.policy = *policy;
+    config.routing.offer_timeout = offer_timeout;
+    stack_ = std::make_unique<TestStack>(config, Stack::kAll);
+    v1::Person anna = MakePerson("anna", v1::ROLE_AGENT);
+    anna.set_mentor("mei");
+    stack_->ApplyRoster({
+        anna,
+        // Team experts (same team as anna).
+        MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}),
+        // Anna's mentor, in another team.
+        MakePerson("mei", v1::ROLE_SENIOR, {{"billing", 4}}, {"da"}, 2, "osl-team"),
+        // Seniors of other teams, lower proficiency: ring 2.
+        MakePerson("karl", v1::ROLE_SENIOR, {{"billing", 3}, {"hardware", 5}}, {"da"}, 2,
+                   "aar-team"),
+        MakePerson("lis", v1::ROLE_SENIOR, {{"billing", 2}}, {"da"}, 2, "aar-team"),
+        MakePerson("eva", v1::ROLE_SUPERVISOR, {}, {"da"}, 1, "cph-ops"),
+    });
+    anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
+  }
+
+  std::unique_ptr<Client> Person(const std::string& id, v1::Role role = v1::ROLE_SENIOR) {
+    return stack_->ClientFor(id, role);
+  }
+  // A senior with an open stream (logged in), set to `status`.
+  std::unique_ptr<EventStream> LogIn(Client& c, v1::PresenceStatus status) {
+    auto s = c.Subscribe("");
+    EXPECT_TRUE(WaitForEvent(*s, [](const v1::Event& e) { return e.has_caught_up(); }));
+    EXPECT_TRUE(c.SetStatus(status).ok());
+    return s;
+  }
+  v1::CreateEscalationRequest Billing(int min = 2) {
+    v1::CreateEscalationRequest r;
+    r.set_question("refund?");
+    r.set_language("da");
+    auto* s = r.add_skills();
+    s->set_skill("billing");
+    s->set_min_proficiency(min);
+    return r;
+  }
+
+  std::unique_ptr<TestStack> stack_;
+  std::unique_ptr<Client> anna_;
+};
+
+TEST_F(RoutingTest, TheMentorFirstThenTheRingWidensOverTime) {
+  Start(kBullseye);
+  auto mei = Person("mei"), soren = Person("soren"), karl = Person("karl");
+  auto mei_s = LogIn(*mei, v1::PRESENCE_STATUS_AVAILABLE);
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_AVAILABLE);
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
+  // Mentor and team expert rank alike (billing 4); both are ring 1. Karl (billing 3) is ring 2.
+  auto first = anna_->Escalate(Billing());
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->offer().helper() == "mei" || first->offer().helper() == "soren")
+      << first->offer().helper();
+
+  // Ring 1 busy (on calls, but logged in): the next escalation waits for ring 2 to open.
+  ASSERT_TRUE(mei->SetStatus(v1::PRESENCE_STATUS_ON_CALL).ok());
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_ON_CALL).ok());
+  const absl::Time start = absl::Now();
+  auto second = anna_->Escalate(Billing());
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->state(), v1::ESCALATION_STATE_QUEUED);
+  auto offer = WaitForEvent(*karl_s, [&](const v1::Event& e) {
+    return e.has_offer() && e.offer().escalation().id() == second->id();
+  });
+  ASSERT_TRUE(offer.has_value()) << "ring 2 never opened";
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(600)) << "ring 2 opened too early";
+}
+
+TEST_F(RoutingTest, ARingWithNobodyLoggedInIsSkippedAtOnce) {
+  Start(kBullseye);
+  // Mei and Soren (ring 1) have no desktop at all; Karl (ring 2) is there.
+  auto karl = Person("karl");
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
+  auto e = anna_->Escalate(Billing());
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->state(), v1::ESCALATION_STATE_OFFERED);
+  EXPECT_EQ(e->offer().helper(), "karl");
+  // Ring 3 (supervisors) opens after 30 s even if ring 2 is busy: until then it waits.
+  ASSERT_TRUE(karl->SetStatus(v1::PRESENCE_STATUS_ON_CALL).ok());
+  auto waits = anna_->Escalate(Billing());
+  ASSERT_TRUE(waits.ok());
+  EXPECT_EQ(waits->state(), v1::ESCALATION_STATE_QUEUED);
+}
+
+TEST_F(RoutingTest, LongestIdleSpreadsOffersEvenly) {
+  Start(R"({"groups": {"default": {"order": "longest_idle", "broadcast_after_seconds": 0,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})");
+  std::vector<std::string> ids = {"soren", "mei", "karl", "lis"};
+  std::vector<std::unique_ptr<Client>> helpers;
+  std::vector<std::unique_ptr<EventStream>> streams;
+  for (const std::string& id : ids) {
+    helpers.push_back(Person(id));
+    streams.push_back(LogIn(*helpers.back(), v1::PRESENCE_STATUS_AVAILABLE));
+  }
+  std::map<std::string, int> got;
+  constexpr int kRounds = 40;
+  for (int i = 0; i < kRounds; ++i) {
+    auto e = anna_->Escalate(Billing(1));
+    ASSERT_TRUE(e.ok());
+    ASSERT_EQ(e->state(), v1::ESCALATION_STATE_OFFERED);
+    const std::string helper = e->offer().helper();
+    ++got[helper];
+    auto& client = helpers[std::find(ids.begin(), ids.end(), helper) - ids.begin()];
+    ASSERT_TRUE(client->AcceptOffer(e->id()).ok());
+    ASSERT_TRUE(client->ResolveEscalation(e->id()).ok());  // restarts their idle clock
+  }
+  // Equal helpers under longest-idle take turns: each gets exactly a quarter.
+  for (const std::string& id : ids) EXPECT_EQ(got[id], kRounds / 4) << id;
+}
+
+TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {
+  Start(kBullseye);
+  // Ring 1 staffed but busy; ring 2 not open for a while: the escalation waits.
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_ON_CALL);
+  auto karl = Person("karl"), lis = Person("lis");
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
+  auto lis_s = LogIn(*lis, v1::PRESENCE_STATUS_AVAILABLE);
+  auto e = anna_->Escalate(Billing(2));
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->state(), v1::ESCALATION_STATE_QUEUED);
+  // The list rides the event stream...
+  auto listed = WaitForEvent(*karl_s, [&](const v1::Event& ev) {
+    return ev.has_waiting_changed() && ev.waiting_changed().waiting() &&
+           ev.waiting_changed().escalation().id() == e->id();
+  });
+  ASSERT_TRUE(listed.has_value()) << "karl's list did not get the waiting escalation";
+  EXPECT_TRUE(listed->waiting_changed().best_match());  // billing 3 beats lis's 2
+  // ...and can be read.
+  auto waiting = lis->ListWaiting(v1::ListWaitingRequest());
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  ASSERT_EQ(waiting->escalations_size(), 1);
+  EXPECT_EQ(waiting->escalations(0).escalation().id(), e->id());
+  EXPECT_EQ(waiting->escalations(0).escalation().queue_position(), 1);
+
+  // Both grab it at once: one wins, the other is told it is gone.
+  absl::StatusOr<v1::Escalation> a, b;
+  std::thread t1([&] { a = karl->TakeEscalation(e->id()); });
+  std::thread t2([&] { b = lis->TakeEscalation(e->id()); });
+  t1.join();
+  t2.join();
+  ASSERT_NE(a.ok(), b.ok()) << a.status() << " / " << b.status();
+  const auto& winner = a.ok() ? a : b;
+  const auto& loser = a.ok() ? b : a;
+  EXPECT_EQ(winner->state(), v1::ESCALATION_STATE_ACCEPTED);
+  EXPECT_EQ(loser.status().code(), absl::StatusCode::kFailedPrecondition) << loser.status();
+  // Someone without the skill may not take anything.
+  auto other = anna_->Escalate(Billing(2));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(Person("eva", v1::ROLE_SUPERVISOR)->TakeEscalation(other->id()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(RoutingTest, ReopenTransferAndInvite) {
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0,
+            "rings": [{"name": "all"}]}}})");
+  auto soren = Person("soren"), karl = Person("karl"), mei = Person("mei");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_AVAILABLE);
+  auto e = anna_->Escalate(Billing(4));  // soren or mei; only soren is available
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->offer().helper(), "soren");
+  ASSERT_TRUE(soren->AcceptOffer(e->id()).ok());
+  ASSERT_TRUE(soren->ResolveEscalation(e->id(), "done").ok());
+  // Reopened while soren is available: back to soren at once.
+  auto reopened = anna_->ReopenEscalation(e->id(), "it did not work");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(reopened->state(), v1::ESCALATION_STATE_ACCEPTED);
+  EXPECT_EQ(reopened->helper(), "soren");
+  EXPECT_EQ(soren->GetPresence()->load(), 1);
+
+  // Soren invites karl into the thread.
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_ON_CALL);
+  auto invited = soren->InviteExpert(e->id(), "karl");
+  ASSERT_TRUE(invited.ok()) << invited.status();
+  EXPECT_EQ(invited->experts(0), "karl");
+  auto joined = WaitForEvent(*karl_s, [](const v1::Event& ev) { return ev.has_thread_changed(); });
+  ASSERT_TRUE(joined.has_value());
+  ASSERT_TRUE(anna_->Post(reopened->thread_id(), "hej karl").ok());
+  auto got = WaitForEvent(*karl_s, [](const v1::Event& ev) { return ev.has_message_posted(); });
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(soren->InviteExpert(e->id(), "karl").status().code(), absl::StatusCode::kAlreadyExists);
+
+  // Soren hands it on: it needs hardware now; karl (hardware 5) gets it, same thread.
+  ASSERT_TRUE(karl->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  v1::TransferEscalationRequest t;
+  auto* skill = t.add_skills();
+  skill->set_skill("hardware");
+  skill->set_min_proficiency(4);
+  t.set_reason("it is the printer");
+  auto moved = soren->TransferEscalation(e->id(), t);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->state(), v1::ESCALATION_STATE_OFFERED);
+  EXPECT_EQ(moved->offer().helper(), "karl");
+  EXPECT_EQ(soren->GetPresence()->load(), 0);
+  auto accepted = karl->AcceptOffer(e->id());
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->thread_id(), reopened->thread_id());
+  v1::ListMessagesRequest list;
+  list.set_thread_id(accepted->thread_id());
+  auto history = karl->ListMessages(list);
+  ASSERT_TRUE(history.ok());
+  // accepted, resolved, reopened, invited, "hej karl", handed on, accepted again
+  EXPECT_EQ(history->messages_size(), 7);
+
+  // Only the helper transfers; a reopened escalation whose helper is away is routed afresh.
+  EXPECT_EQ(anna_->TransferEscalation(e->id(), t).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(karl->ResolveEscalation(e->id()).ok());
+  ASSERT_TRUE(karl->SetStatus(v1::PRESENCE_STATUS_BREAK).ok());
+  auto again = anna_->ReopenEscalation(e->id(), "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->state(), v1::ESCALATION_STATE_QUEUED);  // nobody else has hardware
+}
+
+TEST_F(RoutingTest, WaitingTooLongIsBroadcastAndThenExpires) {
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0.4, "expire_after_seconds": 1.5,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})");
+  auto eva = Person("eva", v1::ROLE_SUPERVISOR);
+  auto eva_s = LogIn(*eva, v1::PRESENCE_STATUS_MEETING);
+  auto anna_s = anna_->Subscribe("");
+  ASSERT_TRUE(WaitForEvent(*anna_s, [](const v1::Event& e) { return e.has_caught_up(); }));
+  auto first = anna_->Escalate(Billing());
+  auto second = anna_->Escalate(Billing());
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto pos = anna_->GetEscalation(second->id());
+  ASSERT_TRUE(pos.ok());
+  EXPECT_EQ(pos->queue_position(), 2);
+  auto alert = WaitForEvent(*eva_s, [](const v1::Event& e) {
+    return e.has_notice() && e.notice().code() == "waiting_too_long";
+  });
+  ASSERT_TRUE(alert.has_value()) << "the supervisor was not told";
+  auto told = WaitForEvent(*anna_s, [](const v1::Event& e) {
+    return e.has_notice() && e.notice().code() == "waiting_too_long";
+  });
+  ASSERT_TRUE(told.has_value()) << "the requester was not told";
+  EXPECT_TRUE(anna_->GetEscalation(first->id())->timeline().has_broadcast_time());
+  auto expired = WaitForEvent(*anna_s, [&](const v1::Event& e) {
+    return e.has_escalation_updated() &&
+           e.escalation_updated().escalation().state() == v1::ESCALATION_STATE_EXPIRED;
+  });
+  ASSERT_TRUE(expired.has_value()) << "it never expired";
+}
+
+TEST_F(RoutingTest, ExplainSaysWhoWasConsideredAndWhy) {
+  Start(kBullseye);
+  auto soren = Person("soren"), karl = Person("karl"), lis = Person("lis");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_BREAK);
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
+  auto lis_s = LogIn(*lis, v1::PRESENCE_STATUS_AVAILABLE);
+  auto e = anna_->Escalate(Billing(3));
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->state(), v1::ESCALATION_STATE_QUEUED);  // ring 1 staffed (soren), ring 2 shut
+  auto eva = Person("eva", v1::ROLE_SUPERVISOR);
+  auto explained = eva->ExplainRouting(e->id());
+  ASSERT_TRUE(explained.ok()) << explained.status();
+  ASSERT_EQ(explained->rings_size(), 3);
+  EXPECT_TRUE(explained->rings(0).open());
+  EXPECT_FALSE(explained->rings(0).empty());
+  EXPECT_FALSE(explained->rings(1).open());
+  std::map<std::string, std::string> verdict;
+  for (const auto& c : explained->candidates()) verdict[c.person()] = c.verdict();
+  EXPECT_EQ(verdict["soren"], "not_available");
+  EXPECT_EQ(verdict["karl"], "ring_not_open");
+  EXPECT_EQ(verdict["lis"], "low_proficiency");
+  EXPECT_EQ(verdict["mei"], "offline");
+  // Agents other than the requester may not ask.
+  auto bo = stack_->ClientFor("bo", v1::ROLE_AGENT);
+  EXPECT_EQ(bo->ExplainRouting(e->id()).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(RoutingTest, StatsCountAndTimeTheEscalations) {
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0, "rings": [{"name": "all"}]}}})");
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_AVAILABLE);
+  for (int i = 0; i < 3; ++i) {
+    auto e = anna_->Escalate(Billing());
+    ASSERT_TRUE(e.ok());
+    ASSERT_TRUE(soren->AcceptOffer(e->id()).ok());
+    ASSERT_TRUE(soren->ResolveEscalation(e->id()).ok());
+  }
+  auto cancelled = anna_->Escalate(Billing());
+  ASSERT_TRUE(cancelled.ok());
+  ASSERT_TRUE(anna_->CancelEscalation(cancelled->id()).ok());
+  auto eva = Person("eva", v1::ROLE_SUPERVISOR);
+  auto stats = eva->GetStats(v1::GetStatsRequest());
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->total().created(), 4);
+  EXPECT_EQ(stats->total().offered(), 4);
+  EXPECT_EQ(stats->total().accepted(), 3);
+  EXPECT_EQ(stats->total().resolved(), 3);
+  EXPECT_EQ(stats->total().cancelled(), 1);
+  ASSERT_EQ(stats->by_skill_size(), 1);
+  EXPECT_EQ(stats->by_skill(0).key(), "billing");
+  ASSERT_EQ(stats->by_team_size(), 1);
+  EXPECT_EQ(stats->by_team(0).key(), "cph-billing");
+  EXPECT_TRUE(stats->total().has_time_to_accept_p50());
+  EXPECT_EQ(anna_->GetStats(v1::GetStatsRequest()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace backline::testing
