@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -122,6 +124,18 @@ std::string SecondsLeft(const google::protobuf::Timestamp& deadline) {
   const double s =
       (TimeUtil::TimestampToMilliseconds(deadline) - absl::ToUnixMillis(absl::Now())) / 1000.0;
   return absl::StrCat(std::max(0, static_cast<int>(s + 0.5)), "s");
+}
+
+// A duration in whole seconds, e.g. "42 s".
+std::string WholeSeconds(const google::protobuf::Duration& d) {
+  return absl::StrCat(std::llround(TimeUtil::DurationToMilliseconds(d) / 1000.0), " s");
+}
+
+// `WAITING` lines, the `waiting` list and `show`: where a queued escalation stands.
+std::string ExpectedWait(const v1::Escalation& e) {
+  return e.has_estimated_wait()
+             ? absl::StrCat("about ", WholeSeconds(e.estimated_wait()), " to wait")
+             : "";
 }
 
 class Cli;
@@ -252,6 +266,12 @@ class Cli {
     if (!e.thread_id().empty()) out << "  thread " << e.thread_id();
     out << "\n  from " << e.requester() << " [" << Skills(e) << ", " << e.language()
         << "]: " << e.question() << "\n";
+    if (!e.experts().empty()) out << "  experts " << absl::StrJoin(e.experts(), ", ") << "\n";
+    if (e.state() == v1::ESCALATION_STATE_QUEUED && e.queue_position() > 0) {
+      out << "  queued at position " << e.queue_position();
+      if (e.has_estimated_wait()) out << " (" << ExpectedWait(e) << ")";
+      out << "\n";
+    }
     if (!e.close_reason().empty()) out << "  " << e.close_reason() << "\n";
   }
 
@@ -311,6 +331,18 @@ class Cli {
         out << " load " << p.load() << "/" << p.capacity() << "\n";
         break;
       }
+      case v1::Event::kWaitingChanged: {
+        const v1::WaitingChanged& w = ev.waiting_changed();
+        const v1::Escalation& e = w.escalation();
+        if (!w.waiting()) {
+          out << "NO-LONGER-WAITING " << e.id() << "\n";
+          break;
+        }
+        out << "WAITING " << e.id() << (w.best_match() ? " *" : "") << " from " << e.requester()
+            << " [" << Skills(e) << ", " << e.language() << "]: " << e.question()
+            << "  (backline take " << e.id() << ")\n";
+        break;
+      }
       case v1::Event::kThreadChanged:
         out << "THREAD " << ev.thread_changed().thread().id() << " "
             << absl::StrJoin(ev.thread_changed().thread().participants(), ", ") << "\n";
@@ -352,6 +384,22 @@ absl::StatusOr<absl::Duration> ParseSeconds(const Args& a, const char* flag, dou
     return absl::InvalidArgumentError(absl::StrCat("--", flag, ": seconds, e.g. 10"));
   }
   return absl::Seconds(s);
+}
+
+// Every `--skill NAME` or `--skill NAME:LEVEL` (level 1 by default), in order.
+absl::Status ParseSkills(const Args& a,
+                         google::protobuf::RepeatedPtrField<v1::SkillRequirement>* skills) {
+  for (const std::string& spec : a.GetAll("skill")) {
+    std::vector<std::string> parts = absl::StrSplit(spec, ':');
+    int level = 1;
+    if (parts.size() > 2 || (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &level))) {
+      return absl::InvalidArgumentError(absl::StrCat("--skill ", spec, ": use NAME or NAME:LEVEL"));
+    }
+    v1::SkillRequirement* s = skills->Add();
+    s->set_skill(parts[0]);
+    s->set_min_proficiency(level);
+  }
+  return absl::OkStatus();
 }
 
 // ---------- commands ----------
@@ -487,15 +535,8 @@ int Ask(Cli& c, const Args& a) {
   v1::CreateEscalationRequest r;
   r.set_question(absl::StrJoin(a.positional(), " "));
   if (r.question().empty()) return c.Usage("ask needs the question");
-  for (const std::string& spec : a.GetAll("skill")) {
-    std::vector<std::string> parts = absl::StrSplit(spec, ':');
-    v1::SkillRequirement* s = r.add_skills();
-    s->set_skill(parts[0]);
-    int level = 1;
-    if (parts.size() > 2 || (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &level))) {
-      return c.Usage(absl::StrCat("--skill ", spec, ": use NAME or NAME:LEVEL"));
-    }
-    s->set_min_proficiency(level);
+  if (absl::Status st = ParseSkills(a, r.mutable_skills()); !st.ok()) {
+    return c.Usage(std::string(st.message()));
   }
   r.set_language(a.Get("lang"));
   r.set_tried(a.Get("tried"));
@@ -561,6 +602,162 @@ int Resolve(Cli& c, const Args& a) {
                    [&] { return c.client().ResolveEscalation(a.positional()[0], a.Get("note")); });
   if (!e.ok()) return c.Fail(e.status());
   c.PrintEscalation(*e);
+  return kOk;
+}
+
+int Reopen(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("reopen needs an escalation id");
+  auto e = c.Timed("reopen",
+                   [&] { return c.client().ReopenEscalation(a.positional()[0], a.Get("reason")); });
+  if (!e.ok()) return c.Fail(e.status());
+  c.PrintEscalation(*e);
+  return kOk;
+}
+
+int Transfer(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("transfer needs an escalation id");
+  if (!a.Has("skill")) return c.Usage("transfer needs --skill S[:LEVEL] for the next helper");
+  v1::TransferEscalationRequest r;
+  r.set_id(a.positional()[0]);
+  if (absl::Status st = ParseSkills(a, r.mutable_skills()); !st.ok()) {
+    return c.Usage(std::string(st.message()));
+  }
+  r.set_reason(a.Get("reason"));
+  auto e = c.Timed("transfer", [&] { return c.client().TransferEscalation(r.id(), r); });
+  if (!e.ok()) return c.Fail(e.status());
+  c.PrintEscalation(*e);
+  return kOk;
+}
+
+int Invite(Cli& c, const Args& a) {
+  if (a.positional().size() != 2) return c.Usage("invite needs an escalation id and a person");
+  auto e = c.Timed("invite",
+                   [&] { return c.client().InviteExpert(a.positional()[0], a.positional()[1]); });
+  if (!e.ok()) return c.Fail(e.status());
+  c.PrintEscalation(*e);
+  return kOk;
+}
+
+int Waiting(Cli& c, const Args& a) {
+  if (!a.positional().empty()) return c.Usage("waiting takes no arguments");
+  v1::ListWaitingRequest r;
+  int limit = 0;
+  if (a.Has("limit") && (!absl::SimpleAtoi(a.Get("limit"), &limit) || limit < 1)) {
+    return c.Usage("--limit takes a number of escalations, 1..100");
+  }
+  r.set_page_size(limit);
+  auto resp = c.Timed("waiting", [&] { return c.client().ListWaiting(r); });
+  if (!resp.ok()) return c.Fail(resp.status());
+  if (c.json) {
+    c.PrintJson(*resp);
+    return kOk;
+  }
+  if (resp->escalations().empty()) c.out << "nothing is waiting for you\n";
+  for (const auto& w : resp->escalations()) {
+    const v1::Escalation& e = w.escalation();
+    c.out << e.id() << (w.best_match() ? " * " : "   ") << "#" << e.queue_position() << "  ["
+          << Skills(e) << ", " << e.language() << "]  " << e.requester() << ": " << e.question();
+    if (e.has_estimated_wait()) c.out << "  (" << ExpectedWait(e) << ")";
+    c.out << "\n";
+  }
+  return kOk;
+}
+
+int Take(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("take needs an escalation id");
+  auto e = c.Timed("take", [&] { return c.client().TakeEscalation(a.positional()[0]); });
+  if (!e.ok()) return c.Fail(e.status());
+  if (a.Has("quiet")) {
+    c.out << e->thread_id() << "\n";
+  } else {
+    c.PrintEscalation(*e);
+  }
+  return kOk;
+}
+
+int Explain(Cli& c, const Args& a) {
+  if (a.positional().size() != 1) return c.Usage("explain needs an escalation id");
+  auto x = c.Timed("explain", [&] { return c.client().ExplainRouting(a.positional()[0]); });
+  if (!x.ok()) return c.Fail(x.status());
+  if (c.json) {
+    c.PrintJson(*x);
+    return kOk;
+  }
+  c.out << x->escalation_id() << "  policy group " << x->policy_group() << "\n";
+  for (const auto& ring : x->rings()) {
+    c.out << "  ring " << ring.name() << ": ";
+    if (ring.open()) {
+      c.out << "open";
+    } else {
+      c.out << "opens at "
+            << absl::FormatTime(
+                   "%H:%M:%S UTC",
+                   absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(ring.open_time())),
+                   absl::UTCTimeZone());
+    }
+    if (ring.empty()) c.out << ", nobody logged in";
+    c.out << "\n";
+  }
+  if (x->candidates().empty()) c.out << "nobody was considered\n";
+  for (const auto& v : x->candidates()) {
+    c.out << absl::StrFormat("  %-16s %-16s %-20s %s\n", v.person(), v.verdict(),
+                             v.detail().empty() ? "-" : v.detail(),
+                             v.ring().empty() ? "-" : v.ring());
+  }
+  return kOk;
+}
+
+// Seconds with one decimal, or "-" when nothing got that far.
+std::string StatSeconds(bool set, const google::protobuf::Duration& d) {
+  if (!set) return "-";
+  return absl::StrFormat("%.1f", TimeUtil::DurationToMilliseconds(d) / 1000.0);
+}
+
+int Stats(Cli& c, const Args& a) {
+  if (!a.positional().empty()) return c.Usage("stats takes no arguments");
+  v1::GetStatsRequest r;
+  if (a.Has("window")) {
+    absl::Duration window;
+    if (!absl::ParseDuration(a.Get("window"), &window) || window <= absl::ZeroDuration()) {
+      return c.Usage("--window: a duration such as 1h or 30m");
+    }
+    *r.mutable_window() = TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(window));
+  }
+  r.set_site(a.Get("site"));
+  auto stats = c.Timed("stats", [&] { return c.client().GetStats(r); });
+  if (!stats.ok()) return c.Fail(stats.status());
+  if (c.json) {
+    c.PrintJson(*stats);
+    return kOk;
+  }
+  size_t width = 12;
+  for (const auto& b : stats->by_skill()) width = std::max(width, b.key().size());
+  for (const auto& b : stats->by_team()) width = std::max(width, b.key().size());
+  const int w = static_cast<int>(width);
+  auto time_of = [](const google::protobuf::Timestamp& t) {
+    return absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                            absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(t)),
+                            absl::UTCTimeZone());
+  };
+  c.out << "from " << time_of(stats->from_time()) << " to " << time_of(stats->to_time())
+        << " UTC\n";
+  c.out << absl::StrFormat("%-*s %8s %8s %8s %8s %9s %8s %8s %9s %9s %10s %10s\n", w, "key",
+                           "created", "offered", "accepted", "resolved", "cancelled", "expired",
+                           "waiting", "offer p50", "offer p90", "accept p50", "accept p90");
+  auto row = [&](const v1::StatsBucket& b) {
+    c.out << absl::StrFormat("%-*s %8d %8d %8d %8d %9d %8d %8d %9s %9s %10s %10s\n", w, b.key(),
+                             b.created(), b.offered(), b.accepted(), b.resolved(), b.cancelled(),
+                             b.expired(), b.waiting(),
+                             StatSeconds(b.has_time_to_offer_p50(), b.time_to_offer_p50()),
+                             StatSeconds(b.has_time_to_offer_p90(), b.time_to_offer_p90()),
+                             StatSeconds(b.has_time_to_accept_p50(), b.time_to_accept_p50()),
+                             StatSeconds(b.has_time_to_accept_p90(), b.time_to_accept_p90()));
+  };
+  row(stats->total());
+  if (!stats->by_skill().empty()) c.out << "by skill (the first required)\n";
+  for (const auto& b : stats->by_skill()) row(b);
+  if (!stats->by_team().empty()) c.out << "by team (of the requester)\n";
+  for (const auto& b : stats->by_team()) row(b);
   return kOk;
 }
 
@@ -880,6 +1077,48 @@ const std::vector<Command>& Commands() {
        {"note"},
        {},
        Resolve},
+      {"reopen",
+       "ESCALATION [--reason R]",
+       "reopen a resolved escalation (back to its helper if available)",
+       {"reason"},
+       {},
+       Reopen},
+      {"transfer",
+       "ESCALATION --skill S[:LEVEL]... [--reason R]",
+       "hand your accepted escalation back to the queue, needing other skills",
+       {"skill", "reason"},
+       {},
+       Transfer},
+      {"invite",
+       "ESCALATION PERSON",
+       "bring another expert into an accepted escalation's thread",
+       {},
+       {},
+       Invite},
+      {"waiting",
+       "[--limit N]",
+       "escalations waiting for a helper that you could take (* best match)",
+       {"limit"},
+       {},
+       Waiting},
+      {"take",
+       "ESCALATION [--quiet]",
+       "take a waiting escalation (as if you accepted its offer)",
+       {},
+       {"quiet"},
+       Take},
+      {"explain",
+       "ESCALATION",
+       "who routing considered for an escalation, and why",
+       {},
+       {},
+       Explain},
+      {"stats",
+       "[--window DURATION] [--site S]",
+       "service-level figures per skill and team (supervisors; window e.g. 1h, 30m)",
+       {"window", "site"},
+       {},
+       Stats},
       {"threads", "", "list your threads with unread counts", {}, {}, Threads},
       {"open",
        "--with PERSON | --team TEAM",

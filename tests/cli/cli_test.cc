@@ -7,7 +7,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/router/routing_policy.h"
 #include "tests/support/process.h"
 #include "tests/support/test_stack.h"
 
@@ -238,6 +240,229 @@ TEST_F(CliTest, ThreadsFromTheCommandLine) {
   r = Backline({"watch", "--cursor", "0", "--for", "1"}, soren);
   EXPECT_NE(r.out.find("MESSAGE-EDITED " + thread + " #2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("MESSAGE-DELETED " + thread + " #1"), std::string::npos) << r.out;
+}
+
+// The line of `text` that starts with `prefix` (empty if none).
+std::string LineStartingWith(const std::string& text, const std::string& prefix) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, prefix)) return std::string(line);
+  }
+  return "";
+}
+
+// The whitespace-separated words of a line.
+std::vector<std::string> Words(const std::string& line) {
+  return absl::StrSplit(line, ' ', absl::SkipEmpty());
+}
+
+TEST_F(CliTest, ReopenInviteTransferExplainAndStats) {
+  const std::string admin = TokenOf("root", "admin");
+  std::string text = kRoster;
+  text +=
+      "{\"id\":\"ida\",\"name\":\"Ida Berg\",\"role\":\"senior\",\"team\":\"cph-fraud\","
+      "\"site\":\"cph\",\"languages\":[\"da\"],\"skills\":{\"fraud\":3}}\n"
+      "{\"id\":\"mia\",\"name\":\"Mia Lund\",\"role\":\"supervisor\",\"team\":\"cph-ops\","
+      "\"site\":\"cph\",\"languages\":[\"da\"],\"skills\":{\"fraud\":2},\"capacity\":0}\n";
+  ProcessResult r = Backline({"admin", "roster", "apply", WriteFile("r.jsonl", text)}, admin);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("4 added"), std::string::npos) << r.out;
+  const std::string anna = TokenOf("anna", "agent");
+  const std::string soren = TokenOf("soren", "senior");
+  const std::string ida = TokenOf("ida", "senior");
+  const std::string mia = TokenOf("mia", "supervisor");
+
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren).exit_code, 0);
+  r = Backline({"waiting"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "nothing is waiting for you\n");
+
+  r = Backline({"ask", "--skill", "billing:3", "--lang", "da", "--quiet", "dobbelt", "opkrævning"},
+               anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string esc(absl::StripAsciiWhitespace(r.out));
+  ASSERT_TRUE(absl::StartsWith(esc, "esc-")) << r.out;
+  ASSERT_EQ(Backline({"accept", esc, "--quiet"}, soren).exit_code, 0);
+  ASSERT_EQ(Backline({"resolve", esc}, soren).exit_code, 0);
+
+  // Soren is still available: the escalation goes straight back to him.
+  r = Backline({"reopen", esc, "--reason", "kunden ringede igen"}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  ACCEPTED  helper soren  thread thr-")) << r.out;
+  // Only a resolved escalation can be reopened.
+  r = Backline({"reopen", esc}, soren);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+
+  r = Backline({"invite", esc, "ida"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  ACCEPTED  helper soren")) << r.out;
+  EXPECT_NE(r.out.find("\n  experts ida\n"), std::string::npos) << r.out;
+  r = Backline({"invite", esc, "ida"}, soren);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("ida is in the thread already"), std::string::npos) << r.err;
+  EXPECT_EQ(Backline({"invite", esc}, soren).exit_code, 2);
+
+  // Ida gets a live session, so the transfer can be offered to her.
+  ASSERT_EQ(Backline({"presence", "set", "available"}, ida).exit_code, 0);
+  r = Backline({"transfer", esc}, soren);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--skill"), std::string::npos) << r.err;
+  r = Backline({"transfer", esc, "--skill", "fraud:x"}, soren);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("use NAME or NAME:LEVEL"), std::string::npos) << r.err;
+  r = Backline({"transfer", esc, "--skill", "fraud:1", "--reason", "ligner svindel"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  OFFERED to ida (answer within ")) << r.out;
+
+  r = Backline({"show", esc}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  OFFERED to ida")) << r.out;
+  EXPECT_NE(r.out.find("\n  from anna [fraud>=1, da]: dobbelt opkrævning\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("queued at position"), std::string::npos) << r.out;
+  r = Backline({"show", esc, "--json"}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"experts\":[\"ida\"]"), std::string::npos) << r.out;
+  r = Backline({"history", esc}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("soren invited ida"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("soren handed the escalation on, needing fraud>=1: ligner svindel"),
+            std::string::npos)
+      << r.out;
+
+  r = Backline({"explain", esc}, mia);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  policy group default\n")) << r.out;
+  EXPECT_NE(r.out.find("\n  ring everyone who can help: open\n"), std::string::npos) << r.out;
+  std::vector<std::string> ida_line = Words(LineStartingWith(r.out, "  ida "));
+  ASSERT_GE(ida_line.size(), 2u) << r.out;
+  EXPECT_EQ(ida_line[1], "offered") << r.out;
+  std::vector<std::string> mia_line = Words(LineStartingWith(r.out, "  mia "));
+  ASSERT_GE(mia_line.size(), 2u) << r.out;
+  EXPECT_EQ(mia_line[1], "offline") << r.out;
+  EXPECT_NE(r.out.find("everyone who can help\n"), std::string::npos) << r.out;
+  EXPECT_EQ(Backline({"explain", "esc-0000000000"}, mia).exit_code, 3);
+
+  r = Backline({"stats", "--window", "1h"}, mia);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> header = Words(LineStartingWith(r.out, "key "));
+  ASSERT_EQ(header.size(), 16u) << r.out;  // "offer p50" and the like are two words each
+  EXPECT_EQ(header[1], "created") << r.out;
+  std::vector<std::string> total = Words(LineStartingWith(r.out, "total "));
+  ASSERT_EQ(total.size(), 12u) << r.out;
+  EXPECT_EQ(total[1], "1") << r.out;  // created
+  EXPECT_EQ(total[2], "1") << r.out;  // offered
+  EXPECT_EQ(total[3], "1") << r.out;  // accepted
+  EXPECT_EQ(total[7], "1") << r.out;  // waiting: offered to ida
+  EXPECT_NE(r.out.find("\nby skill"), std::string::npos) << r.out;
+  EXPECT_EQ(Words(LineStartingWith(r.out, "fraud ")).size(), 12u) << r.out;
+  EXPECT_NE(r.out.find("\nby team"), std::string::npos) << r.out;
+  EXPECT_EQ(Words(LineStartingWith(r.out, "cph-billing ")).size(), 12u) << r.out;
+  EXPECT_LT(r.out.find("\nby skill"), r.out.find("\nby team")) << r.out;
+
+  // Error paths.
+  r = Backline({"stats"}, anna);
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("supervisors"), std::string::npos) << r.err;
+  EXPECT_EQ(Backline({"stats", "--window", "soon"}, mia).exit_code, 2);
+  r = Backline({"take", "esc-0000000000"}, soren);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(Backline({"waiting", "--limit", "many"}, soren).exit_code, 2);
+  r = Backline({"--help"});
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* command : {"reopen ESCALATION", "transfer ESCALATION --skill", "invite",
+                              "waiting [--limit N]", "take ESCALATION", "explain", "stats"}) {
+    EXPECT_NE(r.out.find(absl::StrCat("\n  ", command)), std::string::npos) << command;
+  }
+}
+
+// With a ring that opens only after an hour, an escalation waits: the looking-for-help list,
+// its events, and taking it by hand.
+TEST_F(CliTest, WaitingEscalationsAreListedAndTaken) {
+  stack_.reset();
+  SharedRedis().Flush();
+  ServerConfig config = TestConfig(SharedRedis());
+  auto policy = router::ParseRoutingPolicy(R"({"groups": {"default": {"rings": [
+      {"name": "team seniors", "roles": ["senior"], "scope": "team"},
+      {"name": "everyone", "open_after_seconds": 3600}]}}})");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  config.routing.policy = *policy;
+  stack_ = std::make_unique<TestStack>(config, Stack::kAll);
+
+  const std::string admin = TokenOf("root", "admin");
+  const std::string roster =
+      "{\"id\":\"anna\",\"role\":\"agent\",\"team\":\"cph-billing\",\"site\":\"cph\","
+      "\"languages\":[\"da\"]}\n"
+      "{\"id\":\"ida\",\"role\":\"senior\",\"team\":\"cph-billing\",\"site\":\"cph\","
+      "\"languages\":[\"da\"],\"skills\":{\"fraud\":3}}\n"
+      "{\"id\":\"soren\",\"role\":\"senior\",\"team\":\"aar-billing\",\"site\":\"cph\","
+      "\"languages\":[\"da\"],\"skills\":{\"billing\":4}}\n"
+      "{\"id\":\"mia\",\"role\":\"supervisor\",\"team\":\"cph-ops\",\"site\":\"cph\","
+      "\"languages\":[\"da\"],\"capacity\":0}\n";
+  ASSERT_EQ(Backline({"admin", "roster", "apply", WriteFile("r.jsonl", roster)}, admin).exit_code,
+            0);
+  const std::string anna = TokenOf("anna", "agent");
+  const std::string ida = TokenOf("ida", "senior");
+  const std::string soren = TokenOf("soren", "senior");
+  const std::string mia = TokenOf("mia", "supervisor");
+  // Ida staffs the first ring (without billing), so the second does not open early.
+  ASSERT_EQ(Backline({"presence", "set", "available"}, ida).exit_code, 0);
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren).exit_code, 0);
+
+  ProcessResult r = Backline(
+      {"ask", "--skill", "billing:3", "--lang", "da", "--quiet", "faktura", "mangler"}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string esc(absl::StripAsciiWhitespace(r.out));
+  ASSERT_TRUE(absl::StartsWith(esc, "esc-")) << r.out;
+
+  r = Backline({"show", esc}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED\n")) << r.out;
+  // No escalation needing billing was offered lately, so no estimate of the wait.
+  EXPECT_NE(r.out.find("\n  queued at position 1\n"), std::string::npos) << r.out;
+
+  r = Backline({"waiting"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, esc + " * #1  [billing>=3, da]  anna: faktura mangler\n");
+  r = Backline({"waiting", "--json"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"best_match\":true"), std::string::npos) << r.out;
+  r = Backline({"waiting"}, ida);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "nothing is waiting for you\n");
+  r = Backline({"watch", "--cursor", "0", "--for", "1"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("WAITING " + esc + " * from anna [billing>=3, da]: faktura mangler"),
+            std::string::npos)
+      << r.out;
+
+  r = Backline({"explain", esc}, mia);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\n  ring team seniors: open\n"), std::string::npos) << r.out;
+  std::vector<std::string> ring = Words(LineStartingWith(r.out, "  ring everyone: "));
+  ASSERT_EQ(ring.size(), 6u) << r.out;  // ring everyone: opens at HH:MM:SS UTC
+  EXPECT_EQ(ring[2], "opens") << r.out;
+  EXPECT_EQ(ring[4].size(), 8u) << r.out;
+  EXPECT_EQ(ring[5], "UTC") << r.out;
+  std::vector<std::string> soren_line = Words(LineStartingWith(r.out, "  soren "));
+  ASSERT_EQ(soren_line.size(), 6u) << r.out;  // soren ring_not_open opens at HH:MM:SS everyone
+  EXPECT_EQ(soren_line[1], "ring_not_open") << r.out;
+  EXPECT_EQ(soren_line[5], "everyone") << r.out;
+
+  r = Backline({"take", esc, "--quiet"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, "thr-")) << r.out;
+  r = Backline({"take", esc}, soren);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("no longer waiting"), std::string::npos) << r.err;
+  r = Backline({"show", esc}, anna);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  ACCEPTED  helper soren  thread thr-")) << r.out;
+  r = Backline({"watch", "--cursor", "0", "--for", "1"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nNO-LONGER-WAITING " + esc + "\n"), std::string::npos) << r.out;
+  r = Backline({"waiting"}, soren);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "nothing is waiting for you\n");
 }
 
 TEST_F(CliTest, ConfigFileSuppliesTargetAndToken) {
