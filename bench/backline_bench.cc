@@ -14,6 +14,7 @@
 #include "bench/floor.h"
 #include "bench/messaging_bench.h"
 #include "bench/presence_bench.h"
+#include "bench/routing_bench.h"
 #include "bench/stream_floor.h"
 #include "services/common/token.h"
 
@@ -27,6 +28,8 @@ ABSL_FLAG(double, seconds, 5, "how long each throughput figure runs");
 ABSL_FLAG(int, pairs, 200, "direct threads with a sender and a reader (messaging)");
 ABSL_FLAG(double, rate, 2000, "messages per second (messaging)");
 ABSL_FLAG(int, idle_streams, 10000, "idle event streams to open (messaging; 0: none)");
+ABSL_FLAG(int, agents, 2000, "connected agents (routing)");
+ABSL_FLAG(double, escalation_rate, 100, "escalations per second (routing)");
 ABSL_FLAG(int, server_pid, 0, "the server's process id, for its memory and CPU (messaging)");
 
 namespace {
@@ -40,11 +43,11 @@ std::vector<backline::bench::Row> Floors(const backline::store::RedisOptions& re
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("backline-bench [flags] presence|messaging");
+  absl::SetProgramUsageMessage("backline-bench [flags] presence|messaging|routing");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string what = args.size() == 2 ? args[1] : "";
-  if (what != "presence" && what != "messaging") {
-    std::cerr << "usage: backline-bench [flags] presence|messaging\n";
+  if (what != "presence" && what != "messaging" && what != "routing") {
+    std::cerr << "usage: backline-bench [flags] presence|messaging|routing\n";
     return 2;
   }
   auto secret = backline::LoadTokenSecret(absl::GetFlag(FLAGS_secret_file));
@@ -70,6 +73,17 @@ int main(int argc, char** argv) {
     o.available = absl::GetFlag(FLAGS_available);
     o.change_for = absl::Seconds(absl::GetFlag(FLAGS_seconds));
     figures = backline::bench::RunPresenceBench(o, grpc_p50);
+  } else if (what == "routing") {
+    backline::bench::RoutingBenchOptions o;
+    o.target = target;
+    o.secret = *secret;
+    o.agents = absl::GetFlag(FLAGS_agents);
+    o.rate = absl::GetFlag(FLAGS_escalation_rate);
+    o.duration = absl::Seconds(std::max(1.0, absl::GetFlag(FLAGS_seconds)));
+    figures = backline::bench::RunRoutingBench(o);
+    for (auto& row : figures) {
+      if (row.samples.count() > 0) row.floor_p50_ms = grpc_p50;
+    }
   } else {
     backline::bench::MessagingBenchOptions o;
     o.target = target;

@@ -16,47 +16,13 @@
 #include "absl/time/clock.h"
 #include "backline/client.h"
 #include "backline/v1/messaging.grpc.pb.h"
+#include "bench/stream_reader.h"
 #include "services/common/token.h"
 
 namespace backline::bench {
 namespace {
 
 thread_local std::string current_token;
-
-// One event stream read by gRPC's callback API: no thread per stream.
-class StreamReader : public grpc::ClientReadReactor<v1::Event> {
- public:
-  using OnEvent = std::function<void(const v1::Event&)>;
-  StreamReader(v1::MessagingService::Stub* stub, const std::string& token, OnEvent on_event)
-      : on_event_(std::move(on_event)) {
-    ctx_.AddMetadata("authorization", absl::StrCat("Bearer ", token));
-    stub->async()->Subscribe(&ctx_, &request_, this);
-    StartRead(&event_);
-    StartCall();
-  }
-  void OnReadDone(bool ok) override {
-    if (!ok) return;
-    on_event_(event_);
-    StartRead(&event_);
-  }
-  void OnDone(const grpc::Status&) override {
-    absl::MutexLock lock(&mu_);
-    done_ = true;
-  }
-  void Stop() {
-    ctx_.TryCancel();
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
-  }
-
- private:
-  grpc::ClientContext ctx_;
-  v1::SubscribeRequest request_;
-  v1::Event event_;
-  OnEvent on_event_;
-  absl::Mutex mu_;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 long ResidentKiB(int pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));

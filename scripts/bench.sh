@@ -50,6 +50,10 @@ redis-cli -p "$redis_port" FLUSHALL >/dev/null
 log "running: ${bench[*]} --server_pid ${pids[1]} messaging"
 messaging=$("${bench[@]}" --json_out "$work/messaging.json" --server_pid "${pids[1]}" messaging)
 echo "$messaging"
+redis-cli -p "$redis_port" FLUSHALL >/dev/null
+log "running: ${bench[*]} routing"
+routing=$("${bench[@]}" --json_out "$work/routing.json" routing)
+echo "$routing"
 
 if $write; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
@@ -62,6 +66,7 @@ if $write; then
     echo '```'
     echo "backline-bench --target <server> --redis <redis> --secret_file <secret> presence"
     echo "backline-bench --target <server> --redis <redis> --secret_file <secret> --server_pid <pid> messaging"
+    echo "backline-bench --target <server> --redis <redis> --secret_file <secret> routing"
     echo '```'
     echo
     echo "with Redis emptied in between. Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM,"
@@ -79,6 +84,10 @@ if $write; then
     echo "## Messaging and event streams"
     echo
     echo "$messaging"
+    echo
+    echo "## Routing"
+    echo
+    echo "$routing"
     echo
     cat docs/benchmarks-notes.md
   } >docs/BENCHMARKS.md

@@ -204,6 +204,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::RunTransition(store::ScriptCall& c
 
 absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e,
                                                          absl::string_view request_id,
+                                                         const std::vector<Timer>& timers,
                                                          const EventList& events) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(e.id()));
@@ -212,12 +213,18 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e
   call.Key(keys_->Queue());
   call.Key(keys_->QueueRequirements());
   call.Key(keys_->EscalationsByTime());
+  call.Key(keys_->Timers());
   for (const auto& s : e.skills()) call.Key(keys_->SkillIndex(s.skill()));
   call.Arg(e.id());
   call.Arg(ImmutablePart(e).SerializeAsString());
   call.Arg(absl::StrCat(QueueScore(e)));
   call.Arg(QueueRequirements(e));
+  call.Arg(absl::StrCat(e.skills_size()));
   for (const auto& s : e.skills()) call.Arg(s.skill());
+  for (const Timer& t : timers) {
+    call.Arg(t.member);
+    call.Arg(absl::StrCat(absl::ToUnixMillis(t.due)));
+  }
   auto reply = call.Run(*redis_, CreateScript());
   if (!reply.ok()) return reply.status();
   const std::string status = store::ScriptStatus(*reply);

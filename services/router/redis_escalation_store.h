@@ -43,10 +43,17 @@ class RedisEscalationStore {
   // NOT_FOUND when there is no such escalation.
   absl::StatusOr<StoredEscalation> Get(absl::string_view id);
 
-  // Stores a new QUEUED escalation. Returns its id, or the id of the escalation the same
-  // requester created with the same request id. INVALID_ARGUMENT for a skill nobody has.
+  // A routing timer: its member in the timers queue and when it is due.
+  struct Timer {
+    std::string member;
+    absl::Time due;
+  };
+  // Stores a new QUEUED escalation and, in the same step, its timers (so no escalation is ever
+  // stored without its waiting and expiry limits). Returns its id, or the id of the escalation
+  // the same requester created with the same request id. INVALID_ARGUMENT for a skill nobody
+  // has.
   absl::StatusOr<std::string> Create(const v1::Escalation& escalation, absl::string_view request_id,
-                                     const EventList& events);
+                                     const std::vector<Timer>& timers, const EventList& events);
 
   absl::StatusOr<Outcome> Offer(const v1::Escalation& before, const v1::Escalation& after,
                                 const EventList& events);

@@ -37,17 +37,18 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
   if (!requester.ok()) return requester.status();
   const absl::Time now = clock_->Now();
   v1::Escalation e = NewEscalation(NewServerId("esc"), *requester, request, now);
+  const GroupPolicy& group = config_.policy.For(e);
+  std::vector<RedisEscalationStore::Timer> timers;
+  if (group.broadcast_after > absl::ZeroDuration()) {
+    timers.push_back({TimerMember("wait", e.id(), 0), now + group.broadcast_after});
+  }
+  if (group.expire_after > absl::ZeroDuration()) {
+    timers.push_back({TimerMember("expire", e.id(), 0), now + group.expire_after});
+  }
   BL_ASSIGN_OR_RETURN(std::string id,
-                      escalations_->Create(e, request.request_id(),
+                      escalations_->Create(e, request.request_id(), timers,
                                            {{e.requester(), EscalationUpdatedEvent(e, now)}}));
   if (id == e.id()) {
-    const GroupPolicy& group = config_.policy.For(e);
-    if (group.broadcast_after > absl::ZeroDuration()) {
-      timers_->Schedule(TimerMember("wait", id, 0), now + group.broadcast_after).IgnoreError();
-    }
-    if (group.expire_after > absl::ZeroDuration()) {
-      timers_->Schedule(TimerMember("expire", id, 0), now + group.expire_after).IgnoreError();
-    }
     auto routed = TryRoute(e);
     if (routed.ok() && *routed == Outcome::kHelperGone) AnnounceWaiting(e, true);
     if (!routed.ok()) {

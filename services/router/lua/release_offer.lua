@@ -23,7 +23,7 @@ redis.call('SADD', KEYS[8], helper)
 redis.call('HSET', KEYS[1], 'state', 1, 'version', tonumber(version) + 1)
 redis.call('HDEL', KEYS[1], 'offer_id', 'offer_helper', 'offer_time', 'offer_deadline')
 redis.call('ZREM', KEYS[4], ARGV[BL_ARG0 + 4])
-redis.call('ZADD', KEYS[6], ARGV[BL_ARG0 + 5], id)
+bl_queue_add(KEYS[6], ARGV[BL_ARG0 + 5], id)
 redis.call('HSET', KEYS[7], id, ARGV[BL_ARG0 + 6])
 bl_append_events()
 return {'OK', missed}

@@ -22,7 +22,7 @@ if back then
 else
   redis.call('HSET', KEYS[1], 'state', 1, 'version', tonumber(version) + 1, 'reopen_time', BL_NOW)
   redis.call('HDEL', KEYS[1], 'helper')
-  redis.call('ZADD', KEYS[4], ARGV[BL_ARG0 + 5], id)
+  bl_queue_add(KEYS[4], ARGV[BL_ARG0 + 5], id)
   redis.call('HSET', KEYS[5], id, ARGV[BL_ARG0 + 6])
 end
 redis.call('HDEL', KEYS[1], 'resolve_time', 'close_reason')

@@ -19,7 +19,7 @@ redis.call('HSET', KEYS[1], 'proto', ARGV[BL_ARG0 + 4], 'state', 1, 'version',
            tonumber(version) + 1)
 redis.call('HDEL', KEYS[1], 'helper')
 redis.call('SADD', KEYS[8], helper)
-redis.call('ZADD', KEYS[4], ARGV[BL_ARG0 + 5], id)
+bl_queue_add(KEYS[4], ARGV[BL_ARG0 + 5], id)
 redis.call('HSET', KEYS[5], id, ARGV[BL_ARG0 + 6])
 redis.call('HSET', KEYS[7], seq, ARGV[BL_ARG0 + 7])
 redis.call('HSET', KEYS[6], 'last_seq', seq, 'last_activity', BL_NOW)

@@ -41,6 +41,19 @@ local function bl_append_events()
   return cursors
 end
 
+-- Queues `id` at `base` (a whole number: priority and call start, see QueueScore) behind every
+-- escalation already queued with the same base: up to 255 arrivals within one millisecond keep
+-- their order, as k/256 fractions (exact in a double, since bases stay below 2^45).
+local function bl_queue_add(queue, base, id)
+  redis.call('ZREM', queue, id)
+  local b = tonumber(base)
+  local last = redis.call('ZREVRANGEBYSCORE', queue, string.format('(%.17g', b + 1),
+                          string.format('%.17g', b), 'WITHSCORES', 'LIMIT', 0, 1)
+  local score = b
+  if last[2] then score = math.min(tonumber(last[2]) + 1 / 256, b + 255 / 256) end
+  redis.call('ZADD', queue, string.format('%.17g', score), id)
+end
+
 local BL_AVAILABLE = '1'  -- PresenceStatus.PRESENCE_STATUS_AVAILABLE
 local BL_OFFLINE = '6'    -- PresenceStatus.PRESENCE_STATUS_OFFLINE
 
