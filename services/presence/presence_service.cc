@@ -1,7 +1,5 @@
 #include "services/presence/presence_service.h"
 
-#include "services/presence/watch_scope.h"
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -10,6 +8,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/common/validation.h"
 #include "services/common/wire.h"
+#include "services/presence/watch_scope.h"
 
 namespace backline::presence {
 

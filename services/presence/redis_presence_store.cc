@@ -238,12 +238,14 @@ absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
   if (req.skills.empty()) return absl::InvalidArgumentError("skills: at least one is required");
   store::ScriptCall call = NewCall();
   // Keys a flag switches off are not read; the offerable index stands in for them.
-  call.Key(keys_->Offerable());
+  call.Key(req.on_call_pool ? keys_->OnCallIndex() : keys_->Offerable());
   call.Key(req.language.empty() ? keys_->Offerable() : keys_->LanguageIndex(req.language));
   call.Key(req.excluded_set_key.empty() ? keys_->Offerable() : req.excluded_set_key);
   call.Key(keys_->Scratch());
   call.Key(keys_->Scratch() + ":2");
   call.Key(req.scope_key.empty() ? keys_->Offerable() : req.scope_key);
+  const bool round_robin = req.ranking == HelperRequirements::Ranking::kRoundRobin;
+  call.Key(round_robin ? req.round_robin_key : keys_->Offerable());
   for (const std::string& k : req.role_keys) call.Key(k);
   for (const auto& [skill, min] : req.skills) call.Key(keys_->SkillIndex(skill));
   call.Arg(static_cast<int64_t>(limit));
@@ -253,14 +255,16 @@ absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
   call.Arg(req.scope_key.empty() ? "0" : "1");
   call.Arg(static_cast<int64_t>(req.role_keys.size()));
   call.Arg(req.only_person);
-  call.Arg(req.longest_idle_only ? "1" : "0");
+  static constexpr const char* kRankingCode[] = {"p", "i", "l", "r"};
+  call.Arg(kRankingCode[static_cast<int>(req.ranking)]);
   for (const auto& [skill, min] : req.skills) call.Arg(static_cast<int64_t>(min));
   auto reply = call.Run(*redis_, SelectCandidatesScript());
   if (!reply.ok()) return reply.status();
   std::vector<Candidate> out;
   const auto& e = reply->elements;
-  for (size_t i = 0; i + 3 <= e.size(); i += 3) {
-    out.push_back({e[i].str, static_cast<int>(e[i + 1].AsInteger()), e[i + 2].AsInteger()});
+  for (size_t i = 0; i + 4 <= e.size(); i += 4) {
+    out.push_back({e[i].str, static_cast<int>(e[i + 1].AsInteger()), e[i + 2].AsInteger(),
+                   static_cast<int>(e[i + 3].AsInteger()), req.on_call_pool});
   }
   return out;
 }

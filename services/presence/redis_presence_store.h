@@ -31,6 +31,8 @@ struct Candidate {
   std::string id;
   int proficiency = 0;  // in the weakest of the required skills
   int64_t idle_since_ms = 0;
+  int load = 0;          // help threads held and offers pending
+  bool on_call = false;  // found in the on-call pool (ON_CALL, taking URGENT work by policy)
 };
 
 // What an escalation needs of a helper.
@@ -38,11 +40,16 @@ struct HelperRequirements {
   std::vector<std::pair<std::string, int>> skills;  // skill -> minimum proficiency
   std::string language;                             // canonical tag; empty = any
   std::string exclude_person;                       // never this person (the requester)
-  std::string excluded_set_key;    // people in this set are skipped; "" = none
-  std::string scope_key;           // only members of this set (a team or site); "" = anyone
+  std::string excluded_set_key;                     // people in this set are skipped; "" = none
+  std::string scope_key;               // only members of this set (a team or site); "" = anyone
   std::vector<std::string> role_keys;  // only members of one of these role sets; none = any
-  std::string only_person;         // only this person; "" = anyone
-  bool longest_idle_only = false;  // rank by idle time, not proficiency
+  std::string only_person;             // only this person; "" = anyone
+  // How to rank: best proficiency then longest idle; longest idle; least loaded then longest
+  // idle; or round robin by id after the person in `round_robin_key`.
+  enum class Ranking { kProficiency, kLongestIdle, kLeastLoaded, kRoundRobin };
+  Ranking ranking = Ranking::kProficiency;
+  std::string round_robin_key;  // for kRoundRobin: holds the last person offered
+  bool on_call_pool = false;    // look among ON_CALL people instead of the offerable ones
 };
 
 // Builds the Presence message from a presence hash as HGETALL returns it.

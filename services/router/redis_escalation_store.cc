@@ -239,7 +239,8 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e
 
 absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before,
                                                     const v1::Escalation& after,
-                                                    const EventList& events) {
+                                                    const EventList& events,
+                                                    const OfferOptions& options) {
   const std::string& helper = after.offer().helper();
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(before.id()));
@@ -251,12 +252,16 @@ absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before
   call.Key(keys_->PendingOffers(helper));
   call.Key(keys_->EscalationDeclined(before.id()));
   call.Key(keys_->EscalationOffered(before.id()));
+  // Without a round-robin pointer, a key the script does not read stands in.
+  call.Key(options.round_robin_key.empty() ? keys_->Offerable() : options.round_robin_key);
   call.Arg(before.id());
   call.Arg(before.version());
   call.Arg(helper);
   call.Arg(after.offer().offer_id());
   call.Arg(ToMillis(after.offer().deadline()));
   call.Arg(OfferTimerMember(after));
+  call.Arg(options.on_call ? "1" : "0");
+  call.Arg(options.round_robin_key.empty() ? "0" : "1");
   return RunTransition(call, OfferScript());
 }
 

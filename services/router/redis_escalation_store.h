@@ -35,6 +35,14 @@ struct StoredEscalation {
   std::vector<std::string> thread_members;  // participants of its thread, sorted
 };
 
+// How a helper was chosen, for the offer's own checks.
+struct OfferOptions {
+  // The helper may be ON_CALL (an URGENT escalation, by policy) rather than offerable.
+  bool on_call = false;
+  // Round-robin groups: the pointer to set to the helper when the offer is made.
+  std::string round_robin_key;
+};
+
 class RedisEscalationStore {
  public:
   RedisEscalationStore(store::RedisClient* redis, const store::Keys* keys,
@@ -56,7 +64,7 @@ class RedisEscalationStore {
                                      const std::vector<Timer>& timers, const EventList& events);
 
   absl::StatusOr<Outcome> Offer(const v1::Escalation& before, const v1::Escalation& after,
-                                const EventList& events);
+                                const EventList& events, const OfferOptions& options = {});
   absl::StatusOr<Outcome> Accept(const v1::Escalation& before, const v1::Escalation& after,
                                  const v1::Message& first_message, const EventList& events);
   // Takes the pending offer back (`lapsed`: the helper let it time out). On success `*missed`

@@ -442,7 +442,9 @@ absl::StatusOr<v1::Escalation> Router::Take(const Principal& caller, absl::strin
           return l == e.language() || absl::StartsWith(l, e.language() + "-");
         });
     if (!speaks) return absl::PermissionDeniedError(absl::StrCat("it needs ", e.language()));
-    BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(e, caller.id));
+    presence::Candidate me_as_helper;
+    me_as_helper.id = caller.id;
+    BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(e, me_as_helper));
     if (outcome == Outcome::kHelperGone) {
       return absl::FailedPreconditionError(
           "you can take it only while available, below capacity, and not having declined it");

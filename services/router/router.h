@@ -62,7 +62,11 @@ class Router {
   absl::Status HandleTimer(absl::string_view member);
   // A helper became offerable: route the queued escalations they qualify for.
   absl::Status OnHelperAvailable(absl::string_view helper);
-  // A helper left (break, offline, removed): withdraw their pending offers and re-route.
+  // A helper went on a customer call with room left: route queued URGENT escalations of groups
+  // whose policy lets people on a call take them.
+  absl::Status OnHelperOnCall(absl::string_view helper);
+  // A helper left (break, on a call, offline, removed): withdraw the pending offers they may no
+  // longer hold and re-route those.
   absl::Status OnHelperUnavailable(absl::string_view helper);
   // Tries to route the first `limit` queued escalations, and tells their requesters about
   // changed queue positions.
@@ -75,7 +79,8 @@ class Router {
  private:
   // Routes `current` (QUEUED) once through its open rings.
   absl::StatusOr<Outcome> TryRoute(const v1::Escalation& current);
-  absl::StatusOr<Outcome> TryOffer(const v1::Escalation& current, absl::string_view helper);
+  absl::StatusOr<Outcome> TryOffer(const v1::Escalation& current,
+                                   const presence::Candidate& helper);
   // The ranked candidates of one ring.
   absl::StatusOr<std::vector<presence::Candidate>> RingCandidates(const v1::Escalation& e,
                                                                   const Ring& ring,

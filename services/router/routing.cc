@@ -31,22 +31,73 @@ std::vector<v1::Role> RingRoles(const Ring& ring) {
   return {v1::ROLE_SENIOR, v1::ROLE_TEAM_LEADER, v1::ROLE_SUPERVISOR};
 }
 
-// Best first: proficiency then idle time, or idle time only.
-bool Better(const presence::Candidate& a, const presence::Candidate& b, bool by_idle) {
-  if (!by_idle && a.proficiency != b.proficiency) return a.proficiency > b.proficiency;
+using Ranking = presence::HelperRequirements::Ranking;
+
+Ranking RankingOf(GroupPolicy::Order order) {
+  switch (order) {
+    case GroupPolicy::Order::kLongestIdle:
+      return Ranking::kLongestIdle;
+    case GroupPolicy::Order::kLeastLoaded:
+      return Ranking::kLeastLoaded;
+    case GroupPolicy::Order::kRoundRobin:
+      return Ranking::kRoundRobin;
+    case GroupPolicy::Order::kProficiency:
+      break;
+  }
+  return Ranking::kProficiency;
+}
+
+// Best first, in the ranking's terms (round robin is ranked by Redis alone).
+bool Better(const presence::Candidate& a, const presence::Candidate& b, Ranking ranking) {
+  if (ranking == Ranking::kProficiency && a.proficiency != b.proficiency) {
+    return a.proficiency > b.proficiency;
+  }
+  if (ranking == Ranking::kLeastLoaded && a.load != b.load) return a.load < b.load;
   if (a.idle_since_ms != b.idle_since_ms) return a.idle_since_ms < b.idle_since_ms;
   return a.id < b.id;
 }
 
+// The ring's people in one pool (offerable, or on call), best first: the mentor (when the ring
+// has them) merged into the ring's own ranking.
+absl::StatusOr<std::vector<presence::Candidate>> SelectInPool(
+    presence::RedisPresenceStore& presence, const presence::HelperRequirements& req,
+    const std::string& mentor, int limit) {
+  std::vector<presence::Candidate> out;
+  if (!mentor.empty()) {
+    presence::HelperRequirements only = req;
+    only.only_person = mentor;
+    only.role_keys.clear();
+    only.scope_key.clear();
+    BL_ASSIGN_OR_RETURN(out, presence.SelectCandidates(only, 1));
+  }
+  BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> rest, presence.SelectCandidates(req, limit));
+  for (presence::Candidate& c : rest) {
+    if (out.empty() || c.id != out.front().id) out.push_back(std::move(c));
+  }
+  if (req.ranking != Ranking::kRoundRobin) {
+    std::sort(out.begin(), out.end(),
+              [&](const auto& a, const auto& b) { return Better(a, b, req.ranking); });
+  }
+  if (static_cast<int>(out.size()) > limit) out.resize(limit);
+  return out;
+}
+
 }  // namespace
 
-absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current, absl::string_view helper) {
+absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current,
+                                         const presence::Candidate& helper) {
   const absl::Time now = clock_->Now();
   v1::Escalation after =
-      WithOffer(current, helper, NewServerId("off"), now, now + config_.offer_timeout);
-  EventList events = {{std::string(helper), OfferMadeEvent(after, now)},
+      WithOffer(current, helper.id, NewServerId("off"), now, now + config_.offer_timeout);
+  EventList events = {{helper.id, OfferMadeEvent(after, now)},
                       {current.requester(), EscalationUpdatedEvent(after, now)}};
-  BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Offer(current, after, events));
+  const GroupPolicy& group = config_.policy.For(current);
+  OfferOptions options;
+  options.on_call = helper.on_call;
+  if (group.order == GroupPolicy::Order::kRoundRobin) {
+    options.round_robin_key = escalations_->keys().RoundRobin(group.name);
+  }
+  BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Offer(current, after, events, options));
   if (outcome == Outcome::kOk) AnnounceWaiting(current, false);
   return outcome;
 }
@@ -73,24 +124,23 @@ absl::StatusOr<std::vector<presence::Candidate>> Router::RingCandidates(const v1
   req.exclude_person = e.requester();
   // Helpers who declined or let an offer of this escalation lapse are never offered it again.
   req.excluded_set_key = keys.EscalationDeclined(e.id());
-  req.longest_idle_only = group.order == GroupPolicy::Order::kLongestIdle;
-  std::vector<presence::Candidate> out;
-  if (ring.mentor && !mentor.empty()) {
-    presence::HelperRequirements only = req;
-    only.only_person = mentor;
-    BL_ASSIGN_OR_RETURN(out, presence_->SelectCandidates(only, 1));
-  }
+  req.ranking = RankingOf(group.order);
+  if (req.ranking == Ranking::kRoundRobin) req.round_robin_key = keys.RoundRobin(group.name);
   for (v1::Role role : RingRoles(ring)) req.role_keys.push_back(keys.RoleIndex(RoleName(role)));
   if (ring.scope == Ring::Scope::kTeam) req.scope_key = keys.TeamIndex(e.team());
   if (ring.scope == Ring::Scope::kSite) req.scope_key = keys.SiteIndex(e.site());
-  BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> rest,
-                      presence_->SelectCandidates(req, limit));
-  for (presence::Candidate& c : rest) {
-    if (out.empty() || c.id != out.front().id) out.push_back(std::move(c));
+  const std::string& ring_mentor = ring.mentor ? mentor : std::string();
+  BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> out,
+                      SelectInPool(*presence_, req, ring_mentor, limit));
+  // URGENT work may go to helpers on a customer call, by policy — after every available one.
+  if (group.on_call_takes_urgent && e.priority() == v1::PRIORITY_URGENT &&
+      static_cast<int>(out.size()) < limit) {
+    req.on_call_pool = true;
+    BL_ASSIGN_OR_RETURN(
+        std::vector<presence::Candidate> on_call,
+        SelectInPool(*presence_, req, ring_mentor, limit - static_cast<int>(out.size())));
+    out.insert(out.end(), on_call.begin(), on_call.end());
   }
-  std::sort(out.begin(), out.end(),
-            [&](const auto& a, const auto& b) { return Better(a, b, req.longest_idle_only); });
-  if (static_cast<int>(out.size()) > limit) out.resize(limit);
   return out;
 }
 
@@ -149,7 +199,7 @@ absl::StatusOr<Outcome> Router::TryRoute(const v1::Escalation& current) {
     BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> candidates,
                         RingCandidates(current, ring, group, mentor, kCandidatesPerRing));
     for (const presence::Candidate& c : candidates) {
-      BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(current, c.id));
+      BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(current, c));
       if (outcome != Outcome::kHelperGone) return outcome;
     }
   }
@@ -299,16 +349,29 @@ absl::Status Router::OnHelperAvailable(absl::string_view helper) {
   return absl::OkStatus();
 }
 
+absl::Status Router::OnHelperOnCall(absl::string_view helper) {
+  // Only URGENT escalations of groups that allow it can reach someone on a call.
+  if (!config_.policy.AnyOnCallTakesUrgent()) return absl::OkStatus();
+  return OnHelperAvailable(helper);
+}
+
 absl::Status Router::OnHelperUnavailable(absl::string_view helper) {
   BL_ASSIGN_OR_RETURN(std::vector<std::string> ids, escalations_->PendingOffersOf(helper));
   if (ids.empty()) return absl::OkStatus();
   // A desktop that vanished is "unreachable"; a status change is a withdrawal.
   auto p = presence_->GetMany({std::string(helper)});
   const bool unreachable = p.ok() && !p->empty() && p->front().reason() == "no desktop connected";
+  // Status ON_CALL is only reported while a desktop is alive.
+  const bool on_call = p.ok() && !p->empty() && p->front().status() == v1::PRESENCE_STATUS_ON_CALL;
   for (const std::string& id : ids) {
     auto stored = escalations_->Get(id);
     if (!stored.ok()) continue;
     const v1::Escalation& e = stored->escalation;
+    // Where the policy lets people on a call take URGENT work, they keep such offers.
+    if (on_call && e.priority() == v1::PRIORITY_URGENT &&
+        config_.policy.For(e).on_call_takes_urgent) {
+      continue;
+    }
     if (e.state() == v1::ESCALATION_STATE_OFFERED && e.offer().helper() == helper) {
       BL_RETURN_IF_ERROR(
           ReleaseAndReroute(e, unreachable ? "unreachable" : "withdrawn", /*lapsed=*/false));
@@ -450,7 +513,9 @@ absl::StatusOr<v1::RoutingExplanation> Router::Explain(const Principal& caller,
       *detail = pr == presence_of.end() ? "" : pr->second.reason();
       return "offline";
     }
-    if (pr->second.status() != v1::PRESENCE_STATUS_AVAILABLE) {
+    const bool on_call_may_take = pr->second.status() == v1::PRESENCE_STATUS_ON_CALL &&
+                                  group.on_call_takes_urgent && e.priority() == v1::PRIORITY_URGENT;
+    if (pr->second.status() != v1::PRESENCE_STATUS_AVAILABLE && !on_call_may_take) {
       *detail = absl::StrCat("status ", v1::PresenceStatus_Name(pr->second.status()).substr(16));
       return "not_available";
     }

@@ -1,5 +1,6 @@
 #include "services/router/routing_policy.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -74,6 +75,12 @@ absl::StatusOr<Ring> ParseRing(const json& j, const std::string& where) {
 absl::StatusOr<GroupPolicy> ParseGroup(const json& j, const std::string& name) {
   const std::string where = absl::StrCat("groups.", name);
   if (!j.is_object()) return Bad(where, "must be an object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "rings" && key != "order" && key != "broadcast_after_seconds" &&
+        key != "expire_after_seconds" && key != "on_call_takes_urgent") {
+      return Bad(where, absl::StrCat("unknown field \"", key, "\""));
+    }
+  }
   GroupPolicy g;
   g.name = name;
   auto rings = j.find("rings");
@@ -91,8 +98,16 @@ absl::StatusOr<GroupPolicy> ParseGroup(const json& j, const std::string& name) {
   const std::string order = j.value("order", "proficiency");
   if (order == "longest_idle") {
     g.order = GroupPolicy::Order::kLongestIdle;
+  } else if (order == "least_loaded") {
+    g.order = GroupPolicy::Order::kLeastLoaded;
+  } else if (order == "round_robin") {
+    g.order = GroupPolicy::Order::kRoundRobin;
   } else if (order != "proficiency") {
-    return Bad(where + ".order", "must be proficiency or longest_idle");
+    return Bad(where + ".order", "must be proficiency, longest_idle, least_loaded or round_robin");
+  }
+  if (auto it = j.find("on_call_takes_urgent"); it != j.end()) {
+    if (!it->is_boolean()) return Bad(where + ".on_call_takes_urgent", "must be true or false");
+    g.on_call_takes_urgent = it->get<bool>();
   }
   auto broadcast = Seconds(j, "broadcast_after_seconds", where, g.broadcast_after);
   if (!broadcast.ok()) return broadcast.status();
@@ -114,6 +129,12 @@ const GroupPolicy& RoutingPolicy::For(const v1::Escalation& e) const {
     }
   }
   return default_group;
+}
+
+bool RoutingPolicy::AnyOnCallTakesUrgent() const {
+  if (default_group.on_call_takes_urgent) return true;
+  return std::any_of(groups.begin(), groups.end(),
+                     [](const auto& g) { return g.second.on_call_takes_urgent; });
 }
 
 RoutingPolicy DefaultRoutingPolicy() {

@@ -36,8 +36,13 @@ struct Ring {
 struct GroupPolicy {
   std::string name = "default";
   std::vector<Ring> rings;
-  // Within a ring: best proficiency first, then longest idle; or longest idle only.
-  enum class Order { kProficiency, kLongestIdle } order = Order::kProficiency;
+  // Within a ring: best proficiency first, then longest idle; longest idle only; least loaded
+  // first, then longest idle; or round robin (by person id, after the last one offered).
+  enum class Order { kProficiency, kLongestIdle, kLeastLoaded, kRoundRobin };
+  Order order = Order::kProficiency;
+  // URGENT escalations may also be offered to helpers who are ON_CALL (alive, below capacity),
+  // after every AVAILABLE helper of the same ring.
+  bool on_call_takes_urgent = false;
   // An escalation still waiting this long is broadcast to its site's supervisors and the
   // requester is told (0: never).
   absl::Duration broadcast_after = absl::Minutes(5);
@@ -52,6 +57,8 @@ struct RoutingPolicy {
 
   // The policy of an escalation: the group of its first required skill, else the default.
   const GroupPolicy& For(const v1::Escalation& escalation) const;
+  // Whether any group lets people on a call take URGENT escalations.
+  bool AnyOnCallTakesUrgent() const;
 };
 
 // The policy without a file: one ring with every helper role, open at once.

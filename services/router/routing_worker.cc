@@ -85,6 +85,8 @@ void RoutingWorker::WakeLoop() {
       st = router_->OnHelperAvailable(t);
     } else if (absl::ConsumePrefix(&t, "unavailable ")) {
       st = router_->OnHelperUnavailable(t);
+    } else if (absl::ConsumePrefix(&t, "on_call ")) {
+      st = router_->OnHelperOnCall(t);
     } else {
       st = router_->DrainQueue(100);
     }

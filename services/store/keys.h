@@ -52,6 +52,13 @@ class Keys {
   // Sorted set of people who may be offered work now -> idle_since (ms). Kept in step with the
   // presence hashes by every script that changes one of them.
   std::string Offerable() const { return Key("idx:offerable", ""); }
+  // Zset: people ON_CALL, alive and below capacity (idle-since scores): whom a policy may let
+  // take URGENT escalations while on a customer call.
+  std::string OnCallIndex() const { return Key("idx:on_call", ""); }
+  // String: the last person offered an escalation of a round-robin routing group.
+  std::string RoundRobin(absl::string_view group) const { return Key("rr:", group); }
+  // Zset: everyone's current load (held help threads and pending offers), for least-loaded order.
+  std::string LoadIndex() const { return Key("idx:load", ""); }
 
   // --- escalations ---
   // Hash: the escalation (`proto` = serialized immutable part, plus state, version, offer...).

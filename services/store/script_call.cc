@@ -43,6 +43,9 @@ absl::StatusOr<RedisReply> ScriptCall::Run(RedisClient& redis, const RedisScript
     argv.push_back(std::move(payload));
   }
   events_.clear();
+  // Every script may keep the presence indexes (bl_refresh_offerable): always the last two keys.
+  Key(keys_.OnCallIndex());
+  Key(keys_.LoadIndex());
   return redis.Eval(script, key_list_, argv);
 }
 

@@ -142,6 +142,118 @@ TEST_F(RoutingTest, LongestIdleSpreadsOffersEvenly) {
   for (const std::string& id : ids) EXPECT_EQ(got[id], kRounds / 4) << id;
 }
 
+TEST_F(RoutingTest, RoundRobinTakesTurnsInIdOrder) {
+  Start(R"({"groups": {"default": {"order": "round_robin", "broadcast_after_seconds": 0,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})");
+  std::vector<std::string> ids = {"karl", "lis", "mei", "soren"};  // id order
+  std::vector<std::unique_ptr<Client>> helpers;
+  std::vector<std::unique_ptr<EventStream>> streams;
+  for (const std::string& id : ids) {
+    helpers.push_back(Person(id));
+    streams.push_back(LogIn(*helpers.back(), v1::PRESENCE_STATUS_AVAILABLE));
+  }
+  // Nobody resolves: each keeps one thread (capacity 2), so idle time plays no part — the turn
+  // goes round by id, twice, and then nobody has room.
+  for (int i = 0; i < 8; ++i) {
+    auto e = anna_->Escalate(Billing(1));
+    ASSERT_TRUE(e.ok());
+    ASSERT_EQ(e->state(), v1::ESCALATION_STATE_OFFERED) << "escalation " << i;
+    const std::string& helper = e->offer().helper();
+    EXPECT_EQ(helper, ids[i % 4]) << "escalation " << i;
+    auto& client = helpers[std::find(ids.begin(), ids.end(), helper) - ids.begin()];
+    ASSERT_TRUE(client->AcceptOffer(e->id()).ok());
+  }
+  EXPECT_EQ(anna_->Escalate(Billing(1))->state(), v1::ESCALATION_STATE_QUEUED);
+}
+
+TEST_F(RoutingTest, LeastLoadedGoesToWhoeverHoldsLeast) {
+  Start(R"({"groups": {"default": {"order": "least_loaded", "broadcast_after_seconds": 0,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})");
+  // Soren becomes available first (idle longest) but will hold a thread; mei then gets the next
+  // one although she has been idle for less time.
+  auto soren = Person("soren"), mei = Person("mei");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_AVAILABLE);
+  auto first = anna_->Escalate(Billing(1));
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->offer().helper(), "soren");
+  ASSERT_TRUE(soren->AcceptOffer(first->id()).ok());
+  auto mei_s = LogIn(*mei, v1::PRESENCE_STATUS_AVAILABLE);
+  // Soren's idle clock is older than mei's: by longest idle he would be next.
+  ASSERT_LT(soren->GetPresence()->idle_since().seconds() * 1000,
+            mei->GetPresence()->idle_since().seconds() * 1000 + 1000);
+  auto second = anna_->Escalate(Billing(1));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->offer().helper(), "mei");
+}
+
+TEST_F(RoutingTest, OnCallSeniorsTakeUrgentOnlyWhenThePolicySaysSo) {
+  Start(R"({"groups": {"default": {"on_call_takes_urgent": true, "broadcast_after_seconds": 0,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})");
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_ON_CALL);
+  // A normal escalation waits for someone available.
+  auto normal = anna_->Escalate(Billing());
+  ASSERT_TRUE(normal.ok());
+  EXPECT_EQ(normal->state(), v1::ESCALATION_STATE_QUEUED);
+  // An urgent one reaches soren on his call, and he keeps the offer while still on it.
+  v1::CreateEscalationRequest urgent = Billing();
+  urgent.set_priority(v1::PRIORITY_URGENT);
+  auto u = anna_->Escalate(urgent);
+  ASSERT_TRUE(u.ok());
+  ASSERT_EQ(u->state(), v1::ESCALATION_STATE_OFFERED);
+  EXPECT_EQ(u->offer().helper(), "soren");
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_ON_CALL, "second customer").ok());
+  auto accepted = soren->AcceptOffer(u->id());
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(anna_->GetEscalation(normal->id())->state(), v1::ESCALATION_STATE_QUEUED);
+
+  // A senior who goes on a call while an urgent escalation waits is offered it at once.
+  auto mei = Person("mei");
+  auto mei_s = LogIn(*mei, v1::PRESENCE_STATUS_BREAK);
+  auto later = anna_->Escalate(urgent);
+  ASSERT_TRUE(later.ok());
+  // Soren (capacity 2) holds one thread; the urgent one goes to him again, on his call.
+  EXPECT_EQ(later->offer().helper(), "soren");
+  auto declined = soren->DeclineOffer(later->id(), "", "busy");
+  ASSERT_TRUE(declined.ok()) << declined.status();
+  ASSERT_TRUE(mei->SetStatus(v1::PRESENCE_STATUS_ON_CALL).ok());
+  auto offered = WaitForEvent(*mei_s, [&](const v1::Event& ev) {
+    return ev.has_offer() && ev.offer().escalation().id() == later->id();
+  });
+  EXPECT_TRUE(offered.has_value()) << "mei, on a call, was not offered the urgent escalation";
+  // explain agrees: on a call counts for URGENT work here.
+  auto eva = Person("eva", v1::ROLE_SUPERVISOR);
+  auto why = eva->ExplainRouting(normal->id());
+  ASSERT_TRUE(why.ok()) << why.status();
+  for (const auto& v : why->candidates()) {
+    if (v.person() == "mei") EXPECT_EQ(v.verdict(), "not_available") << "normal priority";
+  }
+  auto urgent_why = eva->ExplainRouting(later->id());
+  ASSERT_TRUE(urgent_why.ok());
+  for (const auto& v : urgent_why->candidates()) {
+    if (v.person() == "mei") EXPECT_EQ(v.verdict(), "offered");
+  }
+}
+
+TEST_F(RoutingTest, WithoutThePolicyOnCallSeniorsGetNothing) {
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})");
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_ON_CALL);
+  v1::CreateEscalationRequest urgent = Billing();
+  urgent.set_priority(v1::PRIORITY_URGENT);
+  auto u = anna_->Escalate(urgent);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->state(), v1::ESCALATION_STATE_QUEUED);
+  // Available again: offered at once; back on a call: the offer is withdrawn.
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  ASSERT_TRUE(WaitForEvent(*soren_s, [](const v1::Event& ev) { return ev.has_offer(); }));
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_ON_CALL).ok());
+  auto closed = WaitForEvent(*soren_s, [](const v1::Event& ev) { return ev.has_offer_closed(); });
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->offer_closed().reason(), "withdrawn");
+}
+
 TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {
   Start(kBullseye);
   // Ring 1 staffed but busy; ring 2 not open for a while: the escalation waits.

@@ -163,17 +163,28 @@ TEST_F(PresenceStoreTest, OfferableIndexNeverDisagreesWithTheHashes) {
     }
   });
   for (auto& t : threads) t.join();
-  auto offerable = redis_.Command({"ZRANGE", keys_.Offerable(), "0", "-1"});
-  ASSERT_TRUE(offerable.ok());
-  std::set<std::string> indexed;
-  for (const auto& e : offerable->elements) indexed.insert(e.str);
+  auto members = [&](const std::string& key) {
+    std::set<std::string> out;
+    auto r = redis_.Command({"ZRANGE", key, "0", "-1"});
+    EXPECT_TRUE(r.ok());
+    if (r.ok()) {
+      for (const auto& e : r->elements) out.insert(e.str);
+    }
+    return out;
+  };
+  const std::set<std::string> offerable = members(keys_.Offerable());
+  const std::set<std::string> on_call = members(keys_.OnCallIndex());
   for (int i = 0; i < 30; ++i) {
     const std::string id = absl::StrCat("s", i);
     auto f = redis_.Command({"HMGET", keys_.Presence(id), "status", "alive", "load", "capacity"});
     ASSERT_TRUE(f.ok());
-    const bool should = f->elements[0].str == "1" && f->elements[1].str == "1" &&
-                        f->elements[2].AsInteger() < f->elements[3].AsInteger();
-    EXPECT_EQ(indexed.count(id) == 1, should) << id;
+    const bool room =
+        f->elements[1].str == "1" && f->elements[2].AsInteger() < f->elements[3].AsInteger();
+    EXPECT_EQ(offerable.count(id) == 1, f->elements[0].str == "1" && room) << id;
+    EXPECT_EQ(on_call.count(id) == 1, f->elements[0].str == "2" && room) << id;
+    auto load = redis_.Command({"ZSCORE", keys_.LoadIndex(), id});
+    ASSERT_TRUE(load.ok());
+    EXPECT_EQ(load->AsInteger(-1), f->elements[2].AsInteger()) << id;
   }
 }
 

@@ -1,6 +1,7 @@
 -- Ranks the people who may be offered work now and meet every requirement: best proficiency
 -- (in the weakest of the required skills) first, then longest idle, then id — or, by policy,
--- longest idle only.
+-- longest idle only; least loaded (then longest idle); or round robin (by id, starting after
+-- the last person offered, kept in a pointer key by the router).
 --
 -- The work is done by Redis's own set operations, not by walking people in Lua: the
 -- intersection of "offerable now" (scored by idle-since), the skill indexes (scored by
@@ -8,15 +9,17 @@
 -- a scratch key with score = idle_since - weakest proficiency * W (W = 1e13 to rank by
 -- proficiency, 0 to rank by idle time only), so ascending score order is the ranking
 -- (milliseconds since the epoch stay far below 1e13, and the sums are exact in a double).
--- KEYS[1] offerable index, KEYS[2] language index, KEYS[3] excluded-people set,
--- KEYS[4], KEYS[5] scratch keys (deleted before returning), KEYS[6] scope set (team or site),
--- KEYS[7 .. 6+R] role sets, then one skill index per requirement
+-- KEYS[1] pool: the offerable index (or the on-call index), KEYS[2] language index,
+-- KEYS[3] excluded-people set, KEYS[4], KEYS[5] scratch keys (deleted before returning),
+-- KEYS[6] scope set (team or site), KEYS[7] round-robin pointer, KEYS[8 .. 7+R] role sets, then
+-- one skill index per requirement
 -- own ARGV: [1] limit, [2] person never to return (the requester), [3] '1' to filter by language,
 -- [4] '1' to skip the excluded set, [5] '1' to filter by the scope set, [6] R, the number of role
--- sets (their union filters), [7] only this person ('' for anyone), [8] '1' to rank by idle time
--- only, [9..] minimum proficiency per requirement, in KEYS order
--- (KEYS that a flag switches off are not read.)
--- Returns {id, proficiency, idle_since, ...}, best first.
+-- sets (their union filters), [7] only this person ('' for anyone), [8] order: 'p' proficiency,
+-- 'i' longest idle, 'l' least loaded, 'r' round robin, [9..] minimum proficiency per
+-- requirement, in KEYS order
+-- (KEYS that a flag or the order switches off are not read.)
+-- Returns {id, proficiency, idle_since, load, ...}, best first.
 local limit = tonumber(ARGV[BL_ARG0 + 1])
 local requester = ARGV[BL_ARG0 + 2]
 local by_language = ARGV[BL_ARG0 + 3] == '1'
@@ -24,9 +27,10 @@ local with_excluded = ARGV[BL_ARG0 + 4] == '1'
 local with_scope = ARGV[BL_ARG0 + 5] == '1'
 local nroles = tonumber(ARGV[BL_ARG0 + 6])
 local only = ARGV[BL_ARG0 + 7]
-local W = ARGV[BL_ARG0 + 8] == '1' and 0 or 1e13
+local order = ARGV[BL_ARG0 + 8]
+local W = order == 'p' and 1e13 or 0
 local scratch, scratch2 = KEYS[4], KEYS[5]
-local first_skill = 7 + nroles
+local first_skill = 8 + nroles
 local nskills = BL_NKEYS - first_skill + 1
 local mins, lowest = {}, 5
 for s = 1, nskills do
@@ -55,7 +59,7 @@ if only ~= '' then
   for s = 1, nskills do
     weakest = math.min(weakest, tonumber(redis.call('ZSCORE', KEYS[first_skill + s - 1], only)))
   end
-  return {only, weakest, tonumber(idle)}
+  return {only, weakest, tonumber(idle), tonumber(redis.call('ZSCORE', BL_LOAD_INDEX, only) or '0')}
 end
 
 -- The weakest proficiency of everyone with all the skills (one skill: that skill's index).
@@ -73,7 +77,7 @@ if by_language then inputs[#inputs + 1] = KEYS[2]; weights[#weights + 1] = 0 end
 if with_scope then inputs[#inputs + 1] = KEYS[6]; weights[#weights + 1] = 0 end
 if nroles > 0 then
   local args = {'ZUNIONSTORE', scratch, nroles}
-  for r = 1, nroles do args[#args + 1] = KEYS[6 + r] end
+  for r = 1, nroles do args[#args + 1] = KEYS[7 + r] end
   redis.call(unpack(args))
   inputs[#inputs + 1] = scratch
   weights[#weights + 1] = 0
@@ -111,16 +115,31 @@ while true do
   if W > 0 and #found >= limit then break end
   offset = offset + chunk
 end
-if W == 0 then
+local function load_of(id) return tonumber(redis.call('ZSCORE', BL_LOAD_INDEX, id) or '0') end
+if order == 'l' then
+  for _, c in ipairs(found) do c[4] = load_of(c[1]) end
+end
+if order == 'i' or order == 'l' then
   table.sort(found, function(a, b)
+    if order == 'l' and a[4] ~= b[4] then return a[4] < b[4] end
     if a[3] ~= b[3] then return a[3] < b[3] end
+    return a[1] < b[1]
+  end)
+elseif order == 'r' then
+  -- By id, the first after the last person offered; then around from the start.
+  local last = redis.call('GET', KEYS[7]) or ''
+  table.sort(found, function(a, b)
+    local a_after, b_after = a[1] > last, b[1] > last
+    if a_after ~= b_after then return a_after end
     return a[1] < b[1]
   end)
 end
 for i = 1, math.min(limit, #found) do
-  out[#out + 1] = found[i][1]
-  out[#out + 1] = found[i][2]
-  out[#out + 1] = found[i][3]
+  local c = found[i]
+  out[#out + 1] = c[1]
+  out[#out + 1] = c[2]
+  out[#out + 1] = c[3]
+  out[#out + 1] = c[4] or load_of(c[1])
 end
 redis.call('DEL', scratch, scratch2)
 return out

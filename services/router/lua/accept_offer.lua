@@ -18,7 +18,8 @@ if tostring(tonumber(redis.call('HGET', KEYS[6], 'last_seq') or '0') + 1) ~= seq
 end
 if tonumber(cur[4]) < BL_NOW then return {'LAPSED'} end
 redis.call('HINCRBY', KEYS[2], 'offers', -1)
-redis.call('HSET', KEYS[2], 'missed', 0)
+-- Taking on work ends the helper's idle time (finishing it starts the clock afresh).
+redis.call('HSET', KEYS[2], 'missed', 0, 'idle_since', BL_NOW)
 bl_refresh_offerable(KEYS[2], KEYS[3], helper)
 redis.call('SREM', KEYS[5], id)
 redis.call('HSET', KEYS[1], 'state', 3, 'version', tonumber(version) + 1, 'helper', helper,

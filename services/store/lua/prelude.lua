@@ -8,10 +8,13 @@
 --   ARGV[8 .. ARGV[5]-1]   the script's own arguments
 --   ARGV[ARGV[5]]          number of events, then per event: stream key index, last key index,
 --                          user id, serialized Event (those keys come after the script's own)
+-- KEYS: the script's own, then the event logs' (two per event), then the on-call index and the
+-- load index (in every call, so that any script can keep them with bl_refresh_offerable).
 local BL_NOW = tonumber(ARGV[4])
 local BL_ARG0 = 7  -- the script's own arguments are ARGV[BL_ARG0 + i], i >= 1
--- The script's own keys are KEYS[1..BL_NKEYS]; the event logs' keys follow them.
-local BL_NKEYS = #KEYS - 2 * tonumber(ARGV[tonumber(ARGV[5])])
+local BL_ON_CALL_INDEX, BL_LOAD_INDEX = KEYS[#KEYS - 1], KEYS[#KEYS]
+-- The script's own keys are KEYS[1..BL_NKEYS].
+local BL_NKEYS = #KEYS - 2 - 2 * tonumber(ARGV[tonumber(ARGV[5])])
 
 -- Appends one event to a user's log, trims the log to its retention, remembers the newest cursor
 -- (so that resume can tell a trimmed log from an empty one) and announces it on the channel.
@@ -55,18 +58,33 @@ local function bl_queue_add(queue, base, id)
 end
 
 local BL_AVAILABLE = '1'  -- PresenceStatus.PRESENCE_STATUS_AVAILABLE
+local BL_ON_CALL = '2'    -- PresenceStatus.PRESENCE_STATUS_ON_CALL
 local BL_OFFLINE = '6'    -- PresenceStatus.PRESENCE_STATUS_OFFLINE
 
 -- Makes the offerable index agree with a person's presence hash — a person is offerable when
 -- AVAILABLE, alive and below capacity — and announces the change: routers hear `available P`
 -- when P became offerable and `unavailable P` when P, holding offers, is no longer AVAILABLE or
--- alive (its offers are withdrawn); presence watchers hear P. Every script that changes a
--- presence hash ends with this. Returns true when offerable.
+-- alive (the router withdraws the offers P may no longer hold); presence watchers hear P. Keeps
+-- the on-call index (ON_CALL, alive, below capacity; routers hear `on_call P` when P enters it)
+-- and the load index the same way. Every script that changes a presence hash ends with this.
+-- Returns true when offerable.
 local function bl_refresh_offerable(presence, offerable, person)
   local f = redis.call('HMGET', presence, 'status', 'load', 'capacity', 'alive', 'idle_since',
                        'offers')
-  local ok = f[1] == BL_AVAILABLE and f[4] == '1' and
-             tonumber(f[2] or '0') < tonumber(f[3] or '0')
+  local room = f[4] == '1' and tonumber(f[2] or '0') < tonumber(f[3] or '0')
+  local ok = f[1] == BL_AVAILABLE and room
+  if f[1] == BL_ON_CALL and room then
+    if redis.call('ZADD', BL_ON_CALL_INDEX, tonumber(f[5] or '0'), person) == 1 then
+      redis.call('PUBLISH', ARGV[6], 'on_call ' .. person)
+    end
+  else
+    redis.call('ZREM', BL_ON_CALL_INDEX, person)
+  end
+  if f[1] then
+    redis.call('ZADD', BL_LOAD_INDEX, tonumber(f[2] or '0'), person)
+  else
+    redis.call('ZREM', BL_LOAD_INDEX, person)
+  end
   local was = redis.call('ZSCORE', offerable, person) ~= false
   if ok then
     redis.call('ZADD', offerable, tonumber(f[5] or '0'), person)
