@@ -138,6 +138,14 @@ std::string ExpectedWait(const v1::Escalation& e) {
              : "";
 }
 
+// Whom an OFFERED escalation is offered to: one helper, or several at once (`a, b`).
+std::string OfferedTo(const v1::Escalation& e) {
+  std::vector<std::string> helpers;
+  for (const v1::Offer& o : e.offers()) helpers.push_back(o.helper());
+  if (helpers.empty()) helpers.push_back(e.offer().helper());
+  return absl::StrJoin(helpers, ", ");
+}
+
 class Cli;
 using Handler = std::function<int(Cli&, const Args&)>;
 
@@ -259,7 +267,7 @@ class Cli {
     if (json) return PrintJson(e);
     out << e.id() << "  " << StateName(e.state());
     if (e.state() == v1::ESCALATION_STATE_OFFERED) {
-      out << " to " << e.offer().helper() << " (answer within " << SecondsLeft(e.offer().deadline())
+      out << " to " << OfferedTo(e) << " (answer within " << SecondsLeft(e.offer().deadline())
           << ")";
     }
     if (!e.helper().empty()) out << "  helper " << e.helper();
@@ -300,7 +308,7 @@ class Cli {
       case v1::Event::kEscalationUpdated: {
         const v1::Escalation& e = ev.escalation_updated().escalation();
         out << "ESCALATION " << e.id() << " " << StateName(e.state());
-        if (e.state() == v1::ESCALATION_STATE_OFFERED) out << " to " << e.offer().helper();
+        if (e.state() == v1::ESCALATION_STATE_OFFERED) out << " to " << OfferedTo(e);
         if (!e.thread_id().empty()) out << " thread " << e.thread_id();
         out << "\n";
         break;

@@ -158,47 +158,82 @@ absl::Status ContendedError(absl::string_view what) {
   return absl::AbortedError(absl::StrCat(what, ": the escalation kept changing; try again"));
 }
 
-v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,
-                         absl::string_view offer_id, absl::Time now, absl::Time deadline) {
+const v1::Offer* PendingOfferTo(const v1::Escalation& e, absl::string_view person) {
+  if (e.state() != v1::ESCALATION_STATE_OFFERED) return nullptr;
+  for (const v1::Offer& o : e.offers()) {
+    if (o.helper() == person) return &o;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> PendingHelpers(const v1::Escalation& e) {
+  std::vector<std::string> out;
+  for (const v1::Offer& o : e.offers()) out.push_back(o.helper());
+  return out;
+}
+
+v1::Escalation WithOffers(const v1::Escalation& e,
+                          const std::vector<std::pair<std::string, std::string>>& offers,
+                          absl::Time now, absl::Time deadline) {
   v1::Escalation out = e;
   out.set_state(v1::ESCALATION_STATE_OFFERED);
   out.set_version(e.version() + 1);
-  v1::Offer* offer = out.mutable_offer();
-  offer->set_offer_id(std::string(offer_id));
-  offer->set_escalation_id(e.id());
-  offer->set_helper(std::string(helper));
-  if (std::find(out.offered_to().begin(), out.offered_to().end(), helper) ==
-      out.offered_to().end()) {
-    out.add_offered_to(std::string(helper));
-    std::sort(out.mutable_offered_to()->begin(), out.mutable_offered_to()->end());
+  out.clear_offers();
+  for (const auto& [helper, offer_id] : offers) {
+    v1::Offer* offer = out.add_offers();
+    offer->set_offer_id(offer_id);
+    offer->set_escalation_id(e.id());
+    offer->set_helper(helper);
+    *offer->mutable_offer_time() = ToProtoTime(now);
+    *offer->mutable_deadline() = ToProtoTime(deadline);
+    if (!WasOfferedTo(out, helper)) out.add_offered_to(helper);
   }
-  *offer->mutable_offer_time() = ToProtoTime(now);
-  *offer->mutable_deadline() = ToProtoTime(deadline);
+  std::sort(out.mutable_offered_to()->begin(), out.mutable_offered_to()->end());
+  if (out.offers_size() > 0) *out.mutable_offer() = out.offers(0);
   if (!out.timeline().has_first_offer_time()) {
     *out.mutable_timeline()->mutable_first_offer_time() = ToProtoTime(now);
   }
   return out;
 }
 
-v1::Escalation WithAccept(const v1::Escalation& e, absl::Time now) {
+v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,
+                         absl::string_view offer_id, absl::Time now, absl::Time deadline) {
+  return WithOffers(e, {{std::string(helper), std::string(offer_id)}}, now, deadline);
+}
+
+v1::Escalation WithAccept(const v1::Escalation& e, absl::string_view helper, absl::Time now) {
   v1::Escalation out = e;
   out.set_state(v1::ESCALATION_STATE_ACCEPTED);
   out.set_version(e.version() + 1);
-  out.set_helper(e.offer().helper());
+  out.set_helper(std::string(helper));
   out.set_thread_id(ThreadIdFor(e.id()));
   out.clear_offer();
+  out.clear_offers();
   *out.mutable_timeline()->mutable_accept_time() = ToProtoTime(now);
   return out;
 }
 
-v1::Escalation Requeued(const v1::Escalation& e) {
+v1::Escalation WithoutOffers(const v1::Escalation& e, const std::vector<std::string>& helpers) {
   v1::Escalation out = e;
-  out.set_state(v1::ESCALATION_STATE_QUEUED);
   out.set_version(e.version() + 1);
-  out.add_declined_by(e.offer().helper());
+  out.clear_offers();
   out.clear_offer();
+  for (const v1::Offer& o : e.offers()) {
+    if (std::find(helpers.begin(), helpers.end(), o.helper()) == helpers.end()) {
+      *out.add_offers() = o;
+    } else if (!HasDeclined(out, o.helper())) {
+      out.add_declined_by(o.helper());
+    }
+  }
+  if (out.offers_size() > 0) {
+    *out.mutable_offer() = out.offers(0);
+  } else {
+    out.set_state(v1::ESCALATION_STATE_QUEUED);
+  }
   return out;
 }
+
+v1::Escalation Requeued(const v1::Escalation& e) { return WithoutOffers(e, PendingHelpers(e)); }
 
 v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state, absl::string_view reason,
                       absl::Time now) {
@@ -207,6 +242,7 @@ v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state, absl::
   out.set_version(e.version() + 1);
   out.set_close_reason(std::string(reason));
   out.clear_offer();
+  out.clear_offers();
   auto* t = out.mutable_timeline();
   switch (state) {
     case v1::ESCALATION_STATE_RESOLVED:
@@ -230,9 +266,10 @@ v1::Event EscalationUpdatedEvent(const v1::Escalation& e, absl::Time now) {
   return ev;
 }
 
-v1::Event OfferMadeEvent(const v1::Escalation& e, absl::Time now) {
+v1::Event OfferMadeEvent(const v1::Escalation& e, absl::string_view helper, absl::Time now) {
   v1::Event ev = EventAt(now);
-  *ev.mutable_offer()->mutable_offer() = e.offer();
+  const v1::Offer* offer = PendingOfferTo(e, helper);
+  if (offer != nullptr) *ev.mutable_offer()->mutable_offer() = *offer;
   *ev.mutable_offer()->mutable_escalation() = e;
   return ev;
 }

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -66,6 +68,10 @@ bool IsFinal(v1::EscalationState state);
 // Whether `person` was ever offered `e` / declined or let lapse an offer of it.
 bool WasOfferedTo(const v1::Escalation& e, absl::string_view person);
 bool HasDeclined(const v1::Escalation& e, absl::string_view person);
+// The pending offer of `e` to `person`, or null.
+const v1::Offer* PendingOfferTo(const v1::Escalation& e, absl::string_view person);
+// The helpers `e` is offered to right now, best-ranked first.
+std::vector<std::string> PendingHelpers(const v1::Escalation& e);
 
 // How many times a call re-reads and recomputes after another instance moved first, and the
 // error when that is not enough.
@@ -73,16 +79,26 @@ inline constexpr int kMaxTransitionAttempts = 8;
 absl::Status ContendedError(absl::string_view what);
 
 // Transitions. Each returns the escalation after the change, with the version bumped.
+// Offered to each (helper, offer id), best-ranked first, all with the same deadline.
+v1::Escalation WithOffers(const v1::Escalation& e,
+                          const std::vector<std::pair<std::string, std::string>>& offers,
+                          absl::Time now, absl::Time deadline);
 v1::Escalation WithOffer(const v1::Escalation& e, absl::string_view helper,
                          absl::string_view offer_id, absl::Time now, absl::Time deadline);
-v1::Escalation WithAccept(const v1::Escalation& e, absl::Time now);
+// Accepted by `helper`, who holds one of its pending offers; the other offers are gone.
+v1::Escalation WithAccept(const v1::Escalation& e, absl::string_view helper, absl::Time now);
+// The offers to `helpers` taken back (declined, lapsed, withdrawn): they are not offered it
+// again. Still OFFERED while others hold offers; QUEUED once nobody does.
+v1::Escalation WithoutOffers(const v1::Escalation& e, const std::vector<std::string>& helpers);
+// Every pending offer taken back: QUEUED again.
 v1::Escalation Requeued(const v1::Escalation& e);
 v1::Escalation Closed(const v1::Escalation& e, v1::EscalationState state, absl::string_view reason,
                       absl::Time now);
 
 // Events.
 v1::Event EscalationUpdatedEvent(const v1::Escalation& e, absl::Time now);
-v1::Event OfferMadeEvent(const v1::Escalation& e, absl::Time now);
+// The offer of `e` to `helper` (who must hold one), for that helper.
+v1::Event OfferMadeEvent(const v1::Escalation& e, absl::string_view helper, absl::Time now);
 v1::Event OfferClosedEvent(const v1::Offer& offer, absl::string_view reason, absl::Time now);
 v1::Message SystemMessage(absl::string_view thread_id, int64_t seq, absl::string_view text,
                           absl::Time now);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/validation.h"
 #include "services/router/escalation_rules.h"
@@ -45,7 +46,8 @@ bool EscalationFromHash(absl::string_view id, const store::RedisReply& hash, v1:
   const auto& fields = hash.elements;
   if (fields.empty()) return false;
   v1::Escalation& e = *out;
-  v1::Offer offer;
+  std::string offers;
+  google::protobuf::Timestamp offer_time, offer_deadline;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
     const std::string& f = fields[i].str;
     const store::RedisReply& v = fields[i + 1];
@@ -58,14 +60,12 @@ bool EscalationFromHash(absl::string_view id, const store::RedisReply& hash, v1:
       e.set_state(static_cast<v1::EscalationState>(v.AsInteger()));
     } else if (f == "version") {
       e.set_version(v.AsInteger());
-    } else if (f == "offer_id") {
-      offer.set_offer_id(v.str);
-    } else if (f == "offer_helper") {
-      offer.set_helper(v.str);
+    } else if (f == "offers") {
+      offers = v.str;
     } else if (f == "offer_time") {
-      *offer.mutable_offer_time() = Millis(v);
+      offer_time = Millis(v);
     } else if (f == "offer_deadline") {
-      *offer.mutable_deadline() = Millis(v);
+      offer_deadline = Millis(v);
     } else if (f == "helper") {
       e.set_helper(v.str);
     } else if (f == "thread") {
@@ -88,10 +88,17 @@ bool EscalationFromHash(absl::string_view id, const store::RedisReply& hash, v1:
       e.set_close_reason(v.str);
     }
   }
-  if (!offer.offer_id().empty()) {
-    offer.set_escalation_id(std::string(id));
-    *e.mutable_offer() = std::move(offer);
+  // `helper offer-id;...`, best-ranked first (see offer_escalation.lua).
+  for (absl::string_view entry : absl::StrSplit(offers, ';', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(entry, ' ');
+    v1::Offer* offer = e.add_offers();
+    offer->set_offer_id(parts.second);
+    offer->set_escalation_id(std::string(id));
+    offer->set_helper(parts.first);
+    *offer->mutable_offer_time() = offer_time;
+    *offer->mutable_deadline() = offer_deadline;
   }
+  if (e.offers_size() > 0) *e.mutable_offer() = e.offers(0);
   return true;
 }
 
@@ -240,36 +247,44 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e
 absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before,
                                                     const v1::Escalation& after,
                                                     const EventList& events,
-                                                    const OfferOptions& options) {
-  const std::string& helper = after.offer().helper();
+                                                    const OfferOptions& options,
+                                                    std::string* gone) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(before.id()));
-  call.Key(keys_->Presence(helper));
   call.Key(keys_->Offerable());
   call.Key(keys_->Queue());
   call.Key(keys_->QueueRequirements());
   call.Key(keys_->Timers());
-  call.Key(keys_->PendingOffers(helper));
   call.Key(keys_->EscalationDeclined(before.id()));
   call.Key(keys_->EscalationOffered(before.id()));
   // Without a round-robin pointer, a key the script does not read stands in.
   call.Key(options.round_robin_key.empty() ? keys_->Offerable() : options.round_robin_key);
   call.Arg(before.id());
   call.Arg(before.version());
-  call.Arg(helper);
-  call.Arg(after.offer().offer_id());
   call.Arg(ToMillis(after.offer().deadline()));
   call.Arg(OfferTimerMember(after));
-  call.Arg(options.on_call ? "1" : "0");
   call.Arg(options.round_robin_key.empty() ? "0" : "1");
-  return RunTransition(call, OfferScript());
+  call.Arg(static_cast<int64_t>(after.offers_size()));
+  for (const v1::Offer& o : after.offers()) {
+    call.Key(keys_->Presence(o.helper()));
+    call.Key(keys_->PendingOffers(o.helper()));
+    call.Arg(o.helper());
+    call.Arg(o.offer_id());
+    call.Arg(options.on_call.count(o.helper()) ? "1" : "0");
+  }
+  store::RedisReply reply;
+  auto outcome = RunTransition(call, OfferScript(), &reply);
+  if (outcome.ok() && *outcome == Outcome::kHelperGone && gone != nullptr) {
+    *gone = reply.elements.size() > 1 ? reply.elements[1].AsString() : "";
+  }
+  return outcome;
 }
 
 absl::StatusOr<Outcome> RedisEscalationStore::Accept(const v1::Escalation& before,
                                                      const v1::Escalation& after,
                                                      const v1::Message& first_message,
                                                      const EventList& events) {
-  const std::string& helper = before.offer().helper();
+  const std::string& helper = after.helper();
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(before.id()));
   call.Key(keys_->Presence(helper));
@@ -291,33 +306,48 @@ absl::StatusOr<Outcome> RedisEscalationStore::Accept(const v1::Escalation& befor
   call.Arg(first_message.SerializeAsString());
   call.Arg(before.site());
   call.Arg(first_message.seq());
+  call.Arg(static_cast<int64_t>(before.offers_size() - 1));
+  for (const v1::Offer& o : before.offers()) {
+    if (o.helper() == helper) continue;
+    call.Key(keys_->Presence(o.helper()));
+    call.Key(keys_->PendingOffers(o.helper()));
+    call.Arg(o.helper());
+  }
   return RunTransition(call, AcceptScript());
 }
 
 absl::StatusOr<Outcome> RedisEscalationStore::Release(const v1::Escalation& before,
-                                                      const v1::Escalation& after, bool lapsed,
-                                                      const EventList& events, int* missed) {
-  const std::string& helper = before.offer().helper();
+                                                      const v1::Escalation& after,
+                                                      const std::vector<std::string>& helpers,
+                                                      bool lapsed, const EventList& events,
+                                                      std::vector<int>* missed) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(before.id()));
-  call.Key(keys_->Presence(helper));
   call.Key(keys_->Offerable());
   call.Key(keys_->Timers());
-  call.Key(keys_->PendingOffers(helper));
   call.Key(keys_->Queue());
   call.Key(keys_->QueueRequirements());
   call.Key(keys_->EscalationDeclined(before.id()));
   call.Arg(before.id());
   call.Arg(before.version());
-  call.Arg(helper);
   call.Arg(OfferTimerMember(before));
   call.Arg(absl::StrCat(QueueScore(after)));
   call.Arg(QueueRequirements(after));
   call.Arg(lapsed ? "1" : "0");
+  call.Arg(OfferTimerMember(after));
+  call.Arg(static_cast<int64_t>(helpers.size()));
+  for (const std::string& helper : helpers) {
+    call.Key(keys_->Presence(helper));
+    call.Key(keys_->PendingOffers(helper));
+    call.Arg(helper);
+  }
   store::RedisReply reply;
   auto outcome = RunTransition(call, ReleaseScript(), &reply);
   if (outcome.ok() && *outcome == Outcome::kOk && missed != nullptr) {
-    *missed = static_cast<int>(reply.elements[1].AsInteger());
+    missed->clear();
+    for (size_t i = 1; i < reply.elements.size(); ++i) {
+      missed->push_back(static_cast<int>(reply.elements[i].AsInteger()));
+    }
   }
   return outcome;
 }
@@ -326,15 +356,15 @@ absl::StatusOr<Outcome> RedisEscalationStore::Close(const v1::Escalation& before
                                                     const v1::Escalation& after,
                                                     const v1::Message* message,
                                                     const EventList& events) {
-  // Whom the escalation holds: the helper it is offered to, or the one who accepted it.
+  // Whom the escalation holds: the helpers it is offered to, or the one who accepted it.
   std::string helper;
   std::string timer;
   if (before.state() == v1::ESCALATION_STATE_OFFERED) {
-    helper = before.offer().helper();
     timer = OfferTimerMember(before);
   } else if (before.state() == v1::ESCALATION_STATE_ACCEPTED) {
     helper = before.helper();
   }
+  // Without an accepted helper, a key the script does not read stands in.
   const std::string holder = helper.empty() ? before.requester() : helper;
   const std::string thread = ThreadIdFor(before.id());
   const char* stamp = after.state() == v1::ESCALATION_STATE_RESOLVED    ? "resolve_time"
@@ -347,7 +377,6 @@ absl::StatusOr<Outcome> RedisEscalationStore::Close(const v1::Escalation& before
   call.Key(keys_->Timers());
   call.Key(keys_->Presence(holder));
   call.Key(keys_->Offerable());
-  call.Key(keys_->PendingOffers(holder));
   call.Key(keys_->Thread(thread));
   call.Key(keys_->ThreadMessages(thread));
   call.Arg(before.id());
@@ -359,6 +388,13 @@ absl::StatusOr<Outcome> RedisEscalationStore::Close(const v1::Escalation& before
   call.Arg(timer);
   call.Arg(message != nullptr ? message->SerializeAsString() : "");
   call.Arg(message != nullptr ? message->seq() : 0);
+  const int offered = before.state() == v1::ESCALATION_STATE_OFFERED ? before.offers_size() : 0;
+  call.Arg(static_cast<int64_t>(offered));
+  for (int i = 0; i < offered; ++i) {
+    call.Key(keys_->Presence(before.offers(i).helper()));
+    call.Key(keys_->PendingOffers(before.offers(i).helper()));
+    call.Arg(before.offers(i).helper());
+  }
   return RunTransition(call, CloseScript());
 }
 

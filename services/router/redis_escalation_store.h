@@ -5,6 +5,7 @@
 // CONFLICT, and the router reloads) and appends the resulting events to the users' logs.
 #pragma once
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,11 +36,11 @@ struct StoredEscalation {
   std::vector<std::string> thread_members;  // participants of its thread, sorted
 };
 
-// How a helper was chosen, for the offer's own checks.
+// How the helpers were chosen, for the offer's own checks.
 struct OfferOptions {
-  // The helper may be ON_CALL (an URGENT escalation, by policy) rather than offerable.
-  bool on_call = false;
-  // Round-robin groups: the pointer to set to the helper when the offer is made.
+  // Helpers who may be ON_CALL (an URGENT escalation, by policy) rather than offerable.
+  std::set<std::string> on_call;
+  // Round-robin groups: the pointer to set to the first helper when the offer is made.
   std::string round_robin_key;
 };
 
@@ -63,14 +64,20 @@ class RedisEscalationStore {
   absl::StatusOr<std::string> Create(const v1::Escalation& escalation, absl::string_view request_id,
                                      const std::vector<Timer>& timers, const EventList& events);
 
+  // Offers `before` to every helper of `after.offers()` at once, or to none: kHelperGone names
+  // the first helper who is not offerable any more in `*gone` (may be null).
   absl::StatusOr<Outcome> Offer(const v1::Escalation& before, const v1::Escalation& after,
-                                const EventList& events, const OfferOptions& options = {});
+                                const EventList& events, const OfferOptions& options,
+                                std::string* gone = nullptr);
+  // `after.helper()` accepts; the other pending offers are given back.
   absl::StatusOr<Outcome> Accept(const v1::Escalation& before, const v1::Escalation& after,
                                  const v1::Message& first_message, const EventList& events);
-  // Takes the pending offer back (`lapsed`: the helper let it time out). On success `*missed`
-  // is the helper's count of offers missed in a row.
+  // Takes the pending offers of `helpers` back (`lapsed`: they let them time out); `after` is
+  // WithoutOffers(before, helpers). On success `*missed` (may be null) holds each helper's
+  // count of offers missed in a row, in `helpers` order.
   absl::StatusOr<Outcome> Release(const v1::Escalation& before, const v1::Escalation& after,
-                                  bool lapsed, const EventList& events, int* missed);
+                                  const std::vector<std::string>& helpers, bool lapsed,
+                                  const EventList& events, std::vector<int>* missed);
   // Moves to a final state; `message` (may be null) is appended to the thread.
   absl::StatusOr<Outcome> Close(const v1::Escalation& before, const v1::Escalation& after,
                                 const v1::Message* message, const EventList& events);

@@ -61,8 +61,8 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
 }
 
 absl::Status Router::CheckMayView(const Principal& caller, const v1::Escalation& e) {
-  if (caller.id == e.requester() || caller.id == e.helper() || caller.id == e.offer().helper() ||
-      WasOfferedTo(e, caller.id) || caller.role == v1::ROLE_ADMIN) {
+  if (caller.id == e.requester() || caller.id == e.helper() || WasOfferedTo(e, caller.id) ||
+      caller.role == v1::ROLE_ADMIN) {
     return absl::OkStatus();
   }
   if (caller.role == v1::ROLE_SUPERVISOR || caller.role == v1::ROLE_TEAM_LEADER) {
@@ -83,8 +83,7 @@ std::vector<std::string> Router::Audience(const StoredEscalation& stored) {
   if (!stored.thread_members.empty()) return stored.thread_members;
   const v1::Escalation& e = stored.escalation;
   std::vector<std::string> out = {e.requester()};
-  const std::string& helper = e.helper().empty() ? e.offer().helper() : e.helper();
-  if (!helper.empty()) out.push_back(helper);
+  if (!e.helper().empty()) out.push_back(e.helper());
   return out;
 }
 
@@ -93,14 +92,13 @@ absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::str
   for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
-    const bool offered_to_caller =
-        e.state() == v1::ESCALATION_STATE_OFFERED && e.offer().helper() == caller.id;
-    if (!offered_to_caller) {
+    const v1::Offer* mine = PendingOfferTo(e, caller.id);
+    if (mine == nullptr) {
       if (caller.id == e.helper()) {
         return absl::FailedPreconditionError(
             absl::StrCat("escalation ", id, " is already accepted by you"));
       }
-      if (WasOfferedTo(e, caller.id) || caller.id == e.offer().helper()) {
+      if (WasOfferedTo(e, caller.id)) {
         return absl::FailedPreconditionError(
             absl::StrCat("your offer of escalation ", id, " is no longer pending"));
       }
@@ -109,17 +107,23 @@ absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::str
       }
       return absl::PermissionDeniedError(absl::StrCat("escalation ", id, " is not offered to you"));
     }
-    if (!offer_id.empty() && offer_id != e.offer().offer_id()) {
+    if (!offer_id.empty() && offer_id != mine->offer_id()) {
       return absl::FailedPreconditionError(
           absl::StrCat("offer ", offer_id, " is no longer pending"));
     }
     const absl::Time now = clock_->Now();
-    v1::Escalation after = WithAccept(e, now);
+    v1::Escalation after = WithAccept(e, caller.id, now);
     v1::Message hello = SystemMessage(after.thread_id(), stored.thread_last_seq + 1,
                                       absl::StrCat(caller.id, " accepted the escalation"), now);
     const v1::Event updated = EscalationUpdatedEvent(after, now);
     const v1::Event posted = MessagePostedEvent(hello, now);
     EventList events = {{e.requester(), updated}, {caller.id, updated}};
+    // Offered to several at once: the others' offers are gone.
+    for (const v1::Offer& other : e.offers()) {
+      if (other.helper() != caller.id) {
+        events.push_back({other.helper(), OfferClosedEvent(other, "taken", now)});
+      }
+    }
     std::vector<std::string> audience = Audience(stored);
     if (std::find(audience.begin(), audience.end(), caller.id) == audience.end()) {
       audience.push_back(caller.id);
@@ -142,27 +146,29 @@ absl::StatusOr<v1::Escalation> Router::Decline(const Principal& caller, absl::st
   for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
-    if (e.state() != v1::ESCALATION_STATE_OFFERED || e.offer().helper() != caller.id) {
+    const v1::Offer* mine = PendingOfferTo(e, caller.id);
+    if (mine == nullptr) {
       if (WasOfferedTo(e, caller.id) || caller.id == e.helper()) {
         return absl::FailedPreconditionError(
             absl::StrCat("your offer of escalation ", id, " is no longer pending"));
       }
       return absl::PermissionDeniedError(absl::StrCat("escalation ", id, " is not offered to you"));
     }
-    if (!offer_id.empty() && offer_id != e.offer().offer_id()) {
+    if (!offer_id.empty() && offer_id != mine->offer_id()) {
       return absl::FailedPreconditionError(
           absl::StrCat("offer ", offer_id, " is no longer pending"));
     }
     const absl::Time now = clock_->Now();
-    v1::Escalation after = Requeued(e);
-    EventList events = {{caller.id, OfferClosedEvent(e.offer(), "declined", now)},
+    v1::Escalation after = WithoutOffers(e, {caller.id});
+    EventList events = {{caller.id, OfferClosedEvent(*mine, "declined", now)},
                         {e.requester(), EscalationUpdatedEvent(after, now)}};
-    BL_ASSIGN_OR_RETURN(Outcome outcome,
-                        escalations_->Release(e, after, /*lapsed=*/false, events, nullptr));
+    BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Release(e, after, {caller.id},
+                                                               /*lapsed=*/false, events, nullptr));
     if (outcome == Outcome::kOk) {
-      if (absl::Status routed = Route(id); !routed.ok()) {
-        BL_LOG(WARNING) << "re-routing " << id << ": " << routed;
-      }
+      // Still offered to others, or back in the queue: then routed again at once.
+      absl::Status routed =
+          after.state() == v1::ESCALATION_STATE_QUEUED ? Route(id) : absl::OkStatus();
+      if (!routed.ok()) BL_LOG(WARNING) << "re-routing " << id << ": " << routed;
       BL_ASSIGN_OR_RETURN(StoredEscalation now_stored, escalations_->Get(id));
       return std::move(now_stored.escalation);
     }
@@ -189,7 +195,9 @@ absl::StatusOr<v1::Escalation> Router::Cancel(const Principal& caller, absl::str
     EventList events = {{e.requester(), EscalationUpdatedEvent(after, now)}};
     std::optional<v1::Message> bye;
     if (e.state() == v1::ESCALATION_STATE_OFFERED) {
-      events.push_back({e.offer().helper(), OfferClosedEvent(e.offer(), "cancelled", now)});
+      for (const v1::Offer& o : e.offers()) {
+        events.push_back({o.helper(), OfferClosedEvent(o, "cancelled", now)});
+      }
     } else if (e.state() == v1::ESCALATION_STATE_ACCEPTED) {
       bye = SystemMessage(
           e.thread_id(), stored.thread_last_seq + 1,
@@ -444,7 +452,7 @@ absl::StatusOr<v1::Escalation> Router::Take(const Principal& caller, absl::strin
     if (!speaks) return absl::PermissionDeniedError(absl::StrCat("it needs ", e.language()));
     presence::Candidate me_as_helper;
     me_as_helper.id = caller.id;
-    BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(e, me_as_helper));
+    BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(e, {me_as_helper}, nullptr));
     if (outcome == Outcome::kHelperGone) {
       return absl::FailedPreconditionError(
           "you can take it only while available, below capacity, and not having declined it");

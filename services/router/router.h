@@ -79,8 +79,10 @@ class Router {
  private:
   // Routes `current` (QUEUED) once through its open rings.
   absl::StatusOr<Outcome> TryRoute(const v1::Escalation& current);
+  // Offers `current` to all of `helpers` at once; kHelperGone names who was not free in `*gone`.
   absl::StatusOr<Outcome> TryOffer(const v1::Escalation& current,
-                                   const presence::Candidate& helper);
+                                   const std::vector<presence::Candidate>& helpers,
+                                   std::string* gone);
   // The ranked candidates of one ring.
   absl::StatusOr<std::vector<presence::Candidate>> RingCandidates(const v1::Escalation& e,
                                                                   const Ring& ring,
@@ -94,9 +96,10 @@ class Router {
   absl::StatusOr<bool> AnyoneLoggedIn(const v1::Escalation& e, const Ring& ring,
                                       const std::string& mentor);
   std::string MentorOf(const v1::Escalation& e, const GroupPolicy& group);
-  // Takes back `current`'s pending offer for `reason` and re-routes it.
-  absl::Status ReleaseAndReroute(const v1::Escalation& current, absl::string_view reason,
-                                 bool lapsed);
+  // Takes back the pending offers of `helpers` for `reason` (`lapsed`: they count as missed)
+  // and re-routes the escalation once nobody holds an offer of it.
+  absl::Status ReleaseOffers(const v1::Escalation& current, const std::vector<std::string>& helpers,
+                             absl::string_view reason, bool lapsed);
   // Tells the qualified helpers that `e` is (no longer) waiting, for their "looking for help"
   // lists; only transitions are told.
   void AnnounceWaiting(const v1::Escalation& e, bool waiting);

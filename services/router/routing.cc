@@ -85,19 +85,26 @@ absl::StatusOr<std::vector<presence::Candidate>> SelectInPool(
 }  // namespace
 
 absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current,
-                                         const presence::Candidate& helper) {
+                                         const std::vector<presence::Candidate>& helpers,
+                                         std::string* gone) {
   const absl::Time now = clock_->Now();
-  v1::Escalation after =
-      WithOffer(current, helper.id, NewServerId("off"), now, now + config_.offer_timeout);
-  EventList events = {{helper.id, OfferMadeEvent(after, now)},
-                      {current.requester(), EscalationUpdatedEvent(after, now)}};
-  const GroupPolicy& group = config_.policy.For(current);
+  std::vector<std::pair<std::string, std::string>> offers;
   OfferOptions options;
-  options.on_call = helper.on_call;
+  for (const presence::Candidate& h : helpers) {
+    offers.emplace_back(h.id, NewServerId("off"));
+    if (h.on_call) options.on_call.insert(h.id);
+  }
+  v1::Escalation after = WithOffers(current, offers, now, now + config_.offer_timeout);
+  EventList events;
+  for (const presence::Candidate& h : helpers) {
+    events.push_back({h.id, OfferMadeEvent(after, h.id, now)});
+  }
+  events.push_back({current.requester(), EscalationUpdatedEvent(after, now)});
+  const GroupPolicy& group = config_.policy.For(current);
   if (group.order == GroupPolicy::Order::kRoundRobin) {
     options.round_robin_key = escalations_->keys().RoundRobin(group.name);
   }
-  BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Offer(current, after, events, options));
+  BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Offer(current, after, events, options, gone));
   if (outcome == Outcome::kOk) AnnounceWaiting(current, false);
   return outcome;
 }
@@ -196,11 +203,21 @@ absl::StatusOr<Outcome> Router::TryRoute(const v1::Escalation& current) {
         return Outcome::kHelperGone;
       }
     }
+    const size_t at_once = static_cast<size_t>(std::max(1, group.parallel_offers));
     BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> candidates,
-                        RingCandidates(current, ring, group, mentor, kCandidatesPerRing));
-    for (const presence::Candidate& c : candidates) {
-      BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(current, c));
+                        RingCandidates(current, ring, group, mentor,
+                                       kCandidatesPerRing + static_cast<int>(at_once) - 1));
+    // Offered to the best `at_once` together; one who is gone meanwhile makes way for the next.
+    while (!candidates.empty()) {
+      std::vector<presence::Candidate> batch(
+          candidates.begin(), candidates.begin() + std::min(at_once, candidates.size()));
+      std::string gone;
+      BL_ASSIGN_OR_RETURN(Outcome outcome, TryOffer(current, batch, &gone));
       if (outcome != Outcome::kHelperGone) return outcome;
+      auto it = std::find_if(candidates.begin(), candidates.end(),
+                             [&](const presence::Candidate& c) { return c.id == gone; });
+      if (it == candidates.end()) break;
+      candidates.erase(it);
     }
   }
   return Outcome::kHelperGone;
@@ -242,24 +259,29 @@ void Router::AnnounceWaiting(const v1::Escalation& e, bool waiting) {
   }
 }
 
-absl::Status Router::ReleaseAndReroute(const v1::Escalation& e, absl::string_view reason,
-                                       bool lapsed) {
+absl::Status Router::ReleaseOffers(const v1::Escalation& e, const std::vector<std::string>& helpers,
+                                   absl::string_view reason, bool lapsed) {
   const absl::Time now = clock_->Now();
-  const std::string helper = e.offer().helper();
-  v1::Escalation after = Requeued(e);
-  EventList events = {{helper, OfferClosedEvent(e.offer(), reason, now)},
-                      {e.requester(), EscalationUpdatedEvent(after, now)}};
-  int missed = 0;
-  BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Release(e, after, lapsed, events, &missed));
+  v1::Escalation after = WithoutOffers(e, helpers);
+  EventList events;
+  for (const std::string& helper : helpers) {
+    const v1::Offer* offer = PendingOfferTo(e, helper);
+    if (offer != nullptr) events.push_back({helper, OfferClosedEvent(*offer, reason, now)});
+  }
+  events.push_back({e.requester(), EscalationUpdatedEvent(after, now)});
+  std::vector<int> missed;
+  BL_ASSIGN_OR_RETURN(Outcome outcome,
+                      escalations_->Release(e, after, helpers, lapsed, events, &missed));
   if (outcome != Outcome::kOk) return absl::OkStatus();  // someone else moved it first
-  if (lapsed && missed >= config_.max_missed_offers) {
-    auto st = presence_->SetStatus(helper, v1::PRESENCE_STATUS_BREAK, "missed offers",
+  for (size_t i = 0; lapsed && i < helpers.size() && i < missed.size(); ++i) {
+    if (missed[i] < config_.max_missed_offers) continue;
+    auto st = presence_->SetStatus(helpers[i], v1::PRESENCE_STATUS_BREAK, "missed offers",
                                    /*by_self=*/false);
     if (st.ok()) {
       events_
-          ->Append(helper,
+          ->Append(helpers[i],
                    NoticeEvent("missed_offers",
-                               absl::StrCat("You missed ", missed,
+                               absl::StrCat("You missed ", missed[i],
                                             " offers in a row and were set on BREAK. Set "
                                             "yourself available when you are back."),
                                now)
@@ -268,6 +290,8 @@ absl::Status Router::ReleaseAndReroute(const v1::Escalation& e, absl::string_vie
           .IgnoreError();
     }
   }
+  // Still offered to others: they may yet accept it.
+  if (after.state() != v1::ESCALATION_STATE_QUEUED) return absl::OkStatus();
   return Route(e.id());
 }
 
@@ -316,7 +340,7 @@ absl::Status Router::HandleTimer(absl::string_view member) {
     if (e.version() != detail || e.state() != v1::ESCALATION_STATE_OFFERED) {
       return timers_->Remove(member);  // the offer was answered meanwhile
     }
-    return ReleaseAndReroute(e, "timeout", /*lapsed=*/true);
+    return ReleaseOffers(e, PendingHelpers(e), "timeout", /*lapsed=*/true);
   }
   if (IsFinal(e.state()) || e.state() == v1::ESCALATION_STATE_ACCEPTED) {
     return timers_->Remove(member);
@@ -372,9 +396,10 @@ absl::Status Router::OnHelperUnavailable(absl::string_view helper) {
         config_.policy.For(e).on_call_takes_urgent) {
       continue;
     }
-    if (e.state() == v1::ESCALATION_STATE_OFFERED && e.offer().helper() == helper) {
-      BL_RETURN_IF_ERROR(
-          ReleaseAndReroute(e, unreachable ? "unreachable" : "withdrawn", /*lapsed=*/false));
+    if (PendingOfferTo(e, helper) != nullptr) {
+      BL_RETURN_IF_ERROR(ReleaseOffers(e, {std::string(helper)},
+                                       unreachable ? "unreachable" : "withdrawn",
+                                       /*lapsed=*/false));
     }
   }
   return absl::OkStatus();
@@ -484,7 +509,7 @@ absl::StatusOr<v1::RoutingExplanation> Router::Explain(const Principal& caller,
     auto r = first_ring.find(p.id());
     if (r != first_ring.end()) *ring_name = group.rings[r->second].name;
     if (p.id() == e.requester()) return "requester";
-    if (p.id() == e.offer().helper() || p.id() == e.helper()) return "offered";
+    if (PendingOfferTo(e, p.id()) != nullptr || p.id() == e.helper()) return "offered";
     if (HasDeclined(e, p.id())) return "declined_before";
     const int ring_min = r == first_ring.end() ? 0 : group.rings[r->second].min_proficiency;
     for (const auto& need : e.skills()) {

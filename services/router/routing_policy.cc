@@ -77,7 +77,8 @@ absl::StatusOr<GroupPolicy> ParseGroup(const json& j, const std::string& name) {
   if (!j.is_object()) return Bad(where, "must be an object");
   for (const auto& [key, value] : j.items()) {
     if (key != "rings" && key != "order" && key != "broadcast_after_seconds" &&
-        key != "expire_after_seconds" && key != "on_call_takes_urgent") {
+        key != "expire_after_seconds" && key != "on_call_takes_urgent" &&
+        key != "parallel_offers") {
       return Bad(where, absl::StrCat("unknown field \"", key, "\""));
     }
   }
@@ -108,6 +109,12 @@ absl::StatusOr<GroupPolicy> ParseGroup(const json& j, const std::string& name) {
   if (auto it = j.find("on_call_takes_urgent"); it != j.end()) {
     if (!it->is_boolean()) return Bad(where + ".on_call_takes_urgent", "must be true or false");
     g.on_call_takes_urgent = it->get<bool>();
+  }
+  if (auto it = j.find("parallel_offers"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<int>() < 1 || it->get<int>() > 5) {
+      return Bad(where + ".parallel_offers", "must be 1..5");
+    }
+    g.parallel_offers = it->get<int>();
   }
   auto broadcast = Seconds(j, "broadcast_after_seconds", where, g.broadcast_after);
   if (!broadcast.ok()) return broadcast.status();

@@ -43,6 +43,8 @@ struct GroupPolicy {
   // URGENT escalations may also be offered to helpers who are ON_CALL (alive, below capacity),
   // after every AVAILABLE helper of the same ring.
   bool on_call_takes_urgent = false;
+  // Offered to this many of a ring's best helpers at once (1..5); the first to accept wins.
+  int parallel_offers = 1;
   // An escalation still waiting this long is broadcast to its site's supervisors and the
   // requester is told (0: never).
   absl::Duration broadcast_after = absl::Minutes(5);

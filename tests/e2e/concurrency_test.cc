@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "services/router/routing_policy.h"
 #include "tests/support/test_stack.h"
 
 namespace backline::testing {
@@ -28,6 +29,7 @@ v1::CreateEscalationRequest BillingQuestion(int i) {
 class ConcurrencyTest : public ::testing::Test {
  protected:
   void SetUp() override { SharedRedis().Flush(); }
+  void CapacityRace(int parallel_offers);
 };
 
 TEST_F(ConcurrencyTest, RacingAcceptsHaveExactlyOneWinner) {
@@ -72,8 +74,13 @@ TEST_F(ConcurrencyTest, RacingAcceptsHaveExactlyOneWinner) {
 // accept, decline or ignore offers and resolve what they accepted. Throughout, no helper holds
 // more than its capacity; at the end every escalation is in exactly one final state and every
 // helper's load is back to zero.
-TEST_F(ConcurrencyTest, CapacityNeverExceededWithSeveralInstances) {
+void ConcurrencyTest::CapacityRace(int parallel_offers) {
   ServerConfig config = TestConfig(SharedRedis());
+  auto policy = router::ParseRoutingPolicy(
+      absl::StrCat(R"({"groups": {"default": {"broadcast_after_seconds": 0, "parallel_offers": )",
+                   parallel_offers, R"(, "rings": [{"name": "everyone"}]}}})"));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  config.routing.policy = *policy;
   config.routing.offer_timeout = absl::Milliseconds(400);
   config.routing.max_missed_offers = 1000;  // keep everyone in play
   std::vector<std::unique_ptr<TestStack>> stacks;
@@ -209,6 +216,11 @@ TEST_F(ConcurrencyTest, CapacityNeverExceededWithSeveralInstances) {
     EXPECT_EQ(SharedRedis().Command({"HGET", "bl:presence:" + id, "offers"}).AsInteger(), 0) << id;
   }
 }
+
+TEST_F(ConcurrencyTest, CapacityNeverExceededWithSeveralInstances) { CapacityRace(1); }
+
+// The same with every escalation offered to three helpers at once: still one winner each.
+TEST_F(ConcurrencyTest, CapacityNeverExceededWithParallelOffers) { CapacityRace(3); }
 
 TEST_F(ConcurrencyTest, RetriedPostWithSameClientIdIsStoredOnce) {
   TestStack a(SharedRedis()), b(SharedRedis());

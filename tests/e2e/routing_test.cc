@@ -226,12 +226,16 @@ TEST_F(RoutingTest, OnCallSeniorsTakeUrgentOnlyWhenThePolicySaysSo) {
   auto why = eva->ExplainRouting(normal->id());
   ASSERT_TRUE(why.ok()) << why.status();
   for (const auto& v : why->candidates()) {
-    if (v.person() == "mei") EXPECT_EQ(v.verdict(), "not_available") << "normal priority";
+    if (v.person() == "mei") {
+      EXPECT_EQ(v.verdict(), "not_available") << "normal priority";
+    }
   }
   auto urgent_why = eva->ExplainRouting(later->id());
   ASSERT_TRUE(urgent_why.ok());
   for (const auto& v : urgent_why->candidates()) {
-    if (v.person() == "mei") EXPECT_EQ(v.verdict(), "offered");
+    if (v.person() == "mei") {
+      EXPECT_EQ(v.verdict(), "offered");
+    }
   }
 }
 
@@ -252,6 +256,85 @@ TEST_F(RoutingTest, WithoutThePolicyOnCallSeniorsGetNothing) {
   auto closed = WaitForEvent(*soren_s, [](const v1::Event& ev) { return ev.has_offer_closed(); });
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->offer_closed().reason(), "withdrawn");
+}
+
+TEST_F(RoutingTest, ParallelOffersFirstAcceptWinsTheOthersAreTold) {
+  Start(R"({"groups": {"default": {"parallel_offers": 3, "broadcast_after_seconds": 0,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})");
+  std::vector<std::string> ids = {"soren", "mei", "karl", "lis"};
+  std::vector<std::unique_ptr<Client>> helpers;
+  std::vector<std::unique_ptr<EventStream>> streams;
+  for (const std::string& id : ids) {
+    helpers.push_back(Person(id));
+    streams.push_back(LogIn(*helpers.back(), v1::PRESENCE_STATUS_AVAILABLE));
+  }
+  auto e = anna_->Escalate(Billing(2));
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->state(), v1::ESCALATION_STATE_OFFERED);
+  // The three best (billing 4, 4, 3) at once; lis (2) is fourth.
+  std::vector<std::string> offered;
+  for (const auto& o : e->offers()) offered.push_back(o.helper());
+  std::sort(offered.begin(), offered.end());
+  EXPECT_EQ(offered, (std::vector<std::string>{"karl", "mei", "soren"}));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(WaitForEvent(*streams[i],
+                             [&](const v1::Event& ev) {
+                               return ev.has_offer() && ev.offer().escalation().id() == e->id() &&
+                                      ev.offer().offer().helper() == ids[i];
+                             }))
+        << ids[i] << " did not get their own offer";
+    EXPECT_EQ(helpers[i]->GetPresence()->load(), 1) << ids[i];
+  }
+  // Soren declines: still offered to mei and karl.
+  auto declined = helpers[0]->DeclineOffer(e->id());
+  ASSERT_TRUE(declined.ok()) << declined.status();
+  EXPECT_EQ(declined->state(), v1::ESCALATION_STATE_OFFERED);
+  EXPECT_EQ(declined->offers_size(), 2);
+  EXPECT_EQ(helpers[0]->GetPresence()->load(), 0);
+  // Mei and karl accept at once: one wins; the other is refused and told it was taken.
+  absl::StatusOr<v1::Escalation> a, b;
+  std::thread t1([&] { a = helpers[1]->AcceptOffer(e->id()); });
+  std::thread t2([&] { b = helpers[2]->AcceptOffer(e->id()); });
+  t1.join();
+  t2.join();
+  ASSERT_NE(a.ok(), b.ok()) << a.status() << " / " << b.status();
+  const int winner = a.ok() ? 1 : 2, loser = a.ok() ? 2 : 1;
+  EXPECT_EQ((a.ok() ? b : a).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto closed = WaitForEvent(*streams[loser], [](const v1::Event& ev) {
+    return ev.has_offer_closed() && ev.offer_closed().reason() == "taken";
+  });
+  EXPECT_TRUE(closed.has_value()) << ids[loser] << " was not told";
+  EXPECT_EQ(helpers[winner]->GetPresence()->load(), 1);
+  EXPECT_EQ(helpers[loser]->GetPresence()->load(), 0);
+  auto now = anna_->GetEscalation(e->id());
+  EXPECT_EQ(now->helper(), ids[winner]);
+  EXPECT_EQ(now->offers_size(), 0);
+}
+
+TEST_F(RoutingTest, ParallelOffersThatAllLapseAreRoutedOnAndCountAsMissed) {
+  Start(R"({"groups": {"default": {"parallel_offers": 2, "broadcast_after_seconds": 0,
+            "rings": [{"name": "seniors", "roles": ["senior"]}]}}})",
+        absl::Milliseconds(300));
+  auto soren = Person("soren"), mei = Person("mei"), karl = Person("karl");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_AVAILABLE);
+  auto mei_s = LogIn(*mei, v1::PRESENCE_STATUS_AVAILABLE);
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
+  auto e = anna_->Escalate(Billing(2));
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->offers_size(), 2);
+  // Nobody answers: both lapse together, and karl (third) gets it.
+  auto karl_offer = WaitForEvent(*karl_s, [&](const v1::Event& ev) {
+    return ev.has_offer() && ev.offer().escalation().id() == e->id();
+  });
+  ASSERT_TRUE(karl_offer.has_value());
+  EXPECT_EQ(soren->GetPresence()->missed_offers(), 1);
+  EXPECT_EQ(mei->GetPresence()->missed_offers(), 1);
+  EXPECT_EQ(soren->GetPresence()->load(), 0);
+  auto now = anna_->GetEscalation(e->id());
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->offers_size(), 1);
+  EXPECT_EQ(now->offer().helper(), "karl");
+  EXPECT_EQ(now->declined_by_size(), 2);
 }
 
 TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {

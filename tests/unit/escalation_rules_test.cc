@@ -369,9 +369,9 @@ TEST(TimerTest, MemberFormatAndRoundTrip) {
 }
 
 TEST(TimerTest, RejectsMalformedMembers) {
-  for (const char* member : {"", "offer", "offer|esc-1", "offer|esc-1|", "offer|esc-1|x",
-                             "offer|esc-1|3x", "offer|esc-1|3|4", "offer|esc-1|1.5",
-                             "offer|esc-1|99999999999999999999"}) {
+  for (const char* member :
+       {"", "offer", "offer|esc-1", "offer|esc-1|", "offer|esc-1|x", "offer|esc-1|3x",
+        "offer|esc-1|3|4", "offer|esc-1|1.5", "offer|esc-1|99999999999999999999"}) {
     std::string kind, id;
     int64_t detail = 0;
     EXPECT_FALSE(ParseTimer(member, &kind, &id, &detail)) << member;
@@ -451,7 +451,7 @@ TEST_F(TransitionTest, WithAcceptOpensTheThread) {
   const absl::Time offered = clock_.Now();
   v1::Escalation o = WithOffer(queued_, "soren", "off-1", offered, offered + absl::Seconds(15));
   clock_.Advance(absl::Seconds(4));
-  v1::Escalation a = WithAccept(o, clock_.Now());
+  v1::Escalation a = WithAccept(o, "soren", clock_.Now());
   EXPECT_EQ(a.state(), v1::ESCALATION_STATE_ACCEPTED);
   EXPECT_EQ(a.version(), 3);
   EXPECT_EQ(a.helper(), "soren");
@@ -462,11 +462,47 @@ TEST_F(TransitionTest, WithAcceptOpensTheThread) {
   EXPECT_EQ(a.declined_by_size(), 0);
 }
 
+TEST_F(TransitionTest, OffersToSeveralAtOnce) {
+  const absl::Time now = clock_.Now();
+  v1::Escalation o = WithOffers(queued_, {{"soren", "off-1"}, {"mei", "off-2"}, {"karl", "off-3"}},
+                                now, now + absl::Seconds(15));
+  EXPECT_EQ(o.state(), v1::ESCALATION_STATE_OFFERED);
+  ASSERT_EQ(o.offers_size(), 3);
+  EXPECT_EQ(o.offer().helper(), "soren") << "offer is the best-ranked of offers";
+  EXPECT_EQ(PendingHelpers(o), (std::vector<std::string>{"soren", "mei", "karl"}));
+  EXPECT_EQ(std::vector<std::string>(o.offered_to().begin(), o.offered_to().end()),
+            (std::vector<std::string>{"karl", "mei", "soren"}));
+  ASSERT_NE(PendingOfferTo(o, "mei"), nullptr);
+  EXPECT_EQ(PendingOfferTo(o, "mei")->offer_id(), "off-2");
+  EXPECT_EQ(PendingOfferTo(o, "lis"), nullptr);
+  // Each helper's offer event carries their own offer.
+  EXPECT_EQ(OfferMadeEvent(o, "karl", now).offer().offer().offer_id(), "off-3");
+
+  // One declines: still offered to the other two, and the first of them is `offer` now.
+  v1::Escalation d = WithoutOffers(o, {"soren"});
+  EXPECT_EQ(d.state(), v1::ESCALATION_STATE_OFFERED);
+  EXPECT_EQ(d.version(), o.version() + 1);
+  EXPECT_EQ(PendingHelpers(d), (std::vector<std::string>{"mei", "karl"}));
+  EXPECT_EQ(d.offer().helper(), "mei");
+  EXPECT_EQ(std::vector<std::string>(d.declined_by().begin(), d.declined_by().end()),
+            (std::vector<std::string>{"soren"}));
+  // Karl accepts: every offer is gone.
+  v1::Escalation a = WithAccept(d, "karl", now + absl::Seconds(2));
+  EXPECT_EQ(a.helper(), "karl");
+  EXPECT_EQ(a.offers_size(), 0);
+  EXPECT_FALSE(a.has_offer());
+  // All lapse instead: queued again, all three declined.
+  v1::Escalation q = Requeued(o);
+  EXPECT_EQ(q.state(), v1::ESCALATION_STATE_QUEUED);
+  EXPECT_EQ(q.offers_size(), 0);
+  EXPECT_EQ(q.declined_by_size(), 3);
+}
+
 TEST_F(TransitionTest, ClosedStampsTheMatchingTime) {
   const absl::Time offered = clock_.Now();
   v1::Escalation a =
       WithAccept(WithOffer(queued_, "soren", "off-1", offered, offered + absl::Seconds(15)),
-                 offered + absl::Seconds(3));
+                 "soren", offered + absl::Seconds(3));
   clock_.Advance(absl::Minutes(10));
   const absl::Time now = clock_.Now();
 
@@ -514,7 +550,7 @@ TEST_F(TransitionTest, Events) {
   EXPECT_TRUE(MessageDifferencer::Equals(updated.escalation_updated().escalation(), o));
   EXPECT_TRUE(updated.cursor().empty());
 
-  v1::Event made = OfferMadeEvent(o, now);
+  v1::Event made = OfferMadeEvent(o, "soren", now);
   ASSERT_TRUE(made.has_offer());
   EXPECT_TRUE(MessageDifferencer::Equals(made.offer().offer(), o.offer()));
   EXPECT_TRUE(MessageDifferencer::Equals(made.offer().escalation(), o));

@@ -19,6 +19,7 @@ TEST(RoutingPolicyTest, TheShippedPolicyLoads) {
   refunds.add_skills()->set_skill("refunds");
   EXPECT_EQ(p->For(refunds).name, "billing");
   EXPECT_EQ(p->For(refunds).order, GroupPolicy::Order::kLongestIdle);
+  EXPECT_EQ(p->For(refunds).parallel_offers, 2);
   v1::Escalation other;
   other.add_skills()->set_skill("hardware");
   EXPECT_EQ(p->For(other).name, "default");
@@ -54,6 +55,8 @@ TEST(RoutingPolicyTest, MistakesAreNamedPrecisely) {
       {R"({"groups": {"default": {"on_call_takes_urgent": "yes", "rings": [{}]}}})",
        "groups.default.on_call_takes_urgent: must be true or false"},
       {R"({"groups": {"default": {"rings": []}}})", "groups.default.rings: at least one ring"},
+      {R"({"groups": {"default": {"parallel_offers": 6, "rings": [{}]}}})",
+       "groups.default.parallel_offers: must be 1..5"},
       {R"({"groups": {"default": {"rings": [{"open_after_seconds": 20}, {}]}}})",
        "groups.default.rings[1]: rings must open in order"},
       {R"({"groups": {"default": {"rings": [{"roles": ["agent"]}]}}})",

@@ -1,32 +1,49 @@
--- Offers a queued escalation to one helper, reserving one unit of the helper's capacity: the
--- check (escalation unchanged and QUEUED, helper offerable now and not among those who
--- declined) and the reservation are one atomic step, so capacity is never exceeded and an
--- escalation is never offered twice. The offer is a lease: its timer takes it back.
--- KEYS[1] escalation, KEYS[2] helper presence, KEYS[3] offerable index, KEYS[4] queue,
--- KEYS[5] queue requirements, KEYS[6] timers, KEYS[7] helper's pending offers,
--- KEYS[8] declined set, KEYS[9] offered-to set, KEYS[10] round-robin pointer
--- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] offer id, [5] deadline ms,
--- [6] timer member, [7] '1': the helper may be in the on-call index instead (an URGENT
--- escalation, by policy), [8] '1': set the round-robin pointer to the helper
--- Returns {'OK'}, {'CONFLICT'} (escalation changed) or {'HELPER_GONE'} (not offerable now).
-local id, version, helper = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
+-- Offers a queued escalation to one helper, or to a small group at once, reserving one unit of
+-- each helper's capacity: the checks (escalation unchanged and QUEUED, every helper offerable
+-- now and not among those who declined) and the reservations are one atomic step, so capacity
+-- is never exceeded and an escalation is never offered twice. The offers are a lease: their
+-- timer takes them back.
+-- KEYS[1] escalation, KEYS[2] offerable index, KEYS[3] queue, KEYS[4] queue requirements,
+-- KEYS[5] timers, KEYS[6] declined set, KEYS[7] offered-to set, KEYS[8] round-robin pointer,
+-- then per helper: presence hash, pending offers
+-- own ARGV: [1] escalation id, [2] expected version, [3] deadline ms, [4] timer member,
+-- [5] '1': set the round-robin pointer to the first helper, [6] n, the number of helpers, then
+-- per helper: id, offer id, '1' when they may be in the on-call index instead (an URGENT
+-- escalation, by policy)
+-- Returns {'OK'}, {'CONFLICT'} (escalation changed) or {'HELPER_GONE', helper} (that helper is
+-- not offerable now; nothing was changed).
+local id, version = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2]
 local cur = redis.call('HMGET', KEYS[1], 'version', 'state')
 if cur[1] ~= version or cur[2] ~= '1' then return {'CONFLICT'} end
-local free = redis.call('ZSCORE', KEYS[3], helper) or
-             (ARGV[BL_ARG0 + 7] == '1' and redis.call('ZSCORE', BL_ON_CALL_INDEX, helper))
-if not free or redis.call('SISMEMBER', KEYS[8], helper) == 1 then return {'HELPER_GONE'} end
-if ARGV[BL_ARG0 + 8] == '1' then redis.call('SET', KEYS[10], helper) end
-redis.call('HINCRBY', KEYS[2], 'load', 1)
-redis.call('HINCRBY', KEYS[2], 'offers', 1)
-bl_refresh_offerable(KEYS[2], KEYS[3], helper)
-redis.call('SADD', KEYS[7], id)
-redis.call('SADD', KEYS[9], helper)
+local n = tonumber(ARGV[BL_ARG0 + 6])
+for i = 1, n do
+  local a = BL_ARG0 + 6 + (i - 1) * 3
+  local helper = ARGV[a + 1]
+  local free = redis.call('ZSCORE', KEYS[2], helper) or
+               (ARGV[a + 3] == '1' and redis.call('ZSCORE', BL_ON_CALL_INDEX, helper))
+  if not free or redis.call('SISMEMBER', KEYS[6], helper) == 1 then
+    return {'HELPER_GONE', helper}
+  end
+end
+local offers = {}
+for i = 1, n do
+  local a = BL_ARG0 + 6 + (i - 1) * 3
+  local helper = ARGV[a + 1]
+  local presence, pending = KEYS[7 + 2 * i], KEYS[8 + 2 * i]
+  redis.call('HINCRBY', presence, 'load', 1)
+  redis.call('HINCRBY', presence, 'offers', 1)
+  bl_refresh_offerable(presence, KEYS[2], helper)
+  redis.call('SADD', pending, id)
+  redis.call('SADD', KEYS[7], helper)
+  offers[i] = {helper, ARGV[a + 2]}
+end
+if ARGV[BL_ARG0 + 5] == '1' then redis.call('SET', KEYS[8], offers[1][1]) end
 redis.call('HSET', KEYS[1], 'state', 2, 'version', tonumber(version) + 1,
-           'offer_id', ARGV[BL_ARG0 + 4], 'offer_helper', helper, 'offer_time', BL_NOW,
-           'offer_deadline', ARGV[BL_ARG0 + 5])
+           'offers', bl_offers_text(offers), 'offer_time', BL_NOW,
+           'offer_deadline', ARGV[BL_ARG0 + 3])
 redis.call('HSETNX', KEYS[1], 'first_offer_time', BL_NOW)
-redis.call('ZREM', KEYS[4], id)
-redis.call('HDEL', KEYS[5], id)
-redis.call('ZADD', KEYS[6], ARGV[BL_ARG0 + 5], ARGV[BL_ARG0 + 6])
+redis.call('ZREM', KEYS[3], id)
+redis.call('HDEL', KEYS[4], id)
+redis.call('ZADD', KEYS[5], ARGV[BL_ARG0 + 3], ARGV[BL_ARG0 + 4])
 bl_append_events()
 return {'OK'}

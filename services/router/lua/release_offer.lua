@@ -1,29 +1,42 @@
--- Takes a pending offer back from its helper (declined, lapsed, or withdrawn because the
--- helper left) and puts the escalation back in the queue; the helper is not offered it again.
--- KEYS[1] escalation, KEYS[2] helper presence, KEYS[3] offerable index, KEYS[4] timers,
--- KEYS[5] helper's pending offers, KEYS[6] queue, KEYS[7] queue requirements,
--- KEYS[8] declined set
--- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] timer member,
--- [5] queue score, [6] requirements, [7] '1' when the offer lapsed (counts as missed)
--- Returns {'OK', missed offers in a row} or {'CONFLICT'}.
-local id, version, helper = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
-local cur = redis.call('HMGET', KEYS[1], 'version', 'state', 'offer_helper')
-if cur[1] ~= version or cur[2] ~= '2' or cur[3] ~= helper then return {'CONFLICT'} end
-redis.call('HINCRBY', KEYS[2], 'load', -1)
-redis.call('HINCRBY', KEYS[2], 'offers', -1)
-local missed = 0
-if ARGV[BL_ARG0 + 7] == '1' then
-  missed = redis.call('HINCRBY', KEYS[2], 'missed', 1)
-else
-  redis.call('HSET', KEYS[2], 'missed', 0)
+-- Takes pending offers back from some of their helpers (declined, lapsed, or withdrawn because
+-- a helper left); those helpers are not offered the escalation again. While other helpers
+-- still hold offers it stays OFFERED (its deadline timer is renamed for the new version);
+-- once nobody does, it goes back to the queue.
+-- KEYS[1] escalation, KEYS[2] offerable index, KEYS[3] timers, KEYS[4] queue,
+-- KEYS[5] queue requirements, KEYS[6] declined set, then per released helper: presence hash,
+-- pending offers
+-- own ARGV: [1] escalation id, [2] expected version, [3] timer member, [4] queue score,
+-- [5] requirements, [6] '1' when the offers lapsed (each counts as missed), [7] the timer
+-- member for the next version (used while offers remain), [8] n, then n helper ids
+-- Returns {'OK', missed offers in a row per released helper...} or {'CONFLICT'}.
+local id, version = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2]
+local cur = redis.call('HMGET', KEYS[1], 'version', 'state', 'offer_deadline')
+if cur[1] ~= version or cur[2] ~= '2' then return {'CONFLICT'} end
+local offers = bl_offers(KEYS[1])
+local n = tonumber(ARGV[BL_ARG0 + 8])
+local released = {}
+for i = 1, n do released[ARGV[BL_ARG0 + 8 + i]] = i end
+local remaining, found = {}, 0
+for _, o in ipairs(offers) do
+  if released[o[1]] then found = found + 1 else remaining[#remaining + 1] = o end
 end
-bl_refresh_offerable(KEYS[2], KEYS[3], helper)
-redis.call('SREM', KEYS[5], id)
-redis.call('SADD', KEYS[8], helper)
-redis.call('HSET', KEYS[1], 'state', 1, 'version', tonumber(version) + 1)
-redis.call('HDEL', KEYS[1], 'offer_id', 'offer_helper', 'offer_time', 'offer_deadline')
-redis.call('ZREM', KEYS[4], ARGV[BL_ARG0 + 4])
-bl_queue_add(KEYS[6], ARGV[BL_ARG0 + 5], id)
-redis.call('HSET', KEYS[7], id, ARGV[BL_ARG0 + 6])
+if found ~= n then return {'CONFLICT'} end
+local out = {'OK'}
+local missed = ARGV[BL_ARG0 + 6] == '1' and 'lapsed' or 'answered'
+for i = 1, n do
+  local helper = ARGV[BL_ARG0 + 8 + i]
+  out[#out + 1] = bl_free_offer(KEYS[5 + 2 * i], KEYS[2], KEYS[6 + 2 * i], helper, id, missed)
+  redis.call('SADD', KEYS[6], helper)
+end
+redis.call('ZREM', KEYS[3], ARGV[BL_ARG0 + 3])
+if #remaining > 0 then
+  redis.call('HSET', KEYS[1], 'version', tonumber(version) + 1, 'offers', bl_offers_text(remaining))
+  redis.call('ZADD', KEYS[3], cur[3], ARGV[BL_ARG0 + 7])
+else
+  redis.call('HSET', KEYS[1], 'state', 1, 'version', tonumber(version) + 1)
+  redis.call('HDEL', KEYS[1], 'offers', 'offer_time', 'offer_deadline')
+  bl_queue_add(KEYS[4], ARGV[BL_ARG0 + 4], id)
+  redis.call('HSET', KEYS[5], id, ARGV[BL_ARG0 + 5])
+end
 bl_append_events()
-return {'OK', missed}
+return out

@@ -99,6 +99,38 @@ local function bl_refresh_offerable(presence, offerable, person)
   return ok
 end
 
+-- Pending offers live in the escalation hash's `offers` field, `helper offer-id;...`, the
+-- best-ranked helper first (person ids hold neither spaces nor semicolons).
+local function bl_offers(escalation)
+  local list = {}
+  local text = redis.call('HGET', escalation, 'offers') or ''
+  for helper, offer in string.gmatch(text, '([^ ;]+) ([^;]+)') do list[#list + 1] = {helper, offer} end
+  return list
+end
+
+local function bl_offers_text(list)
+  local parts = {}
+  for i, o in ipairs(list) do parts[i] = o[1] .. ' ' .. o[2] end
+  return table.concat(parts, ';')
+end
+
+-- Gives back the capacity a pending offer of escalation `id` reserved of `person`. `missed`:
+-- 'lapsed' counts one more offer missed in a row, 'answered' forgets the missed ones, nil
+-- leaves the count alone (another helper took it). Returns the missed count.
+local function bl_free_offer(presence, offerable, pending, person, id, missed)
+  redis.call('HINCRBY', presence, 'load', -1)
+  redis.call('HINCRBY', presence, 'offers', -1)
+  local count = 0
+  if missed == 'lapsed' then
+    count = redis.call('HINCRBY', presence, 'missed', 1)
+  elseif missed == 'answered' then
+    redis.call('HSET', presence, 'missed', 0)
+  end
+  bl_refresh_offerable(presence, offerable, person)
+  redis.call('SREM', pending, id)
+  return count
+end
+
 -- Records that a desktop session of a person is alive (`value` is `h:<expiry ms>` for a
 -- heartbeat, `i:<instance>` for an open event stream) and marks the person alive: whatever
 -- status they had chosen applies again. `check_at` (may be nil) schedules a liveness check;
