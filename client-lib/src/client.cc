@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <random>
@@ -9,18 +10,82 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "backline/v1/escalations.grpc.pb.h"
-#include "backline/v1/messaging.grpc.pb.h"
-#include "backline/v1/presence.grpc.pb.h"
-#include "backline/v1/roster.grpc.pb.h"
+#include "client_impl.h"
 
 namespace backline {
-namespace {
+namespace internal {
 
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
+
+Backoff::Backoff(absl::Duration initial, absl::Duration max)
+    : initial_(std::max(initial, absl::Milliseconds(1))),
+      max_(std::max(max, initial_)),
+      rng_(std::random_device{}()) {}
+
+absl::Duration Backoff::Next() {
+  absl::Duration base = initial_;
+  for (int i = 0; i < failures_ && base < max_; ++i) base *= 2;
+  if (failures_ < 64) ++failures_;
+  base = std::min(base, max_);
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return std::clamp(base * jitter(rng_), initial_, max_);
+}
+
+ClientImpl::ClientImpl(ClientOptions o) : options(std::move(o)) {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (options.use_tls) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_root_certs;
+    creds = grpc::SslCredentials(ssl);
+  } else {
+    creds = grpc::InsecureChannelCredentials();
+  }
+  auto ms = [](absl::Duration d) {
+    return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 1, INT32_MAX));
+  };
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_time));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // The client sends nothing on an event stream after the request; without this gRPC stops
+  // pinging after two pings, and a long-idle feed would never notice a dead server.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // The channel's own reconnect attempts follow the same bounds as the feed's, so that a server
+  // that is back is found within `max_backoff` (gRPC's default would wait up to two minutes).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, ms(options.initial_backoff));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              ms(std::max(options.max_backoff, options.initial_backoff)));
+  args.SetMaxReceiveMessageSize(32 << 20);
+  args.SetMaxSendMessageSize(32 << 20);
+  channel = grpc::CreateCustomChannel(options.target, creds, args);
+  roster = v1::RosterService::NewStub(channel);
+  presence = v1::PresenceService::NewStub(channel);
+  escalations = v1::EscalationService::NewStub(channel);
+  messaging = v1::MessagingService::NewStub(channel);
+}
+
+std::unique_ptr<grpc::ClientContext> ClientImpl::Context(absl::Time deadline) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  const std::string token = options.token_provider ? options.token_provider() : options.token;
+  if (!token.empty()) ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  if (deadline != absl::InfiniteFuture()) ctx->set_deadline(absl::ToChronoTime(deadline));
+  return ctx;
+}
+
+bool ClientImpl::ServerAnswered(absl::Time deadline) const {
+  if (channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY) return false;
+  const absl::Time until = std::min(deadline, absl::Now() + absl::Milliseconds(100));
+  return !channel->WaitForStateChange(GRPC_CHANNEL_READY, absl::ToChronoTime(until));
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::FromGrpc;
 
 // Reads a server stream on its own thread into a queue that Next() drains.
 template <typename Message>
@@ -28,8 +93,9 @@ class GrpcServerStream : public ServerStream<Message> {
  public:
   using Opener = std::function<std::unique_ptr<grpc::ClientReader<Message>>(grpc::ClientContext*)>;
 
-  GrpcServerStream(std::unique_ptr<grpc::ClientContext> context, const Opener& open)
-      : context_(std::move(context)) {
+  GrpcServerStream(std::shared_ptr<internal::ClientImpl> client,
+                   std::unique_ptr<grpc::ClientContext> context, const Opener& open)
+      : client_(std::move(client)), context_(std::move(context)) {
     reader_ = open(context_.get());
     thread_ = std::thread([this] { Read(); });
   }
@@ -68,6 +134,8 @@ class GrpcServerStream : public ServerStream<Message> {
     done_ = true;
   }
 
+  // Keeps the channel alive for as long as the stream.
+  std::shared_ptr<internal::ClientImpl> client_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReader<Message>> reader_;
   absl::Mutex mu_;
@@ -79,58 +147,22 @@ class GrpcServerStream : public ServerStream<Message> {
 
 }  // namespace
 
-struct Client::Impl {
-  explicit Impl(ClientOptions o) : options(std::move(o)) {
-    std::shared_ptr<grpc::ChannelCredentials> creds;
-    if (options.use_tls) {
-      grpc::SslCredentialsOptions ssl;
-      ssl.pem_root_certs = options.tls_root_certs;
-      creds = grpc::SslCredentials(ssl);
-    } else {
-      creds = grpc::InsecureChannelCredentials();
-    }
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    args.SetMaxReceiveMessageSize(32 << 20);
-    args.SetMaxSendMessageSize(32 << 20);
-    channel = grpc::CreateCustomChannel(options.target, creds, args);
-    roster = v1::RosterService::NewStub(channel);
-    presence = v1::PresenceService::NewStub(channel);
-    escalations = v1::EscalationService::NewStub(channel);
-    messaging = v1::MessagingService::NewStub(channel);
+absl::string_view FeedStateName(FeedState state) {
+  switch (state) {
+    case FeedState::kConnecting:
+      return "CONNECTING";
+    case FeedState::kConnected:
+      return "CONNECTED";
+    case FeedState::kReconnecting:
+      return "RECONNECTING";
+    case FeedState::kStopped:
+      return "STOPPED";
   }
+  return "UNKNOWN";
+}
 
-  std::unique_ptr<grpc::ClientContext> Context(bool with_deadline = true) const {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    const std::string token = options.token_provider ? options.token_provider() : options.token;
-    if (!token.empty()) ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-    if (with_deadline) ctx->set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
-    return ctx;
-  }
-
-  // Runs one unary call: `method` is a stub member function pointer.
-  template <typename Stub, typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(Stub* stub,
-                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& request) const {
-    auto ctx = Context();
-    Resp response;
-    grpc::Status s = (stub->*method)(ctx.get(), request, &response);
-    if (!s.ok()) return FromGrpc(s);
-    return response;
-  }
-
-  ClientOptions options;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::RosterService::Stub> roster;
-  std::unique_ptr<v1::PresenceService::Stub> presence;
-  std::unique_ptr<v1::EscalationService::Stub> escalations;
-  std::unique_ptr<v1::MessagingService::Stub> messaging;
-};
-
-Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::Client(ClientOptions options)
+    : impl_(std::make_shared<internal::ClientImpl>(std::move(options))) {}
 Client::~Client() = default;
 
 bool Client::WaitForConnected(absl::Duration timeout) {
@@ -187,8 +219,8 @@ absl::StatusOr<v1::ListAvailableResponse> Client::ListAvailable(
 
 absl::StatusOr<v1::Escalation> Client::Escalate(v1::CreateEscalationRequest request) {
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
-  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::CreateEscalation,
-                     request);
+  return impl_->CallIdempotent(impl_->escalations.get(),
+                               &v1::EscalationService::Stub::CreateEscalation, request);
 }
 
 absl::StatusOr<v1::Escalation> Client::GetEscalation(const std::string& id) {
@@ -236,16 +268,14 @@ absl::StatusOr<v1::Escalation> Client::ReopenEscalation(const std::string& id,
   v1::ReopenEscalationRequest r;
   r.set_id(id);
   r.set_reason(reason);
-  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ReopenEscalation,
-                     r);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ReopenEscalation, r);
 }
 
 absl::StatusOr<v1::Escalation> Client::TransferEscalation(
     const std::string& id, const v1::TransferEscalationRequest& request) {
   v1::TransferEscalationRequest r = request;
   r.set_id(id);
-  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::TransferEscalation,
-                     r);
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::TransferEscalation, r);
 }
 
 absl::StatusOr<v1::Escalation> Client::InviteExpert(const std::string& id,
@@ -256,10 +286,8 @@ absl::StatusOr<v1::Escalation> Client::InviteExpert(const std::string& id,
   return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::InviteExpert, r);
 }
 
-absl::StatusOr<v1::ListWaitingResponse> Client::ListWaiting(
-    const v1::ListWaitingRequest& request) {
-  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ListWaiting,
-                     request);
+absl::StatusOr<v1::ListWaitingResponse> Client::ListWaiting(const v1::ListWaitingRequest& request) {
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ListWaiting, request);
 }
 
 absl::StatusOr<v1::Escalation> Client::TakeEscalation(const std::string& id) {
@@ -289,7 +317,8 @@ absl::StatusOr<v1::Message> Client::Post(const std::string& thread_id, const std
 
 absl::StatusOr<v1::Message> Client::PostMessage(v1::PostMessageRequest request) {
   if (request.client_msg_id().empty()) request.set_client_msg_id(NewRequestId());
-  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::PostMessage, request);
+  return impl_->CallIdempotent(impl_->messaging.get(), &v1::MessagingService::Stub::PostMessage,
+                               request);
 }
 
 absl::StatusOr<v1::ListMessagesResponse> Client::ListMessages(
@@ -360,13 +389,13 @@ std::unique_ptr<EventStream> Client::Subscribe(const std::string& after_cursor,
   r.set_after_cursor(after_cursor);
   r.set_session_id(session_id);
   return std::make_unique<GrpcServerStream<v1::Event>>(
-      impl_->Context(/*with_deadline=*/false),
+      impl_, impl_->Context(absl::InfiniteFuture()),
       [&](grpc::ClientContext* ctx) { return impl_->messaging->Subscribe(ctx, r); });
 }
 
 std::unique_ptr<PresenceWatch> Client::WatchPresence(const v1::WatchPresenceRequest& request) {
   return std::make_unique<GrpcServerStream<v1::PresenceUpdate>>(
-      impl_->Context(/*with_deadline=*/false),
+      impl_, impl_->Context(absl::InfiniteFuture()),
       [&](grpc::ClientContext* ctx) { return impl_->presence->WatchPresence(ctx, request); });
 }
 
