@@ -24,6 +24,7 @@
 #include "backline/client.h"
 #include "cli/args.h"
 #include "cli/roster_file.h"
+#include "cli/tray/tray.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/principal.h"
@@ -1036,6 +1037,22 @@ int AdminRosterApply(Cli& c, const Args& a) {
   return kOk;
 }
 
+int Tray(Cli& c, const Args& a) {
+  if (!a.positional().empty()) return c.Usage("tray takes no arguments");
+  tray::ReserveResizeSignal();  // before the client starts its threads
+  // Who the token names, and whether the server answers, before taking over the terminal.
+  auto me = c.client().GetPresence();
+  if (!me.ok()) return c.Fail(me.status());
+  auto screen = tray::TrayScreen::Open();
+  if (!screen.ok()) {
+    c.err << "backline: " << screen.status().message() << "\n";
+    return kUsage;
+  }
+  absl::Status ended = tray::RunTray(c.client(), *me, std::move(*screen));
+  if (!ended.ok()) return c.Fail(ended);
+  return kOk;
+}
+
 const std::vector<Command>& Commands() {
   static const auto* const commands = new std::vector<Command>{
       {"presence set",
@@ -1161,6 +1178,12 @@ const std::vector<Command>& Commands() {
        {"cursor", "for", "count", "until"},
        {"quiet"},
        Watch},
+      {"tray",
+       "",
+       "full-screen tray: live offers with a countdown, threads, replies, presence keys",
+       {},
+       {},
+       Tray},
       {"admin token",
        "--subject ID --role ROLE [--ttl 12h]",
        "issue a token (needs the signing secret)",

@@ -5,8 +5,8 @@ BACKLINE_PACKAGES=(
   build-essential cmake pkg-config ccache
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libabsl-dev libhiredis-dev libssl-dev libcpp-jwt-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server
+  libgtest-dev libgmock-dev libbenchmark-dev libncurses-dev
+  redis-server tmux
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
