@@ -306,6 +306,12 @@ absl::StatusOr<v1::Stats> Client::GetStats(const v1::GetStatsRequest& request) {
   return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::GetStats, request);
 }
 
+absl::StatusOr<v1::ListEscalationsResponse> Client::ListEscalations(
+    const v1::ListEscalationsRequest& request) {
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ListEscalations,
+                     request);
+}
+
 absl::StatusOr<v1::Message> Client::Post(const std::string& thread_id, const std::string& text,
                                          std::string client_msg_id) {
   v1::PostMessageRequest r;

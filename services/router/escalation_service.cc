@@ -169,4 +169,21 @@ grpc::ServerUnaryReactor* EscalationService::ListWaiting(grpc::CallbackServerCon
       });
 }
 
+grpc::ServerUnaryReactor* EscalationService::ListEscalations(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* in,
+                                                             grpc::ByteBuffer* out) {
+  return UnaryCall<v1::ListEscalationsRequest, v1::ListEscalationsResponse>(
+      context, in, out,
+      [&](const v1::ListEscalationsRequest& request,
+          v1::ListEscalationsResponse* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        const int limit = request.page_size() == 0 ? 50 : request.page_size();
+        if (limit < 1 || limit > 200) {
+          return absl::InvalidArgumentError("page_size: must be within 1..200");
+        }
+        BL_ASSIGN_OR_RETURN(*response, router_->List(caller, request.scope(), limit));
+        return absl::OkStatus();
+      });
+}
+
 }  // namespace backline::router

@@ -24,7 +24,9 @@ using EscalationServiceBase = v1::EscalationService::WithRawCallbackMethod_Creat
                                                     v1::EscalationService::
                                                         WithRawCallbackMethod_GetStats<
                                                             v1::EscalationService::
-                                                                Service>>>>>>>>>>>>>;
+                                                                WithRawCallbackMethod_ListEscalations<
+                                                                    v1::EscalationService::
+                                                                        Service>>>>>>>>>>>>>>;
 
 class EscalationService final : public EscalationServiceBase {
  public:
@@ -67,6 +69,9 @@ class EscalationService final : public EscalationServiceBase {
                                            grpc::ByteBuffer* out) override;
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* ListEscalations(grpc::CallbackServerContext* context,
+                                            const grpc::ByteBuffer* in,
+                                            grpc::ByteBuffer* out) override;
 
  private:
   const Authenticator* auth_;

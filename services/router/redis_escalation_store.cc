@@ -509,4 +509,21 @@ absl::StatusOr<std::vector<std::string>> RedisEscalationStore::PendingOffersOf(
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> RedisEscalationStore::EscalationsInThreadsOf(
+    absl::string_view person, int scan) {
+  auto threads =
+      redis_->Command({"ZREVRANGE", keys_->UserThreads(person), "0", absl::StrCat(scan - 1)});
+  if (!threads.ok()) return threads.status();
+  std::vector<std::string> out;
+  if (threads->elements.empty()) return out;
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& t : threads->elements) cmds.push_back({"HGET", keys_->Thread(t.str), "escalation"});
+  auto escalations = redis_->Pipeline(cmds);
+  if (!escalations.ok()) return escalations.status();
+  for (const auto& e : *escalations) {
+    if (!e.is_nil() && !e.str.empty()) out.push_back(e.str);
+  }
+  return out;
+}
+
 }  // namespace backline::router

@@ -115,6 +115,10 @@ class RedisEscalationStore {
   std::string DeclinedSetKey(absl::string_view id) const { return keys_->EscalationDeclined(id); }
   // Escalations currently offered to `helper`.
   absl::StatusOr<std::vector<std::string>> PendingOffersOf(absl::string_view helper);
+  // Escalations whose threads are among the `scan` most recently active threads of `person`,
+  // most recent first.
+  absl::StatusOr<std::vector<std::string>> EscalationsInThreadsOf(absl::string_view person,
+                                                                  int scan);
 
  private:
   store::ScriptCall NewCall(const EventList& events);

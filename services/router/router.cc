@@ -488,4 +488,83 @@ absl::StatusOr<v1::Stats> Router::Stats(const Principal& caller,
   return ComputeStats(escalations, to - window, to, site);
 }
 
+absl::StatusOr<v1::ListEscalationsResponse> Router::List(const Principal& caller,
+                                                         v1::EscalationScope scope, int limit) {
+  std::vector<v1::Escalation> found;
+  // Reads escalations by id, keeping those `keep` accepts; ids that vanished are skipped.
+  auto collect = [&](const std::vector<std::string>& ids, auto keep) -> absl::Status {
+    for (const std::string& id : ids) {
+      auto stored = escalations_->Get(id);
+      if (absl::IsNotFound(stored.status())) continue;
+      if (!stored.ok()) return stored.status();
+      if (keep(stored->escalation)) found.push_back(std::move(stored->escalation));
+    }
+    return absl::OkStatus();
+  };
+  switch (scope) {
+    case v1::ESCALATION_SCOPE_OFFERED: {
+      BL_ASSIGN_OR_RETURN(std::vector<std::string> ids, escalations_->PendingOffersOf(caller.id));
+      BL_RETURN_IF_ERROR(collect(ids, [&](const v1::Escalation& e) {
+        return e.state() == v1::ESCALATION_STATE_OFFERED &&
+               PendingOfferTo(e, caller.id) != nullptr;
+      }));
+      std::sort(found.begin(), found.end(), [&](const v1::Escalation& a, const v1::Escalation& b) {
+        const auto da = PendingOfferTo(a, caller.id)->deadline();
+        const auto db = PendingOfferTo(b, caller.id)->deadline();
+        return std::make_pair(da.seconds(), da.nanos()) < std::make_pair(db.seconds(), db.nanos());
+      });
+      break;
+    }
+    case v1::ESCALATION_SCOPE_OPEN: {
+      BL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                          escalations_->EscalationsInThreadsOf(caller.id, /*scan=*/200));
+      // Newest first: the escalation ids come in order of thread activity.
+      BL_RETURN_IF_ERROR(collect(ids, [](const v1::Escalation& e) { return !IsFinal(e.state()); }));
+      std::stable_sort(found.begin(), found.end(), [](const v1::Escalation& a,
+                                                      const v1::Escalation& b) {
+        const auto& ta = a.timeline().create_time();
+        const auto& tb = b.timeline().create_time();
+        return std::make_pair(ta.seconds(), ta.nanos()) > std::make_pair(tb.seconds(), tb.nanos());
+      });
+      break;
+    }
+    case v1::ESCALATION_SCOPE_SITE: {
+      std::string site, team;
+      if (caller.role != v1::ROLE_ADMIN) {
+        if (caller.role != v1::ROLE_SUPERVISOR && caller.role != v1::ROLE_TEAM_LEADER) {
+          return absl::PermissionDeniedError(
+              "scope: the site's escalations are for supervisors and team leaders");
+        }
+        BL_ASSIGN_OR_RETURN(v1::Person me, roster_->Get(caller.id));
+        site = me.site();
+        if (caller.role == v1::ROLE_TEAM_LEADER) team = me.team();
+      }
+      BL_ASSIGN_OR_RETURN(std::vector<v1::Escalation> recent,
+                          escalations_->CreatedSince(clock_->Now() - absl::Hours(24)));
+      std::vector<std::string> ids;
+      for (const v1::Escalation& e : recent) {
+        if (IsFinal(e.state()) || (!site.empty() && e.site() != site) ||
+            (!team.empty() && e.team() != team)) {
+          continue;
+        }
+        ids.push_back(e.id());
+        if (static_cast<int>(ids.size()) == limit) break;
+      }
+      // Read again in full (queue position, offers): the listing above is without them.
+      BL_RETURN_IF_ERROR(collect(ids, [](const v1::Escalation& e) { return !IsFinal(e.state()); }));
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "scope: must be ESCALATION_SCOPE_OFFERED, ESCALATION_SCOPE_OPEN or ESCALATION_SCOPE_SITE");
+  }
+  v1::ListEscalationsResponse out;
+  for (v1::Escalation& e : found) {
+    if (out.escalations_size() == limit) break;
+    FillWaitEstimate(&e);
+    *out.add_escalations() = std::move(e);
+  }
+  return out;
+}
+
 }  // namespace backline::router

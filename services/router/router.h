@@ -53,6 +53,8 @@ class Router {
   absl::StatusOr<v1::Escalation> Take(const Principal& caller, absl::string_view id);
   absl::StatusOr<v1::RoutingExplanation> Explain(const Principal& caller, absl::string_view id);
   absl::StatusOr<v1::Stats> Stats(const Principal& caller, const v1::GetStatsRequest& request);
+  absl::StatusOr<v1::ListEscalationsResponse> List(const Principal& caller,
+                                                   v1::EscalationScope scope, int limit);
 
   // --- background work (routing.cc; idempotent, safe on several instances at once) ---
   // Offers a queued escalation to the best eligible helper of its open rings; leaves it queued

@@ -527,5 +527,60 @@ TEST_F(RoutingTest, StatsCountAndTimeTheEscalations) {
             absl::StatusCode::kPermissionDenied);
 }
 
+TEST_F(RoutingTest, ListEscalationsByScope) {
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0, "rings": [{"name": "all"}]}}})");
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_AVAILABLE);
+  auto list = [](Client& c, v1::EscalationScope scope) {
+    v1::ListEscalationsRequest r;
+    r.set_scope(scope);
+    return c.ListEscalations(r);
+  };
+  auto ids = [](const absl::StatusOr<v1::ListEscalationsResponse>& r) {
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const auto& e : r->escalations()) out.push_back(e.id());
+    }
+    return out;
+  };
+  auto first = anna_->Escalate(Billing());
+  ASSERT_TRUE(first.ok());
+  auto second = anna_->Escalate(Billing());
+  ASSERT_TRUE(second.ok());
+  // Soren (capacity 2) holds both offers: the one that lapses first comes first.
+  ASSERT_EQ(second->offer().helper(), "soren");
+  auto offered = list(*soren, v1::ESCALATION_SCOPE_OFFERED);
+  ASSERT_TRUE(offered.ok()) << offered.status();
+  EXPECT_EQ(ids(offered), (std::vector<std::string>{first->id(), second->id()}));
+  EXPECT_EQ(offered->escalations(0).offer().helper(), "soren");
+  EXPECT_TRUE(ids(list(*anna_, v1::ESCALATION_SCOPE_OFFERED)).empty());
+
+  ASSERT_TRUE(soren->AcceptOffer(first->id()).ok());
+  EXPECT_EQ(ids(list(*soren, v1::ESCALATION_SCOPE_OFFERED)),
+            (std::vector<std::string>{second->id()}));
+  EXPECT_EQ(ids(list(*soren, v1::ESCALATION_SCOPE_OPEN)),
+            (std::vector<std::string>{first->id()}));
+  auto anna_open = ids(list(*anna_, v1::ESCALATION_SCOPE_OPEN));
+  EXPECT_NE(std::find(anna_open.begin(), anna_open.end(), first->id()), anna_open.end());
+
+  // The supervisor's live view of the site: every open escalation, oldest first.
+  auto eva = Person("eva", v1::ROLE_SUPERVISOR);
+  EXPECT_EQ(ids(list(*eva, v1::ESCALATION_SCOPE_SITE)),
+            (std::vector<std::string>{first->id(), second->id()}));
+  EXPECT_EQ(list(*anna_, v1::ESCALATION_SCOPE_SITE).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(list(*anna_, v1::ESCALATION_SCOPE_UNSPECIFIED).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::ListEscalationsRequest too_many;
+  too_many.set_scope(v1::ESCALATION_SCOPE_OPEN);
+  too_many.set_page_size(1000);
+  EXPECT_EQ(anna_->ListEscalations(too_many).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Resolved, it leaves the open lists.
+  ASSERT_TRUE(soren->ResolveEscalation(first->id()).ok());
+  EXPECT_TRUE(ids(list(*soren, v1::ESCALATION_SCOPE_OPEN)).empty());
+  EXPECT_EQ(ids(list(*eva, v1::ESCALATION_SCOPE_SITE)), (std::vector<std::string>{second->id()}));
+}
+
 }  // namespace
 }  // namespace backline::testing

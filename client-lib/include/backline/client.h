@@ -351,6 +351,12 @@ class Client {
   absl::StatusOr<v1::RoutingExplanation> ExplainRouting(const std::string& id);
   // Service-level figures over a recent window, per skill and per team.
   absl::StatusOr<v1::Stats> GetStats(const v1::GetStatsRequest& request);
+  // Escalations of one scope (see EscalationScope): the caller's pending offers, soonest
+  // deadline first (what a tray shows on start); the caller's open escalations; or, for
+  // supervisors and team leaders, their site's or team's open escalations (PERMISSION_DENIED
+  // for others). INVALID_ARGUMENT without a scope or for a page size outside 1..200.
+  absl::StatusOr<v1::ListEscalationsResponse> ListEscalations(
+      const v1::ListEscalationsRequest& request);
 
   // --- messaging ---
   // Posts `text` to a thread; see PostMessage. Without a `client_msg_id` a random one is used.
