@@ -121,6 +121,11 @@ std::string Skills(const v1::Escalation& e) {
   return absl::StrJoin(parts, ",");
 }
 
+// Who asks what: "anna [billing>=3, da]: the question", as offers and escalations show it.
+std::string Asked(const v1::Escalation& e) {
+  return absl::StrCat(e.requester(), " [", Skills(e), ", ", e.language(), "]: ", e.question());
+}
+
 std::string SecondsLeft(const google::protobuf::Timestamp& deadline) {
   const double s =
       (TimeUtil::TimestampToMilliseconds(deadline) - absl::ToUnixMillis(absl::Now())) / 1000.0;
@@ -273,8 +278,7 @@ class Cli {
     }
     if (!e.helper().empty()) out << "  helper " << e.helper();
     if (!e.thread_id().empty()) out << "  thread " << e.thread_id();
-    out << "\n  from " << e.requester() << " [" << Skills(e) << ", " << e.language()
-        << "]: " << e.question() << "\n";
+    out << "\n  from " << Asked(e) << "\n";
     if (!e.experts().empty()) out << "  experts " << absl::StrJoin(e.experts(), ", ") << "\n";
     if (e.state() == v1::ESCALATION_STATE_QUEUED && e.queue_position() > 0) {
       out << "  queued at position " << e.queue_position();
@@ -296,8 +300,7 @@ class Cli {
     switch (ev.payload_case()) {
       case v1::Event::kOffer: {
         const v1::Escalation& e = ev.offer().escalation();
-        out << "OFFER " << e.id() << " from " << e.requester() << " [" << Skills(e) << ", "
-            << e.language() << "]: " << e.question() << "  (accept within "
+        out << "OFFER " << e.id() << " from " << Asked(e) << "  (accept within "
             << SecondsLeft(ev.offer().offer().deadline()) << ": backline accept " << e.id()
             << ")\n";
         break;
@@ -347,8 +350,7 @@ class Cli {
           out << "NO-LONGER-WAITING " << e.id() << "\n";
           break;
         }
-        out << "WAITING " << e.id() << (w.best_match() ? " *" : "") << " from " << e.requester()
-            << " [" << Skills(e) << ", " << e.language() << "]: " << e.question()
+        out << "WAITING " << e.id() << (w.best_match() ? " *" : "") << " from " << Asked(e)
             << "  (backline take " << e.id() << ")\n";
         break;
       }
@@ -645,6 +647,77 @@ int Invite(Cli& c, const Args& a) {
   if (!e.ok()) return c.Fail(e.status());
   c.PrintEscalation(*e);
   return kOk;
+}
+
+// "URGENT  " or "HIGH  " before the question of a pressing escalation, else nothing.
+std::string PriorityPrefix(const v1::Escalation& e) {
+  if (e.priority() != v1::PRIORITY_HIGH && e.priority() != v1::PRIORITY_URGENT) return "";
+  absl::string_view p = v1::Priority_Name(e.priority());
+  absl::ConsumePrefix(&p, "PRIORITY_");
+  return absl::StrCat(p, "  ");
+}
+
+// One escalation on one line, for lists: where it stands, then who asks what.
+std::string EscalationLine(const v1::Escalation& e) {
+  std::string line = absl::StrCat(e.id(), "  ", StateName(e.state()));
+  switch (e.state()) {
+    case v1::ESCALATION_STATE_OFFERED:
+      absl::StrAppend(&line, " to ", OfferedTo(e), " (", SecondsLeft(e.offer().deadline()),
+                      " left)");
+      break;
+    case v1::ESCALATION_STATE_QUEUED:
+      if (e.queue_position() > 0) absl::StrAppend(&line, " #", e.queue_position());
+      if (e.has_estimated_wait()) absl::StrAppend(&line, " (", ExpectedWait(e), ")");
+      break;
+    case v1::ESCALATION_STATE_ACCEPTED:
+      absl::StrAppend(&line, " helper ", e.helper());
+      break;
+    default:
+      break;
+  }
+  absl::StrAppend(&line, "  ", PriorityPrefix(e), Asked(e));
+  return line;
+}
+
+// `offers`, `escalations` and `queue`: the escalations of one scope, one per line.
+int ListEscalationsOf(Cli& c, const Args& a, v1::EscalationScope scope, const char* what,
+                      const char* none,
+                      const std::function<std::string(const v1::Escalation&)>& line) {
+  if (!a.positional().empty()) return c.Usage(absl::StrCat(what, " takes no arguments"));
+  v1::ListEscalationsRequest r;
+  r.set_scope(scope);
+  int limit = 50;
+  if (a.Has("limit") && (!absl::SimpleAtoi(a.Get("limit"), &limit) || limit < 1 || limit > 200)) {
+    return c.Usage("--limit takes a number of escalations, 1..200");
+  }
+  r.set_page_size(limit);
+  auto resp = c.Timed(what, [&] { return c.client().ListEscalations(r); });
+  if (!resp.ok()) return c.Fail(resp.status());
+  if (c.json) {
+    c.PrintJson(*resp);
+    return kOk;
+  }
+  if (resp->escalations().empty()) c.out << none << "\n";
+  for (const v1::Escalation& e : resp->escalations()) c.out << line(e) << "\n";
+  return kOk;
+}
+
+int Offers(Cli& c, const Args& a) {
+  return ListEscalationsOf(c, a, v1::ESCALATION_SCOPE_OFFERED, "offers", "no offers for you now",
+                           [](const v1::Escalation& e) {
+                             return absl::StrCat(e.id(), "  ", SecondsLeft(e.offer().deadline()),
+                                                 " left  ", PriorityPrefix(e), Asked(e));
+                           });
+}
+
+int Escalations(Cli& c, const Args& a) {
+  return ListEscalationsOf(c, a, v1::ESCALATION_SCOPE_OPEN, "escalations",
+                           "no open escalations of yours", EscalationLine);
+}
+
+int Queue(Cli& c, const Args& a) {
+  return ListEscalationsOf(c, a, v1::ESCALATION_SCOPE_SITE, "queue",
+                           "nothing open at your site now", EscalationLine);
 }
 
 int Waiting(Cli& c, const Args& a) {
@@ -1093,6 +1166,24 @@ const std::vector<Command>& Commands() {
        {"quiet"},
        Ask},
       {"show", "ESCALATION", "show an escalation", {}, {}, Show},
+      {"offers",
+       "[--limit N]",
+       "the offers waiting for your answer, soonest deadline first",
+       {"limit"},
+       {},
+       Offers},
+      {"escalations",
+       "[--limit N]",
+       "your open escalations: those you asked, help with or were invited to",
+       {"limit"},
+       {},
+       Escalations},
+      {"queue",
+       "[--limit N]",
+       "the open escalations of your site (supervisors) or team (team leaders), oldest first",
+       {"limit"},
+       {},
+       Queue},
       {"accept", "ESCALATION", "accept the offer of an escalation", {}, {"quiet"}, Accept},
       {"decline", "ESCALATION [--reason R]", "decline an offer", {"reason"}, {}, Decline},
       {"cancel", "ESCALATION [--reason R]", "withdraw your escalation", {"reason"}, {}, Cancel},

@@ -216,15 +216,29 @@ class Dispatcher {
   }
 
   Change Reload() {
-    v1::ListThreadsRequest req;
-    req.set_page_size(200);
-    auto threads = client_.ListThreads(req);
+    v1::ListThreadsRequest threads_req;
+    threads_req.set_page_size(200);
+    auto threads = client_.ListThreads(threads_req);
+    auto offered = ListEscalations(v1::ESCALATION_SCOPE_OFFERED);
+    auto open = ListEscalations(v1::ESCALATION_SCOPE_OPEN);
     auto presence = client_.GetPresence();
     return [=](TrayModel& m) {
       if (presence.ok()) m.SetPresence(*presence);
-      if (!threads.ok()) return m.Failed("reload", threads.status());
-      m.LoadThreads({threads->threads().begin(), threads->threads().end()});
+      if (open.ok()) m.LoadEscalations({open->escalations().begin(), open->escalations().end()});
+      if (offered.ok())
+        m.LoadOffers({offered->escalations().begin(), offered->escalations().end()});
+      if (threads.ok()) m.LoadThreads({threads->threads().begin(), threads->threads().end()});
+      for (const auto* failed : {&threads.status(), &offered.status(), &open.status()}) {
+        if (!failed->ok()) return m.Failed("reload", *failed);
+      }
     };
+  }
+
+  absl::StatusOr<v1::ListEscalationsResponse> ListEscalations(v1::EscalationScope scope) {
+    v1::ListEscalationsRequest req;
+    req.set_scope(scope);
+    req.set_page_size(200);
+    return client_.ListEscalations(req);
   }
 
   Client& client_;
