@@ -238,10 +238,17 @@ class Cli {
             " (pass a valid token with --token, --token-file or BACKLINE_TOKEN; an admin "
             "issues one with `backline admin token`)";
         break;
+      case absl::StatusCode::kUnimplemented:
+        hint = absl::StrCat(" (the server at ", settings.target,
+                            " does not offer this call: is it an older Backline?)");
+        break;
       default:
         break;
     }
-    err << "backline: " << st.message() << hint << "\n";
+    const std::string message = st.message().empty()
+                                    ? absl::AsciiStrToLower(absl::StatusCodeToString(st.code()))
+                                    : std::string(st.message());
+    err << "backline: " << message << hint << "\n";
     return ExitFor(st.code());
   }
 
