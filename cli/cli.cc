@@ -1011,7 +1011,9 @@ int Read(Cli& c, const Args& a) {
 }
 
 // Prints events of the caller's stream. Stops after --count events, after --for seconds, or at
-// the first event of kind --until (exit 8 if it did not come in time).
+// the first event of kind --until (exit 8 if it did not come in time). The stream is an
+// EventFeed: once connected it reconnects by itself and prints what it missed, once; a server
+// that cannot be reached at the start is an error (exit 7).
 int Watch(Cli& c, const Args& a) {
   auto limit = ParseSeconds(a, "for", 0);
   if (!limit.ok()) return c.Usage(std::string(limit.status().message()));
@@ -1023,16 +1025,41 @@ int Watch(Cli& c, const Args& a) {
   if (!until.empty() && until != "offer" && until != "message" && until != "escalation") {
     return c.Usage("--until: offer, message or escalation");
   }
-  auto stream = c.client().Subscribe(a.Get("cursor"));
+  FeedOptions options;
+  options.after_cursor = a.Get("cursor");
+  std::unique_ptr<EventFeed> feed = c.client().OpenFeed(options);
   const absl::Time end =
       *limit > absl::ZeroDuration() ? absl::Now() + *limit : absl::InfiniteFuture();
   int seen = 0;
+  bool connected = false;
   while (absl::Now() < end) {
-    auto ev = stream->Next(std::min(end - absl::Now(), absl::Seconds(1)));
-    if (!ev.ok()) return c.Fail(ev.status());
-    if (!ev->has_value()) continue;
-    const v1::Event& e = **ev;
-    if (e.has_caught_up()) continue;
+    auto item = feed->Next(std::min(end - absl::Now(), absl::Seconds(1)));
+    if (!item.ok()) return c.Fail(item.status());
+    if (!item->has_value()) continue;
+    if ((*item)->is_state()) {
+      const FeedStateChange& change = (*item)->state;
+      switch (change.state) {
+        case FeedState::kConnected:
+          if (connected)
+            c.err << "backline: connected again; the events missed meanwhile are above\n";
+          connected = true;
+          break;
+        case FeedState::kReconnecting:
+          // Never connected: the server is not there (or refuses us); say so now.
+          if (!connected) return c.Fail(change.error);
+          if (change.attempt == 1) {
+            c.err << "backline: lost the connection to " << c.settings.target << " ("
+                  << change.error.message() << "); reconnecting\n";
+          }
+          break;
+        case FeedState::kStopped:
+          return c.Fail(change.error);
+        case FeedState::kConnecting:
+          break;
+      }
+      continue;
+    }
+    const v1::Event& e = (*item)->event;
     if (c.timing && e.has_time()) {
       const double ms = absl::ToDoubleMilliseconds(
           absl::Now() - absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(e.time())));
