@@ -1160,6 +1160,8 @@ int Tray(Cli& c, const Args& a) {
   return kOk;
 }
 
+int Completion(Cli& c, const Args& a);
+
 const std::vector<Command>& Commands() {
   static const auto* const commands = new std::vector<Command>{
       {"presence set",
@@ -1309,6 +1311,12 @@ const std::vector<Command>& Commands() {
        {},
        {},
        Tray},
+      {"completion",
+       "bash",
+       "print the bash completion script: source <(backline completion bash)",
+       {},
+       {},
+       Completion},
       {"admin token",
        "--subject ID --role ROLE [--ttl 12h]",
        "issue a token (needs the signing secret)",
@@ -1323,6 +1331,135 @@ const std::vector<Command>& Commands() {
        AdminRosterApply},
   };
   return *commands;
+}
+
+// Values the completion offers after an option (file names for "FILE").
+const std::map<std::string, std::string>& FlagValues() {
+  static const auto* const values = new std::map<std::string, std::string>{
+      {"role", "agent senior team_leader supervisor bot admin"},
+      {"priority", "normal high urgent"},
+      {"until", "offer message escalation"},
+      {"token-file", "FILE"},
+      {"config", "FILE"},
+      {"secret-file", "FILE"},
+  };
+  return *values;
+}
+
+// Values the completion offers as a command's first argument.
+const std::map<std::string, std::string>& ArgumentValues() {
+  static const auto* const values = new std::map<std::string, std::string>{
+      {"presence set", "available on_call wrap_up break meeting offline"},
+      {"admin roster apply", "FILE"},
+      {"completion", "bash"},
+  };
+  return *values;
+}
+
+std::string FlagWords(const std::set<std::string>& flags) {
+  std::vector<std::string> words;
+  for (const std::string& f : flags) words.push_back("--" + f);
+  return absl::StrJoin(words, " ");
+}
+
+// `compgen` of a list of words, or of file names for "FILE".
+std::string CompgenOf(const std::string& values) {
+  return values == "FILE" ? "compgen -f -- \"$cur\""
+                          : absl::StrCat("compgen -W \"", values, "\" -- \"$cur\"");
+}
+
+// The bash completion script, made from the command table so that it never falls behind:
+// command words, each command's options, and the values of options and arguments that have
+// a fixed set. It reads the line itself (COMP_LINE), so host:port and --name=value words are
+// not split the way bash splits COMP_WORDS.
+void PrintBashCompletion(std::ostream& out) {
+  std::set<std::string> value_flags = kGlobalValueFlags;
+  std::map<std::string, std::set<std::string>> next_words;  // "" -> first words, "admin" -> ...
+  for (const Command& cmd : Commands()) {
+    value_flags.insert(cmd.value_flags.begin(), cmd.value_flags.end());
+    std::vector<std::string> parts = absl::StrSplit(cmd.name, ' ');
+    std::string prefix;
+    for (const std::string& part : parts) {
+      next_words[prefix].insert(part);
+      prefix = prefix.empty() ? part : absl::StrCat(prefix, " ", part);
+    }
+  }
+  next_words[""].insert("help");
+  std::set<std::string> plain_value_flags = value_flags;
+  for (const auto& [flag, values] : FlagValues()) plain_value_flags.erase(flag);
+
+  out << "# bash completion for backline. Load it with: source <(backline completion bash)\n"
+         "# or install it: backline completion bash > "
+         "/usr/share/bash-completion/completions/backline\n"
+         "_backline() {\n"
+         "  local line=${COMP_LINE:0:COMP_POINT} cur words=() cmd i w\n"
+         "  read -ra words <<<\"$line\"\n"
+         "  if [[ $line == *[[:space:]] || ${#words[@]} -le 1 ]]; then cur=''; else\n"
+         "    cur=${words[-1]}; unset 'words[-1]'; fi\n"
+         "  COMPREPLY=()\n"
+         "  [[ $cur == *[=:]* ]] && return 0\n"
+         "  local prev=${words[-1]}\n"
+         "  case $prev in\n";
+  for (const auto& [flag, values] : FlagValues()) {
+    out << "    --" << flag << ") COMPREPLY=($(" << CompgenOf(values) << ")); return 0 ;;\n";
+  }
+  out << "    " << absl::StrJoin(absl::StrSplit(FlagWords(plain_value_flags), ' '), "|")
+      << ") return 0 ;;\n"
+         "  esac\n"
+         "  # The command words typed so far: not options, nor the values of options.\n"
+         "  cmd=''\n"
+         "  for ((i = 1; i < ${#words[@]}; i++)); do\n"
+         "    w=${words[i]}\n"
+         "    case $w in\n"
+         "      --*=*) ;;\n"
+         "      "
+      << absl::StrJoin(absl::StrSplit(FlagWords(value_flags), ' '), "|")
+      << ") ((i++)) ;;\n"
+         "      -*) ;;\n"
+         "      *) cmd=${cmd:+$cmd }$w ;;\n"
+         "    esac\n"
+         "  done\n"
+         "  if [[ $cur == -* ]]; then\n"
+         "    local flags='"
+      << FlagWords(kGlobalValueFlags) << " " << FlagWords(kGlobalBoolFlags)
+      << "'\n"
+         "    case \"$cmd \" in\n";
+  // Longest names first, so that "admin roster apply" wins over "admin".
+  std::vector<const Command*> by_length;
+  for (const Command& cmd : Commands()) by_length.push_back(&cmd);
+  std::stable_sort(by_length.begin(), by_length.end(), [](const Command* a, const Command* b) {
+    return a->name.size() > b->name.size();
+  });
+  for (const Command* cmd : by_length) {
+    std::set<std::string> flags = cmd->value_flags;
+    flags.insert(cmd->bool_flags.begin(), cmd->bool_flags.end());
+    if (flags.empty()) continue;
+    out << "      \"" << cmd->name << " \"*) flags+=' " << FlagWords(flags) << "' ;;\n";
+  }
+  out << "    esac\n"
+         "    COMPREPLY=($(compgen -W \"$flags\" -- \"$cur\"))\n"
+         "    return 0\n"
+         "  fi\n"
+         "  case $cmd in\n";
+  for (const auto& [prefix, words] : next_words) {
+    out << "    \"" << prefix << "\") COMPREPLY=($(compgen -W \"" << absl::StrJoin(words, " ")
+        << "\" -- \"$cur\")) ;;\n";
+  }
+  for (const auto& [command, values] : ArgumentValues()) {
+    out << "    \"" << command << "\") COMPREPLY=($(" << CompgenOf(values) << ")) ;;\n";
+  }
+  out << "  esac\n"
+         "  return 0\n"
+         "}\n"
+         "complete -o filenames -F _backline backline\n";
+}
+
+int Completion(Cli& c, const Args& a) {
+  if (a.positional().size() != 1 || a.positional()[0] != "bash") {
+    return c.Usage("completion needs the shell: backline completion bash");
+  }
+  PrintBashCompletion(c.out);
+  return kOk;
 }
 
 void PrintHelp(std::ostream& out) {
