@@ -382,6 +382,7 @@ void TrayModel::OpenThread(const std::string& thread_id) {
   scroll_ = 0;
   input_.clear();
   Request(TrayRequest::ForThread(TrayRequest::kLoadThread, thread_id));
+  MarkOpenThreadRead();
 }
 
 void TrayModel::CloseThread() {
