@@ -24,6 +24,7 @@
 #include "backline/client.h"
 #include "cli/args.h"
 #include "cli/roster_file.h"
+#include "cli/tray/failure.h"
 #include "cli/tray/tray.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -226,8 +227,13 @@ class Cli {
     std::string hint;
     switch (st.code()) {
       case absl::StatusCode::kUnavailable:
-        hint = absl::StrCat(" (is a Backline server running at ", settings.target,
-                            "? set --target or BACKLINE_TARGET)");
+        if (std::string reason = tray::TransportFailure(st.message()); !reason.empty()) {
+          err << "backline: cannot reach " << settings.target << " (" << reason
+              << "): is a Backline server running there? set --target or BACKLINE_TARGET\n";
+          return kUnavailable;
+        }
+        hint = absl::StrCat(" (the server at ", settings.target,
+                            " cannot serve now; try again shortly)");
         break;
       case absl::StatusCode::kDeadlineExceeded:
         hint = absl::StrCat(" (no answer from ", settings.target, " within ",
@@ -1048,8 +1054,10 @@ int Watch(Cli& c, const Args& a) {
           // Never connected: the server is not there (or refuses us); say so now.
           if (!connected) return c.Fail(change.error);
           if (change.attempt == 1) {
+            const std::string reason = tray::TransportFailure(change.error.message());
             c.err << "backline: lost the connection to " << c.settings.target << " ("
-                  << change.error.message() << "); reconnecting\n";
+                  << (reason.empty() ? std::string(change.error.message()) : reason)
+                  << "); reconnecting\n";
           }
           break;
         case FeedState::kStopped:

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "cli/tray/failure.h"
 #include "cli/tray/text.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -280,12 +281,15 @@ void TrayModel::Posted(const v1::Message& m) {
 }
 
 void TrayModel::Failed(const std::string& what, const absl::Status& error) {
+  std::string message(error.message());
+  if (std::string reason = TransportFailure(message); !reason.empty()) message = reason;
+  if (message.empty()) message = absl::AsciiStrToLower(absl::StatusCodeToString(error.code()));
   std::string hint;
   if (error.code() == absl::StatusCode::kUnavailable ||
       error.code() == absl::StatusCode::kDeadlineExceeded) {
     hint = " (no connection to the server; try again when connected)";
   }
-  notice_ = absl::StrCat(what, ": ", error.message(), hint);
+  notice_ = absl::StrCat(what, ": ", message, hint);
   notice_is_error_ = true;
 }
 

@@ -1,8 +1,8 @@
 // Unit tests for the terminal tray without a terminal: text widths and wrapping in every
-// language (cli/tray/text), and the tray's model (cli/tray/tray_model): offers and their
-// countdown, one-key accept and decline, unread counts that merge events and snapshots once,
-// the open thread, typing a reply, presence keys, connection states, and frames that fit any
-// window.
+// language (cli/tray/text), failures in a few words (cli/tray/failure), and the tray's model
+// (cli/tray/tray_model): offers and their countdown, one-key accept and decline, unread counts that
+// merge events and snapshots once, the open thread, typing a reply, presence keys, connection
+// states, and frames that fit any window.
 #include "cli/tray/tray_model.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/tray/failure.h"
 #include "cli/tray/text.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/support/tmux.h"
@@ -77,6 +78,19 @@ TEST_F(TextTest, WrapBreaksAtSpacesAndInsideLongWords) {
   EXPECT_EQ(text, "你");
   ASSERT_TRUE(PopLastCodePoint(&text));
   EXPECT_FALSE(PopLastCodePoint(&text));
+}
+
+TEST(TransportFailureTest, GrpcParagraphsBecomeAFewWordsAndServerAnswersStay) {
+  EXPECT_EQ(
+      TransportFailure("failed to connect to all addresses; last error: UNKNOWN: "
+                       "ipv4:127.0.0.1:1: Failed to connect to remote host: Connection refused"),
+      "connection refused");
+  EXPECT_EQ(TransportFailure("DNS resolution failed for nosuchhost.invalid:7400: C-ares status is "
+                             "not ARES_SUCCESS qtype=A name=nosuchhost.invalid is_balancer=0"),
+            "no such host");
+  EXPECT_EQ(TransportFailure("Socket closed"), "the connection broke");
+  EXPECT_EQ(TransportFailure("redis: no free connection within the command timeout"), "");
+  EXPECT_EQ(TransportFailure("offer off-1 of esc-1 is no longer pending"), "");
 }
 
 // ---------------------------------------------------------------------------------------------
