@@ -976,12 +976,17 @@ int Watch(Cli& c, const Args& a) {
 }
 
 int AdminToken(Cli& c, const Args& a) {
-  const std::string subject = a.Get("subject");
-  const v1::Role role = ParseRole(a.Get("role"));
+  // `--bot NAME` is `--subject NAME --role bot`.
+  const bool bot = a.Has("bot");
+  if (bot && (a.Has("subject") || a.Has("role"))) {
+    return c.Usage("admin token: give --bot NAME, or --subject ID and --role ROLE");
+  }
+  const std::string subject = bot ? a.Get("bot") : a.Get("subject");
+  const v1::Role role = bot ? v1::ROLE_BOT : ParseRole(a.Get("role"));
   if (subject.empty() || role == v1::ROLE_UNSPECIFIED) {
     return c.Usage(
         "admin token needs --subject ID and --role agent|senior|team_leader|"
-        "supervisor|bot|admin");
+        "supervisor|bot|admin (or --bot NAME)");
   }
   absl::Duration ttl = absl::Hours(12);
   if (a.Has("ttl") && !absl::ParseDuration(a.Get("ttl"), &ttl)) {
@@ -1162,9 +1167,9 @@ const std::vector<Command>& Commands() {
        {"quiet"},
        Watch},
       {"admin token",
-       "--subject ID --role ROLE [--ttl 12h]",
+       "--subject ID --role ROLE | --bot NAME [--ttl 12h]",
        "issue a token (needs the signing secret)",
-       {"subject", "role", "ttl"},
+       {"subject", "role", "bot", "ttl"},
        {},
        AdminToken},
       {"admin roster apply",

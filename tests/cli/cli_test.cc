@@ -416,7 +416,7 @@ TEST_F(CliTest, WaitingEscalationsAreListedAndTaken) {
 
   r = Backline({"show", esc}, anna);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED\n")) << r.out;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED  thread thr-")) << r.out;
   // No escalation needing billing was offered lately, so no estimate of the wait.
   EXPECT_NE(r.out.find("\n  queued at position 1\n"), std::string::npos) << r.out;
 
