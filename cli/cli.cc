@@ -120,6 +120,21 @@ std::string Skills(const v1::Escalation& e) {
   return absl::StrJoin(parts, ",");
 }
 
+// One message as `history` and `watch` print it: `#7 soren: text`; a knowledge-base hit as
+// `#3 kb [hit 7.42] Title: snippet <link>`.
+std::string MessageLine(const v1::Message& m) {
+  std::string line = absl::StrCat("#", m.seq(), " ", m.sender());
+  if (m.deleted()) return line + " (deleted)";
+  if (m.kind() == v1::MESSAGE_KIND_KB_HIT) {
+    const v1::KbHit& h = m.kb_hit();
+    absl::StrAppend(&line, " [hit ", absl::StrFormat("%.2f", h.score()), "] ", h.title());
+    if (!h.snippet().empty()) absl::StrAppend(&line, ": ", h.snippet());
+    if (!h.link().empty()) absl::StrAppend(&line, " <", h.link(), ">");
+    return line;
+  }
+  return absl::StrCat(line, ": ", m.text());
+}
+
 std::string SecondsLeft(const google::protobuf::Timestamp& deadline) {
   const double s =
       (TimeUtil::TimestampToMilliseconds(deadline) - absl::ToUnixMillis(absl::Now())) / 1000.0;
@@ -315,8 +330,7 @@ class Cli {
       }
       case v1::Event::kMessagePosted: {
         const v1::Message& m = ev.message_posted().message();
-        out << "MESSAGE " << m.thread_id() << " #" << m.seq() << " " << m.sender() << ": "
-            << m.text() << "\n";
+        out << "MESSAGE " << m.thread_id() << " " << MessageLine(m) << "\n";
         break;
       }
       case v1::Event::kMessageChanged: {
@@ -766,6 +780,13 @@ int Stats(Cli& c, const Args& a) {
   for (const auto& b : stats->by_skill()) row(b);
   if (!stats->by_team().empty()) c.out << "by team (of the requester)\n";
   for (const auto& b : stats->by_team()) row(b);
+  if (!stats->knowledge().empty()) {
+    c.out << "knowledge-base hits (bot, article: posted, marked helpful / not helpful)\n";
+    for (const auto& k : stats->knowledge()) {
+      c.out << absl::StrFormat("  %s %s: %d posted, %d / %d  %s\n", k.bot(), k.article_id(),
+                               k.posted(), k.helpful(), k.not_helpful(), k.title());
+    }
+  }
   return kOk;
 }
 
@@ -823,9 +844,7 @@ int History(Cli& c, const Args& a) {
     c.PrintJson(*resp);
     return kOk;
   }
-  for (const auto& m : resp->messages()) {
-    c.out << "#" << m.seq() << " " << m.sender() << ": " << m.text() << "\n";
-  }
+  for (const auto& m : resp->messages()) c.out << MessageLine(m) << "\n";
   return kOk;
 }
 
@@ -926,6 +945,34 @@ int Read(Cli& c, const Args& a) {
   auto t = c.Timed("read", [&] { return c.client().MarkRead(*thread, seq); });
   if (!t.ok()) return c.Fail(t.status());
   PrintThread(c, *t);
+  return kOk;
+}
+
+// Marks a knowledge-base hit helpful or not: `rate THREAD SEQ helpful|not-helpful`.
+int Rate(Cli& c, const Args& a) {
+  if (a.positional().size() != 3) {
+    return c.Usage("rate needs a thread (or escalation) id, the hit's #N and helpful|not-helpful");
+  }
+  auto thread = ThreadOf(c, a.positional()[0]);
+  if (!thread.ok()) return c.Fail(thread.status());
+  int64_t seq = 0;
+  if (!absl::SimpleAtoi(absl::StripPrefix(a.positional()[1], "#"), &seq)) {
+    return c.Usage("the hit's number is #N, as history shows it");
+  }
+  const std::string& verdict = a.positional()[2];
+  if (verdict != "helpful" && verdict != "not-helpful") {
+    return c.Usage("say helpful or not-helpful");
+  }
+  auto r = c.Timed("rate", [&] {
+    return c.client().RateKnowledgeHit(*thread, seq, verdict == "helpful");
+  });
+  if (!r.ok()) return c.Fail(r.status());
+  if (c.json) {
+    c.PrintJson(*r);
+    return kOk;
+  }
+  c.out << "#" << r->seq() << ": " << r->helpful() << " helpful, " << r->not_helpful()
+        << " not helpful\n";
   return kOk;
 }
 
@@ -1148,6 +1195,12 @@ const std::vector<Command>& Commands() {
       {"edit", "THREAD|ESCALATION SEQ TEXT...", "replace the text of your message", {}, {}, Edit},
       {"delete", "THREAD|ESCALATION SEQ", "delete your message", {}, {}, Delete},
       {"read", "THREAD|ESCALATION [SEQ]", "mark the thread read (up to SEQ)", {}, {}, Read},
+      {"rate",
+       "THREAD|ESCALATION SEQ helpful|not-helpful",
+       "mark a knowledge-base hit helpful or not",
+       {},
+       {},
+       Rate},
       {"say",
        "THREAD|ESCALATION TEXT... (or - for stdin)",
        "post a message",

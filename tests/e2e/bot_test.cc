@@ -118,8 +118,10 @@ TEST_F(BotTest, AMatchingEscalationBringsTheBotInAndItsHitsArriveBeforeAnyAccept
   EXPECT_EQ(anna_->GetEscalation(e->id())->state(), v1::ESCALATION_STATE_QUEUED);
 
   // The helper who accepts later finds the hit in the thread's history.
-  ASSERT_TRUE(soren_->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  // (His stream is opened first: becoming available hands him the queued escalation at once.)
   auto soren_stream = soren_->Subscribe("");
+  ASSERT_TRUE(WaitForEvent(*soren_stream, [](const v1::Event& e) { return e.has_caught_up(); }));
+  ASSERT_TRUE(soren_->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
   auto offer = WaitForEvent(*soren_stream, [](const v1::Event& ev) { return ev.has_offer(); });
   ASSERT_TRUE(offer.has_value());
   ASSERT_TRUE(soren_->AcceptOffer(e->id()).ok());
