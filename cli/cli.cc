@@ -127,6 +127,21 @@ std::string Asked(const v1::Escalation& e) {
   return absl::StrCat(e.requester(), " [", Skills(e), ", ", e.language(), "]: ", e.question());
 }
 
+// One message as `history` and `watch` print it: `#7 soren: text`; a knowledge-base hit as
+// `#3 kb [hit 7.42] Title: snippet <link>`.
+std::string MessageLine(const v1::Message& m) {
+  std::string line = absl::StrCat("#", m.seq(), " ", m.sender());
+  if (m.deleted()) return line + " (deleted)";
+  if (m.kind() == v1::MESSAGE_KIND_KB_HIT) {
+    const v1::KbHit& h = m.kb_hit();
+    absl::StrAppend(&line, " [hit ", absl::StrFormat("%.2f", h.score()), "] ", h.title());
+    if (!h.snippet().empty()) absl::StrAppend(&line, ": ", h.snippet());
+    if (!h.link().empty()) absl::StrAppend(&line, " <", h.link(), ">");
+    return line;
+  }
+  return absl::StrCat(line, ": ", m.text());
+}
+
 std::string SecondsLeft(const google::protobuf::Timestamp& deadline) {
   const double s =
       (TimeUtil::TimestampToMilliseconds(deadline) - absl::ToUnixMillis(absl::Now())) / 1000.0;
@@ -332,8 +347,7 @@ class Cli {
       }
       case v1::Event::kMessagePosted: {
         const v1::Message& m = ev.message_posted().message();
-        out << "MESSAGE " << m.thread_id() << " #" << m.seq() << " " << m.sender() << ": "
-            << m.text() << "\n";
+        out << "MESSAGE " << m.thread_id() << " " << MessageLine(m) << "\n";
         break;
       }
       case v1::Event::kMessageChanged: {
@@ -853,6 +867,13 @@ int Stats(Cli& c, const Args& a) {
   for (const auto& b : stats->by_skill()) row(b);
   if (!stats->by_team().empty()) c.out << "by team (of the requester)\n";
   for (const auto& b : stats->by_team()) row(b);
+  if (!stats->knowledge().empty()) {
+    c.out << "knowledge-base hits (bot, article: posted, marked helpful / not helpful)\n";
+    for (const auto& k : stats->knowledge()) {
+      c.out << absl::StrFormat("  %s %s: %d posted, %d / %d  %s\n", k.bot(), k.article_id(),
+                               k.posted(), k.helpful(), k.not_helpful(), k.title());
+    }
+  }
   return kOk;
 }
 
@@ -910,9 +931,7 @@ int History(Cli& c, const Args& a) {
     c.PrintJson(*resp);
     return kOk;
   }
-  for (const auto& m : resp->messages()) {
-    c.out << "#" << m.seq() << " " << m.sender() << ": " << m.text() << "\n";
-  }
+  for (const auto& m : resp->messages()) c.out << MessageLine(m) << "\n";
   return kOk;
 }
 
@@ -1016,6 +1035,34 @@ int Read(Cli& c, const Args& a) {
   return kOk;
 }
 
+// Marks a knowledge-base hit helpful or not: `rate THREAD SEQ helpful|not-helpful`.
+int Rate(Cli& c, const Args& a) {
+  if (a.positional().size() != 3) {
+    return c.Usage("rate needs a thread (or escalation) id, the hit's #N and helpful|not-helpful");
+  }
+  auto thread = ThreadOf(c, a.positional()[0]);
+  if (!thread.ok()) return c.Fail(thread.status());
+  int64_t seq = 0;
+  if (!absl::SimpleAtoi(absl::StripPrefix(a.positional()[1], "#"), &seq)) {
+    return c.Usage("the hit's number is #N, as history shows it");
+  }
+  const std::string& verdict = a.positional()[2];
+  if (verdict != "helpful" && verdict != "not-helpful") {
+    return c.Usage("say helpful or not-helpful");
+  }
+  auto r = c.Timed("rate", [&] {
+    return c.client().RateKnowledgeHit(*thread, seq, verdict == "helpful");
+  });
+  if (!r.ok()) return c.Fail(r.status());
+  if (c.json) {
+    c.PrintJson(*r);
+    return kOk;
+  }
+  c.out << "#" << r->seq() << ": " << r->helpful() << " helpful, " << r->not_helpful()
+        << " not helpful\n";
+  return kOk;
+}
+
 // Prints events of the caller's stream. Stops after --count events, after --for seconds, or at
 // the first event of kind --until (exit 8 if it did not come in time). The stream is an
 // EventFeed: once connected it reconnects by itself and prints what it missed, once; a server
@@ -1092,12 +1139,17 @@ int Watch(Cli& c, const Args& a) {
 }
 
 int AdminToken(Cli& c, const Args& a) {
-  const std::string subject = a.Get("subject");
-  const v1::Role role = ParseRole(a.Get("role"));
+  // `--bot NAME` is `--subject NAME --role bot`.
+  const bool bot = a.Has("bot");
+  if (bot && (a.Has("subject") || a.Has("role"))) {
+    return c.Usage("admin token: give --bot NAME, or --subject ID and --role ROLE");
+  }
+  const std::string subject = bot ? a.Get("bot") : a.Get("subject");
+  const v1::Role role = bot ? v1::ROLE_BOT : ParseRole(a.Get("role"));
   if (subject.empty() || role == v1::ROLE_UNSPECIFIED) {
     return c.Usage(
         "admin token needs --subject ID and --role agent|senior|team_leader|"
-        "supervisor|bot|admin");
+        "supervisor|bot|admin (or --bot NAME)");
   }
   absl::Duration ttl = absl::Hours(12);
   if (a.Has("ttl") && !absl::ParseDuration(a.Get("ttl"), &ttl)) {
@@ -1295,6 +1347,12 @@ const std::vector<Command>& Commands() {
       {"edit", "THREAD|ESCALATION SEQ TEXT...", "replace the text of your message", {}, {}, Edit},
       {"delete", "THREAD|ESCALATION SEQ", "delete your message", {}, {}, Delete},
       {"read", "THREAD|ESCALATION [SEQ]", "mark the thread read (up to SEQ)", {}, {}, Read},
+      {"rate",
+       "THREAD|ESCALATION SEQ helpful|not-helpful",
+       "mark a knowledge-base hit helpful or not",
+       {},
+       {},
+       Rate},
       {"say",
        "THREAD|ESCALATION TEXT... (or - for stdin)",
        "post a message",
@@ -1326,9 +1384,9 @@ const std::vector<Command>& Commands() {
        {},
        Completion},
       {"admin token",
-       "--subject ID --role ROLE [--ttl 12h]",
+       "--subject ID --role ROLE | --bot NAME [--ttl 12h]",
        "issue a token (needs the signing secret)",
-       {"subject", "role", "ttl"},
+       {"subject", "role", "bot", "ttl"},
        {},
        AdminToken},
       {"admin roster apply",

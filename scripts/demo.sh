@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up a local Backline stack and plays the core flow with the CLI:
-# an agent escalates a billing question in Danish, the one eligible senior gets the offer on
-# their tray, accepts, they chat in Danish, Chinese, Dutch and Lithuanian, the senior resolves.
+# an agent escalates a billing question in Danish, the knowledge-base bot posts the matching
+# articles into the thread at once, the one eligible senior gets the offer on their tray,
+# accepts, they chat in Danish, Chinese, Dutch and Lithuanian, the senior resolves.
 # Each step prints its latency. Everything started here is stopped on exit, unless --keep.
 #
 #   scripts/demo.sh          run the demo, then stop the stack
@@ -14,8 +15,9 @@ keep=false
 [[ ${1:-} == "--keep" ]] && keep=true
 
 ensure_packages
-log "building backline-server and the backline CLI"
-build_backline build -DBACKLINE_BUILD_TESTS=OFF -DBACKLINE_BUILD_BENCH=OFF -- backline-server backline
+log "building backline-server, the backline CLI and backline-kb-bot"
+build_backline build -DBACKLINE_BUILD_TESTS=OFF -DBACKLINE_BUILD_BENCH=OFF -- backline-server \
+  backline backline-kb-bot
 
 work=$(mktemp -d /tmp/backline-demo.XXXXXX)
 pids=()
@@ -69,6 +71,17 @@ step() {
 }
 
 step admin "Apply the roster (deploy/demo-roster.jsonl)" admin roster apply deploy/demo-roster.jsonl
+
+# The knowledge-base bot, on the sample articles of deploy/kb (Danish, Chinese, Dutch,
+# Lithuanian, English).
+backline admin token --bot kb >"$work/kb.token"
+build/bin/backline-kb-bot --target "$BACKLINE_TARGET" --token_file "$work/kb.token" --kb deploy/kb \
+  --state_file "$work/kb.cursor" >"$work/kb-bot.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening for escalations" "$work/kb-bot.log" && break; sleep 0.05; done
+grep -q "listening for escalations" "$work/kb-bot.log" || { cat "$work/kb-bot.log" >&2; exit 1; }
+printf '\n\033[1mThe knowledge-base bot listens\033[0m\n    %s\n' \
+  "$(grep -o '[0-9]* articles indexed in .*' "$work/kb-bot.log" | head -1)"
 step soren "Søren (senior, billing 4, speaks da/zh-Hant/nl/lt) is available" presence set available
 step mei "Mei (senior, billing 5, but no Danish) is available" presence set available
 step jonas "Jonas (senior, Danish, but billing only 2) is available" presence set available
@@ -84,6 +97,16 @@ wait "$tray"
 esc=$(grep -o 'esc-[a-z0-9]*' "$work/tray.out" | head -1)
 printf '\n\033[1mSøren'"'"'s tray shows the offer\033[0m  (%s)\n' "$(grep -o 'delivered .*' "$work/tray.err" | head -1)"
 sed 's/^/    /' "$work/tray.out"
+
+# Before anyone has accepted, the bot's hits are already in the thread.
+for _ in $(seq 100); do
+  BACKLINE_TOKEN=$anna backline history "$esc" | grep -q '\[hit ' && break
+  sleep 0.05
+done
+step anna "Anna already sees knowledge-base hits, before Søren has accepted" history "$esc"
+BACKLINE_TOKEN=$anna backline history "$esc" | grep -q 'refusion-af-faktura' ||
+  { echo "the knowledge-base bot did not post the refund article" >&2; exit 1; }
+step anna "Anna marks the first hit helpful" rate "$esc" 1 helpful
 
 step soren "Søren accepts" accept "$esc"
 seeds=tests/data/seeds
@@ -111,6 +134,7 @@ if $keep; then
 The stack keeps running:
   redis-server   127.0.0.1:$redis_port   (pid ${pids[0]}, data in $work)
   backline-server 127.0.0.1:$server_port  (pid ${pids[1]}, log $work/server.log)
+  backline-kb-bot                    (pid ${pids[2]}, log $work/kb-bot.log)
 Try:  BACKLINE_TARGET=127.0.0.1:$server_port BACKLINE_TOKEN=\$(BACKLINE_TOKEN_SECRET_FILE=$work/token.secret build/bin/backline admin token --subject anna --role agent) build/bin/backline show $esc
 Stop: kill ${pids[*]}; rm -rf $work
 EOT

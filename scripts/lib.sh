@@ -4,7 +4,7 @@
 BACKLINE_PACKAGES=(
   build-essential cmake pkg-config ccache
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
-  libabsl-dev libhiredis-dev libssl-dev libcpp-jwt-dev nlohmann-json3-dev
+  libabsl-dev libhiredis-dev libssl-dev libcpp-jwt-dev nlohmann-json3-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev libncurses-dev
   redis-server tmux
 )

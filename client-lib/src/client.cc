@@ -306,6 +306,21 @@ absl::StatusOr<v1::Stats> Client::GetStats(const v1::GetStatsRequest& request) {
   return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::GetStats, request);
 }
 
+absl::StatusOr<v1::BotSubscription> Client::SubscribeEscalations(
+    const v1::SubscribeEscalationsRequest& request) {
+  return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::SubscribeEscalations,
+                     request);
+}
+
+absl::StatusOr<v1::KnowledgeHitRating> Client::RateKnowledgeHit(const std::string& thread_id,
+                                                                int64_t seq, bool helpful) {
+  v1::RateKnowledgeHitRequest r;
+  r.set_thread_id(thread_id);
+  r.set_seq(seq);
+  r.set_helpful(helpful);
+  return impl_->Call(impl_->messaging.get(), &v1::MessagingService::Stub::RateKnowledgeHit, r);
+}
+
 absl::StatusOr<v1::ListEscalationsResponse> Client::ListEscalations(
     const v1::ListEscalationsRequest& request) {
   return impl_->Call(impl_->escalations.get(), &v1::EscalationService::Stub::ListEscalations,

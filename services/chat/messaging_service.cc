@@ -1,7 +1,9 @@
 #include "services/chat/messaging_service.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/validation.h"
 #include "services/common/wire.h"
@@ -9,12 +11,26 @@
 namespace backline::chat {
 namespace {
 
+// Article ids key the hit's idempotency and its counters: `[A-Za-z0-9._:/%-]{1,200}`.
+absl::Status CheckArticleId(absl::string_view id) {
+  const bool ok = !id.empty() && id.size() <= 200 && std::all_of(id.begin(), id.end(), [](char c) {
+    return absl::ascii_isalnum(c) || absl::string_view("._:/%-").find(c) != absl::string_view::npos;
+  });
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "kb_hit.article_id: \"", id.substr(0, 40),
+      "\" is not an article id ([A-Za-z0-9._:/%-]{1,200}; percent-encode other characters)"));
+}
+
 absl::Status CheckKbHit(const v1::KbHit& hit) {
   BL_RETURN_IF_ERROR(CheckText("kb_hit.title", hit.title(), 1, 500));
   BL_RETURN_IF_ERROR(CheckText("kb_hit.snippet", hit.snippet(), 0, 4096));
   BL_RETURN_IF_ERROR(CheckText("kb_hit.link", hit.link(), 0, 2048));
   BL_RETURN_IF_ERROR(CheckText("kb_hit.source", hit.source(), 0, 200));
-  BL_RETURN_IF_ERROR(CheckText("kb_hit.article_id", hit.article_id(), 0, 200));
+  BL_RETURN_IF_ERROR(CheckArticleId(hit.article_id()));
+  if (!std::isfinite(hit.score())) {
+    return absl::InvalidArgumentError("kb_hit.score: must be a finite number");
+  }
   return absl::OkStatus();
 }
 
@@ -76,8 +92,14 @@ grpc::ServerUnaryReactor* MessagingService::PostMessage(grpc::CallbackServerCont
           BL_RETURN_IF_ERROR(CheckToken("client_msg_id", request.client_msg_id()));
           m.set_client_msg_id(request.client_msg_id());
         }
+        // A bot posts each article into a thread once, whatever key it sends: a bot restarted
+        // mid-run, or two copies of it, cannot post the same hit twice.
+        if (m.kind() == v1::MESSAGE_KIND_KB_HIT) {
+          m.set_client_msg_id(absl::StrCat("kb:", m.kb_hit().article_id()));
+        }
         bool duplicate = false;
-        BL_ASSIGN_OR_RETURN(*response, threads_->Post(std::move(m), &duplicate));
+        const PostRate* rate = caller.role == v1::ROLE_BOT ? &config_.bot_posts : nullptr;
+        BL_ASSIGN_OR_RETURN(*response, threads_->Post(std::move(m), rate, &duplicate));
         return absl::OkStatus();
       });
 }
@@ -264,6 +286,25 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* MessagingService::Subscribe(
     return new RejectedStream(CheckToken("session_id", request.session_id()));
   }
   return hub_->Open(*caller, cursor, request.session_id());
+}
+
+grpc::ServerUnaryReactor* MessagingService::RateKnowledgeHit(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* in,
+                                                             grpc::ByteBuffer* out) {
+  return UnaryCall<v1::RateKnowledgeHitRequest, v1::KnowledgeHitRating>(
+      context, in, out,
+      [&](const v1::RateKnowledgeHitRequest& request,
+          v1::KnowledgeHitRating* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        if (caller.role == v1::ROLE_BOT) {
+          return absl::PermissionDeniedError("bots cannot mark knowledge-base hits");
+        }
+        if (request.seq() < 1) return absl::InvalidArgumentError("seq: must be at least 1");
+        BL_ASSIGN_OR_RETURN(v1::Thread thread, OwnThread(caller, request.thread_id()));
+        BL_ASSIGN_OR_RETURN(*response, threads_->RateHit(thread, request.seq(), caller.id,
+                                                         request.helpful()));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace backline::chat

@@ -5,6 +5,7 @@
 #include "services/chat/event_hub.h"
 #include "services/chat/redis_thread_store.h"
 #include "services/common/auth.h"
+#include "services/common/wire.h"
 #include "services/presence/redis_roster_store.h"
 
 namespace backline::chat {
@@ -12,21 +13,25 @@ namespace backline::chat {
 struct MessagingConfig {
   // Longest message text accepted, in bytes.
   size_t max_text_bytes = 16 * 1024;
+  // How fast each bot may post (people are not limited).
+  PostRate bot_posts;
 };
 
 // Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
-using MessagingServiceBase = v1::MessagingService::WithRawCallbackMethod_PostMessage<
-    v1::MessagingService::WithRawCallbackMethod_ListMessages<
-        v1::MessagingService::WithRawCallbackMethod_GetThread<
-            v1::MessagingService::WithRawCallbackMethod_ListThreads<
-                v1::MessagingService::WithRawCallbackMethod_OpenThread<
-                    v1::MessagingService::WithRawCallbackMethod_JoinThread<
-                        v1::MessagingService::WithRawCallbackMethod_EditMessage<
-                            v1::MessagingService::WithRawCallbackMethod_DeleteMessage<
-                                v1::MessagingService::WithRawCallbackMethod_MarkRead<
-                                    v1::MessagingService::WithRawCallbackMethod_SetTyping<
-                                        v1::MessagingService::WithRawCallbackMethod_Subscribe<
-                                            v1::MessagingService::Service>>>>>>>>>>>;
+using MessagingServiceBase =
+    WithRawMethods<v1::MessagingService::Service,
+                   v1::MessagingService::WithRawCallbackMethod_PostMessage,
+                   v1::MessagingService::WithRawCallbackMethod_ListMessages,
+                   v1::MessagingService::WithRawCallbackMethod_GetThread,
+                   v1::MessagingService::WithRawCallbackMethod_ListThreads,
+                   v1::MessagingService::WithRawCallbackMethod_OpenThread,
+                   v1::MessagingService::WithRawCallbackMethod_JoinThread,
+                   v1::MessagingService::WithRawCallbackMethod_EditMessage,
+                   v1::MessagingService::WithRawCallbackMethod_DeleteMessage,
+                   v1::MessagingService::WithRawCallbackMethod_MarkRead,
+                   v1::MessagingService::WithRawCallbackMethod_SetTyping,
+                   v1::MessagingService::WithRawCallbackMethod_Subscribe,
+                   v1::MessagingService::WithRawCallbackMethod_RateKnowledgeHit>::type;
 
 class MessagingService final : public MessagingServiceBase {
  public:
@@ -58,6 +63,9 @@ class MessagingService final : public MessagingServiceBase {
                                       const grpc::ByteBuffer* in, grpc::ByteBuffer* out) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
                                                         const grpc::ByteBuffer* in) override;
+  grpc::ServerUnaryReactor* RateKnowledgeHit(grpc::CallbackServerContext* context,
+                                             const grpc::ByteBuffer* in,
+                                             grpc::ByteBuffer* out) override;
 
  private:
   // The thread (with the caller's read state), if `caller` may read it: participants, and

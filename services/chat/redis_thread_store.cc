@@ -20,6 +20,9 @@ BL_DEFINE_SCRIPT(JoinThreadScript, kJoinThreadLua)
 BL_DEFINE_SCRIPT(ReplaceMessageScript, kReplaceMessageLua)
 BL_DEFINE_SCRIPT(MarkReadScript, kMarkReadLua)
 BL_DEFINE_SCRIPT(TypingScript, kTypingLua)
+BL_DEFINE_SCRIPT(RateHitScript, kRateHitLua)
+
+int64_t HourOf(absl::Time t) { return absl::ToUnixMillis(t) / 3600000; }
 
 absl::Status CheckThreadId(absl::string_view id) {
   if (IsValidServerId("thr", id)) return absl::OkStatus();
@@ -75,6 +78,11 @@ v1::Event ThreadChangedEvent(const v1::Thread& t, absl::Time now) {
 
 }  // namespace
 
+std::string HitCounterPrefix(absl::string_view site, absl::string_view bot,
+                             absl::string_view article_id) {
+  return absl::StrCat(site, "|", bot, "|", article_id);
+}
+
 RedisThreadStore::RedisThreadStore(store::RedisClient* redis, const store::Keys* keys,
                                    store::EventLogConfig events, const Clock* clock)
     : redis_(redis), keys_(keys), events_(events), clock_(clock) {}
@@ -113,11 +121,13 @@ absl::StatusOr<v1::Thread> RedisThreadStore::Get(absl::string_view thread_id,
   return t;
 }
 
-absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, bool* duplicate) {
+absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, const PostRate* rate,
+                                                   bool* duplicate) {
   *duplicate = false;
   const std::string cmid_field = message.client_msg_id().empty()
                                      ? ""
                                      : absl::StrCat(message.sender(), ":", message.client_msg_id());
+  const bool hit = message.kind() == v1::MESSAGE_KIND_KB_HIT;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(v1::Thread thread, Get(message.thread_id()));
     const absl::Time now = clock_->Now();
@@ -131,11 +141,18 @@ absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, bool* du
     call.Key(keys_->ThreadMessages(thread.id()));
     call.Key(keys_->ThreadClientIds(thread.id()));
     call.Key(keys_->ThreadReadMarkers(thread.id()));
+    call.Key(keys_->PostRate(message.sender()));
+    call.Key(keys_->KnowledgeStats(HourOf(now)));
     for (const std::string& p : thread.participants()) call.Key(keys_->UserThreads(p));
     call.Arg(message.sender());
     call.Arg(cmid_field);
     call.Arg(message.seq());
     call.Arg(message.SerializeAsString());
+    call.Arg(rate == nullptr ? "" : absl::StrCat(rate->per_second));
+    call.Arg(rate == nullptr ? 0 : rate->burst);
+    call.Arg(hit ? HitCounterPrefix(thread.site(), message.sender(), message.kb_hit().article_id())
+                 : "");
+    call.Arg(hit ? message.kb_hit().title() : "");
     call.Arg(static_cast<int64_t>(thread.participants_size()));
     for (const std::string& p : thread.participants()) {
       call.Arg(p);
@@ -160,9 +177,50 @@ absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, bool* du
       return absl::PermissionDeniedError(
           absl::StrCat("you are not a participant of thread ", message.thread_id()));
     }
+    if (status == "RATE_LIMITED") {
+      const int64_t wait_ms = reply->elements.size() > 1 ? reply->elements[1].AsInteger() : 0;
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "posting too fast (at most ", rate->burst, " at once, then ", rate->per_second,
+          " per second); the next post may go in ", wait_ms, " ms"));
+    }
     if (status != "CONFLICT") return absl::InternalError(absl::StrCat("post_message: ", status));
   }
   return absl::AbortedError("the thread is too busy right now; post again");
+}
+
+absl::StatusOr<v1::KnowledgeHitRating> RedisThreadStore::RateHit(const v1::Thread& thread,
+                                                                 int64_t seq,
+                                                                 absl::string_view person,
+                                                                 bool helpful) {
+  auto stored = redis_->Command({"HGET", keys_->ThreadMessages(thread.id()), absl::StrCat(seq)});
+  if (!stored.ok()) return stored.status();
+  if (stored->is_nil()) {
+    return absl::NotFoundError(absl::StrCat("thread ", thread.id(), " has no message ", seq));
+  }
+  v1::Message m;
+  if (!m.ParseFromString(stored->str)) return absl::DataLossError("stored message does not parse");
+  if (m.kind() != v1::MESSAGE_KIND_KB_HIT || m.deleted()) {
+    return absl::FailedPreconditionError(absl::StrCat("message ", seq, " of thread ", thread.id(),
+                                                      m.deleted() ? " was deleted"
+                                                                  : " is not a knowledge-base hit"));
+  }
+  store::ScriptCall call = NewCall();
+  call.Key(keys_->HitMarks(thread.id(), seq));
+  call.Key(keys_->KnowledgeStats(HourOf(FromProtoTime(m.create_time()))));
+  call.Arg(std::string(person));
+  call.Arg(helpful ? "1" : "0");
+  call.Arg(HitCounterPrefix(thread.site(), m.sender(), m.kb_hit().article_id()));
+  auto reply = call.Run(*redis_, RateHitScript());
+  if (!reply.ok()) return reply.status();
+  if (store::ScriptStatus(*reply) != "OK" || reply->elements.size() < 3) {
+    return absl::InternalError("rate_hit: unexpected reply");
+  }
+  v1::KnowledgeHitRating out;
+  out.set_thread_id(thread.id());
+  out.set_seq(seq);
+  out.set_helpful(static_cast<int32_t>(reply->elements[1].AsInteger()));
+  out.set_not_helpful(static_cast<int32_t>(reply->elements[2].AsInteger()));
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::Message>> RedisThreadStore::List(absl::string_view thread_id,

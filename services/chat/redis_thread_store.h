@@ -18,6 +18,16 @@
 
 namespace backline::chat {
 
+// How fast one sender may post: `burst` posts at once, then `per_second`.
+struct PostRate {
+  double per_second = 20;
+  int burst = 60;
+};
+
+// The field prefix of a knowledge-base hit's counters: `<site>|<bot>|<article>`.
+std::string HitCounterPrefix(absl::string_view site, absl::string_view bot,
+                             absl::string_view article_id);
+
 class RedisThreadStore {
  public:
   RedisThreadStore(store::RedisClient* redis, const store::Keys* keys, store::EventLogConfig events,
@@ -29,7 +39,16 @@ class RedisThreadStore {
 
   // Stores `message` (thread, sender, kind, text, client id set; seq and time are assigned) and
   // delivers it. `*duplicate` is set when a stored message with the same client id is returned.
-  absl::StatusOr<v1::Message> Post(v1::Message message, bool* duplicate);
+  // With `rate` (not null) the post counts against the sender's rate: RESOURCE_EXHAUSTED when it
+  // is spent (a repeat of a stored message is never refused). A knowledge-base hit is counted
+  // for the service-level figures.
+  absl::StatusOr<v1::Message> Post(v1::Message message, const PostRate* rate, bool* duplicate);
+
+  // Records `person`'s mark on the knowledge-base hit `seq` of the thread (replacing their
+  // earlier one); returns everyone's marks on it. NOT_FOUND for no such message,
+  // FAILED_PRECONDITION for a message that is not a hit.
+  absl::StatusOr<v1::KnowledgeHitRating> RateHit(const v1::Thread& thread, int64_t seq,
+                                                 absl::string_view person, bool helpful);
 
   // Messages with after_seq < seq < before_seq (before_seq 0 = no bound): the first `limit`
   // of them, or with `newest` the last `limit`; ascending either way.

@@ -45,6 +45,20 @@ grpc::ServerUnaryReactor* UnaryCall(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// The service base with every method in `Methods` registered raw: WithRawMethods<S::Service,
+// S::WithRawCallbackMethod_A, S::WithRawCallbackMethod_B>::type is
+// S::WithRawCallbackMethod_A<S::WithRawCallbackMethod_B<S::Service>>.
+template <typename Service, template <typename> class... Methods>
+struct WithRawMethods;
+template <typename Service>
+struct WithRawMethods<Service> {
+  using type = Service;
+};
+template <typename Service, template <typename> class First, template <typename> class... Rest>
+struct WithRawMethods<Service, First, Rest...> {
+  using type = First<typename WithRawMethods<Service, Rest...>::type>;
+};
+
 // A server stream refused before it started (bad request, bad token, not allowed, no Redis).
 class RejectedStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:

@@ -77,6 +77,7 @@ v1::Escalation NewEscalation(std::string id, const v1::Person& requester,
   e.set_site(requester.site());
   e.set_state(v1::ESCALATION_STATE_QUEUED);
   e.set_version(1);
+  e.set_thread_id(ThreadIdFor(e.id()));
   *e.mutable_timeline()->mutable_create_time() = ToProtoTime(now);
   return e;
 }

@@ -152,6 +152,18 @@ grpc::ServerUnaryReactor* EscalationService::GetStats(grpc::CallbackServerContex
       });
 }
 
+grpc::ServerUnaryReactor* EscalationService::SubscribeEscalations(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return UnaryCall<v1::SubscribeEscalationsRequest, v1::BotSubscription>(
+      context, in, out,
+      [&](const v1::SubscribeEscalationsRequest& request,
+          v1::BotSubscription* response) -> absl::Status {
+        BL_ASSIGN_OR_RETURN(Principal caller, auth_->Authenticate(*context));
+        BL_ASSIGN_OR_RETURN(*response, router_->SubscribeBot(caller, request));
+        return absl::OkStatus();
+      });
+}
+
 grpc::ServerUnaryReactor* EscalationService::ListWaiting(grpc::CallbackServerContext* context,
                                                          const grpc::ByteBuffer* in,
                                                          grpc::ByteBuffer* out) {

@@ -3,30 +3,28 @@
 
 #include "backline/v1/escalations.grpc.pb.h"
 #include "services/common/auth.h"
+#include "services/common/wire.h"
 #include "services/router/router.h"
 
 namespace backline::router {
 
 // Every method is registered raw so that requests are parsed by ParseRequest (wire.h).
-using EscalationServiceBase = v1::EscalationService::WithRawCallbackMethod_CreateEscalation<
-    v1::EscalationService::WithRawCallbackMethod_GetEscalation<
-        v1::EscalationService::WithRawCallbackMethod_AcceptOffer<
-            v1::EscalationService::WithRawCallbackMethod_DeclineOffer<
-                v1::EscalationService::WithRawCallbackMethod_CancelEscalation<
-                    v1::EscalationService::WithRawCallbackMethod_ResolveEscalation<
-                        v1::EscalationService::WithRawCallbackMethod_ReopenEscalation<
-                            v1::EscalationService::WithRawCallbackMethod_TransferEscalation<
-                                v1::EscalationService::WithRawCallbackMethod_InviteExpert<
-                                    v1::EscalationService::WithRawCallbackMethod_ListWaiting<
-                                        v1::EscalationService::WithRawCallbackMethod_TakeEscalation<
-                                            v1::EscalationService::
-                                                WithRawCallbackMethod_ExplainRouting<
-                                                    v1::EscalationService::
-                                                        WithRawCallbackMethod_GetStats<
-                                                            v1::EscalationService::
-                                                                WithRawCallbackMethod_ListEscalations<
-                                                                    v1::EscalationService::
-                                                                        Service>>>>>>>>>>>>>>;
+using EscalationServiceBase = WithRawMethods<
+    v1::EscalationService::Service, v1::EscalationService::WithRawCallbackMethod_CreateEscalation,
+    v1::EscalationService::WithRawCallbackMethod_GetEscalation,
+    v1::EscalationService::WithRawCallbackMethod_AcceptOffer,
+    v1::EscalationService::WithRawCallbackMethod_DeclineOffer,
+    v1::EscalationService::WithRawCallbackMethod_CancelEscalation,
+    v1::EscalationService::WithRawCallbackMethod_ResolveEscalation,
+    v1::EscalationService::WithRawCallbackMethod_ReopenEscalation,
+    v1::EscalationService::WithRawCallbackMethod_TransferEscalation,
+    v1::EscalationService::WithRawCallbackMethod_InviteExpert,
+    v1::EscalationService::WithRawCallbackMethod_ListWaiting,
+    v1::EscalationService::WithRawCallbackMethod_TakeEscalation,
+    v1::EscalationService::WithRawCallbackMethod_ExplainRouting,
+    v1::EscalationService::WithRawCallbackMethod_GetStats,
+    v1::EscalationService::WithRawCallbackMethod_ListEscalations,
+    v1::EscalationService::WithRawCallbackMethod_SubscribeEscalations>::type;
 
 class EscalationService final : public EscalationServiceBase {
  public:
@@ -72,6 +70,9 @@ class EscalationService final : public EscalationServiceBase {
   grpc::ServerUnaryReactor* ListEscalations(grpc::CallbackServerContext* context,
                                             const grpc::ByteBuffer* in,
                                             grpc::ByteBuffer* out) override;
+  grpc::ServerUnaryReactor* SubscribeEscalations(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* in,
+                                                 grpc::ByteBuffer* out) override;
 
  private:
   const Authenticator* auth_;

@@ -1,6 +1,7 @@
 #include "services/router/redis_escalation_store.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -24,6 +25,7 @@ BL_DEFINE_SCRIPT(ReopenScript, kReopenEscalationLua)
 BL_DEFINE_SCRIPT(TransferScript, kTransferEscalationLua)
 BL_DEFINE_SCRIPT(InviteScript, kInviteExpertLua)
 BL_DEFINE_SCRIPT(BroadcastScript, kMarkBroadcastLua)
+BL_DEFINE_SCRIPT(SetBotSubscriptionScript, kSetBotSubscriptionLua)
 
 google::protobuf::Timestamp Millis(const store::RedisReply& r) {
   return TimeUtil::MillisecondsToTimestamp(r.AsInteger());
@@ -209,10 +211,9 @@ absl::StatusOr<Outcome> RedisEscalationStore::RunTransition(store::ScriptCall& c
   return absl::InternalError(absl::StrCat(script.name(), ": unexpected reply ", status));
 }
 
-absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e,
-                                                         absl::string_view request_id,
-                                                         const std::vector<Timer>& timers,
-                                                         const EventList& events) {
+absl::StatusOr<std::string> RedisEscalationStore::Create(
+    const v1::Escalation& e, absl::string_view request_id, const std::vector<Timer>& timers,
+    const std::vector<std::string>& bots, int64_t bots_version, const EventList& events) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(e.id()));
   // Without a request id the key is unique to this escalation and so never matches.
@@ -221,13 +222,25 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e
   call.Key(keys_->QueueRequirements());
   call.Key(keys_->EscalationsByTime());
   call.Key(keys_->Timers());
+  call.Key(keys_->BotSubscriptions());
+  call.Key(keys_->Thread(e.thread_id()));
+  call.Key(keys_->ThreadMembers(e.thread_id()));
+  call.Key(keys_->UserThreads(e.requester()));
   for (const auto& s : e.skills()) call.Key(keys_->SkillIndex(s.skill()));
+  for (const std::string& bot : bots) call.Key(keys_->UserThreads(bot));
   call.Arg(e.id());
   call.Arg(ImmutablePart(e).SerializeAsString());
   call.Arg(absl::StrCat(QueueScore(e)));
   call.Arg(QueueRequirements(e));
-  call.Arg(absl::StrCat(e.skills_size()));
+  call.Arg(bots_version);
+  call.Arg(e.thread_id());
+  call.Arg(e.site());
+  call.Arg(e.requester());
+  call.Arg(static_cast<int64_t>(e.skills_size()));
+  call.Arg(static_cast<int64_t>(bots.size()));
+  call.Arg(static_cast<int64_t>(timers.size()));
   for (const auto& s : e.skills()) call.Arg(s.skill());
+  for (const std::string& bot : bots) call.Arg(bot);
   for (const Timer& t : timers) {
     call.Arg(t.member);
     call.Arg(absl::StrCat(absl::ToUnixMillis(t.due)));
@@ -237,6 +250,7 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(const v1::Escalation& e
   const std::string status = store::ScriptStatus(*reply);
   if (status == "OK") return e.id();
   if (status == "EXISTS") return reply->elements[1].AsString();
+  if (status == "BOTS_CHANGED") return absl::AbortedError(kBotsChanged);
   if (status == "UNKNOWN_SKILL") {
     return absl::InvalidArgumentError(absl::StrCat("skills: nobody on the roster has the skill \"",
                                                    reply->elements[1].AsString(), "\""));
@@ -304,7 +318,6 @@ absl::StatusOr<Outcome> RedisEscalationStore::Accept(const v1::Escalation& befor
   call.Arg(after.thread_id());
   call.Arg(before.requester());
   call.Arg(first_message.SerializeAsString());
-  call.Arg(before.site());
   call.Arg(first_message.seq());
   call.Arg(static_cast<int64_t>(before.offers_size() - 1));
   for (const v1::Offer& o : before.offers()) {
@@ -468,6 +481,35 @@ absl::StatusOr<Outcome> RedisEscalationStore::Invite(const v1::Escalation& befor
   return RunTransition(call, InviteScript());
 }
 
+absl::StatusOr<RedisEscalationStore::BotSubscriptions>
+RedisEscalationStore::LoadBotSubscriptions() {
+  auto reply = redis_->Command({"HGETALL", keys_->BotSubscriptions()});
+  if (!reply.ok()) return reply.status();
+  BotSubscriptions out;
+  const auto& f = reply->elements;
+  for (size_t i = 0; i + 1 < f.size(); i += 2) {
+    if (f[i].str == "_version") {
+      out.version = f[i + 1].AsInteger();
+      continue;
+    }
+    v1::BotSubscription s;
+    if (!s.ParseFromString(f[i + 1].str)) {
+      return absl::DataLossError(
+          absl::StrCat("stored subscription of bot ", f[i].str, " is corrupt"));
+    }
+    out.bots.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::Status RedisEscalationStore::SetBotSubscription(const v1::BotSubscription& subscription) {
+  store::ScriptCall call = NewCall({});
+  call.Key(keys_->BotSubscriptions());
+  call.Arg(subscription.bot());
+  call.Arg(subscription.SerializeAsString());
+  return call.Run(*redis_, SetBotSubscriptionScript()).status();
+}
+
 absl::StatusOr<Outcome> RedisEscalationStore::MarkBroadcast(const v1::Escalation& e,
                                                             const EventList& events) {
   store::ScriptCall call = NewCall(events);
@@ -523,6 +565,45 @@ absl::StatusOr<std::vector<std::string>> RedisEscalationStore::EscalationsInThre
   for (const auto& e : *escalations) {
     if (!e.is_nil() && !e.str.empty()) out.push_back(e.str);
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::KnowledgeStats>> RedisEscalationStore::KnowledgeStats(
+    absl::Time from, absl::Time to, absl::string_view site) {
+  std::vector<std::vector<std::string>> cmds;
+  for (int64_t h = absl::ToUnixMillis(from) / 3600000; h <= absl::ToUnixMillis(to) / 3600000;
+       ++h) {
+    cmds.push_back({"HGETALL", keys_->KnowledgeStats(h)});
+  }
+  auto hours = redis_->Pipeline(cmds);
+  if (!hours.ok()) return hours.status();
+  // Fields are `<site>|<bot>|<article>|<counter>`; the same article across hours adds up, the
+  // newest hour's title stands.
+  std::map<std::pair<std::string, std::string>, v1::KnowledgeStats> by_hit;
+  for (const store::RedisReply& hour : *hours) {
+    for (size_t i = 0; i + 1 < hour.elements.size(); i += 2) {
+      std::vector<std::string> f = absl::StrSplit(hour.elements[i].str, '|');
+      if (f.size() != 4 || (!site.empty() && f[0] != site)) continue;
+      v1::KnowledgeStats& k = by_hit[{f[1], f[2]}];
+      k.set_bot(f[1]);
+      k.set_article_id(f[2]);
+      const store::RedisReply& v = hour.elements[i + 1];
+      if (f[3] == "title") {
+        k.set_title(v.str);
+      } else if (f[3] == "posted") {
+        k.set_posted(k.posted() + static_cast<int32_t>(v.AsInteger()));
+      } else if (f[3] == "helpful") {
+        k.set_helpful(k.helpful() + static_cast<int32_t>(v.AsInteger()));
+      } else if (f[3] == "not_helpful") {
+        k.set_not_helpful(k.not_helpful() + static_cast<int32_t>(v.AsInteger()));
+      }
+    }
+  }
+  std::vector<v1::KnowledgeStats> out;
+  for (auto& [key, k] : by_hit) out.push_back(std::move(k));
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.posted() > b.posted();
+  });
   return out;
 }
 

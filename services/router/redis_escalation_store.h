@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "backline/v1/common.pb.h"
+#include "backline/v1/escalations.pb.h"
 #include "services/common/clock.h"
 #include "services/store/keys.h"
 #include "services/store/redis_client.h"
@@ -29,6 +30,9 @@ enum class Outcome {
   kLapsed,      // the offer's deadline has passed
   kAlready,     // the change was made before (joining someone who is in already)
 };
+
+// Create found the bot subscriptions changed since they were matched.
+inline constexpr absl::string_view kBotsChanged = "bot subscriptions changed";
 
 struct StoredEscalation {
   v1::Escalation escalation;
@@ -61,8 +65,20 @@ class RedisEscalationStore {
   // stored without its waiting and expiry limits). Returns its id, or the id of the escalation
   // the same requester created with the same request id. INVALID_ARGUMENT for a skill nobody
   // has.
+  // `bots` (matched against subscriptions at `bots_version`) join its thread; kBotsChanged when
+  // the subscriptions changed since (match again).
   absl::StatusOr<std::string> Create(const v1::Escalation& escalation, absl::string_view request_id,
-                                     const std::vector<Timer>& timers, const EventList& events);
+                                     const std::vector<Timer>& timers,
+                                     const std::vector<std::string>& bots, int64_t bots_version,
+                                     const EventList& events);
+
+  // Bot subscriptions and their version.
+  struct BotSubscriptions {
+    int64_t version = 0;
+    std::vector<v1::BotSubscription> bots;
+  };
+  absl::StatusOr<BotSubscriptions> LoadBotSubscriptions();
+  absl::Status SetBotSubscription(const v1::BotSubscription& subscription);
 
   // Offers `before` to every helper of `after.offers()` at once, or to none: kHelperGone names
   // the first helper who is not offerable any more in `*gone` (may be null).
@@ -115,6 +131,10 @@ class RedisEscalationStore {
   std::string DeclinedSetKey(absl::string_view id) const { return keys_->EscalationDeclined(id); }
   // Escalations currently offered to `helper`.
   absl::StatusOr<std::vector<std::string>> PendingOffersOf(absl::string_view helper);
+  // The knowledge-base hits posted in the hours overlapping [from, to] into escalations of
+  // `site` (every site when empty), per bot and article, most posted first.
+  absl::StatusOr<std::vector<v1::KnowledgeStats>> KnowledgeStats(absl::Time from, absl::Time to,
+                                                                 absl::string_view site);
   // Escalations whose threads are among the `scan` most recently active threads of `person`,
   // most recent first.
   absl::StatusOr<std::vector<std::string>> EscalationsInThreadsOf(absl::string_view person,

@@ -45,9 +45,20 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
   if (group.expire_after > absl::ZeroDuration()) {
     timers.push_back({TimerMember("expire", e.id(), 0), now + group.expire_after});
   }
-  BL_ASSIGN_OR_RETURN(std::string id,
-                      escalations_->Create(e, request.request_id(), timers,
-                                           {{e.requester(), EscalationUpdatedEvent(e, now)}}));
+  // Bots whose subscriptions match are brought into its thread and told; the script checks
+  // the subscriptions did not change meanwhile.
+  absl::StatusOr<std::string> created;
+  for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
+    BL_ASSIGN_OR_RETURN(auto bots, MatchingBots(e, /*reload=*/attempt > 0));
+    EventList events = {{e.requester(), EscalationUpdatedEvent(e, now)}};
+    v1::Event told = EventAt(now);
+    *told.mutable_escalation_created()->mutable_escalation() = e;
+    for (const std::string& bot : bots.first) events.push_back({bot, told});
+    created =
+        escalations_->Create(e, request.request_id(), timers, bots.first, bots.second, events);
+    if (created.ok() || created.status().message() != kBotsChanged) break;
+  }
+  BL_ASSIGN_OR_RETURN(std::string id, std::move(created));
   if (id == e.id()) {
     auto routed = TryRoute(e);
     if (routed.ok() && *routed == Outcome::kHelperGone) AnnounceWaiting(e, true);
@@ -58,6 +69,70 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
   }
   BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
   return std::move(stored.escalation);
+}
+
+absl::StatusOr<std::pair<std::vector<std::string>, int64_t>> Router::MatchingBots(
+    const v1::Escalation& e, bool reload) {
+  bool load;
+  {
+    absl::MutexLock lock(&mu_);
+    load = reload || !bots_loaded_;
+  }
+  if (load) {
+    BL_ASSIGN_OR_RETURN(RedisEscalationStore::BotSubscriptions fresh,
+                        escalations_->LoadBotSubscriptions());
+    absl::MutexLock lock(&mu_);
+    bots_ = std::move(fresh);
+    bots_loaded_ = true;
+  }
+  auto matches = [&](const v1::BotSubscription& s) {
+    const bool skill =
+        s.skills().empty() || std::any_of(e.skills().begin(), e.skills().end(), [&](const auto& r) {
+          return std::find(s.skills().begin(), s.skills().end(), r.skill()) != s.skills().end();
+        });
+    const bool language =
+        s.languages().empty() ||
+        std::any_of(s.languages().begin(), s.languages().end(), [&](const std::string& l) {
+          return e.language() == l || absl::StartsWith(e.language(), l + "-");
+        });
+    const bool team = s.teams().empty() ||
+                      std::find(s.teams().begin(), s.teams().end(), e.team()) != s.teams().end();
+    return skill && language && team;
+  };
+  absl::MutexLock lock(&mu_);
+  std::pair<std::vector<std::string>, int64_t> out{{}, bots_.version};
+  for (const v1::BotSubscription& s : bots_.bots) {
+    if (s.bot() != e.requester() && matches(s)) out.first.push_back(s.bot());
+  }
+  return out;
+}
+
+absl::StatusOr<v1::BotSubscription> Router::SubscribeBot(
+    const Principal& caller, const v1::SubscribeEscalationsRequest& request) {
+  if (caller.role != v1::ROLE_BOT) {
+    return absl::PermissionDeniedError("only bots subscribe to new escalations");
+  }
+  v1::BotSubscription s;
+  s.set_bot(caller.id);
+  for (int i = 0; i < request.skills_size(); ++i) {
+    BL_RETURN_IF_ERROR(CheckName(absl::StrCat("skills[", i, "]"), request.skills(i)));
+    s.add_skills(request.skills(i));
+  }
+  for (int i = 0; i < request.languages_size(); ++i) {
+    std::string tag;
+    BL_RETURN_IF_ERROR(
+        CanonicalLanguage(absl::StrCat("languages[", i, "]"), request.languages(i), &tag));
+    s.add_languages(tag);
+  }
+  for (int i = 0; i < request.teams_size(); ++i) {
+    BL_RETURN_IF_ERROR(CheckName(absl::StrCat("teams[", i, "]"), request.teams(i)));
+    s.add_teams(request.teams(i));
+  }
+  if (s.skills_size() > 100 || s.languages_size() > 100 || s.teams_size() > 100) {
+    return absl::InvalidArgumentError("at most 100 skills, languages and teams each");
+  }
+  BL_RETURN_IF_ERROR(escalations_->SetBotSubscription(s));
+  return s;
 }
 
 absl::Status Router::CheckMayView(const Principal& caller, const v1::Escalation& e) {
@@ -89,6 +164,7 @@ std::vector<std::string> Router::Audience(const StoredEscalation& stored) {
 
 absl::StatusOr<v1::Escalation> Router::Accept(const Principal& caller, absl::string_view id,
                                               absl::string_view offer_id) {
+  if (caller.role == v1::ROLE_BOT) return absl::PermissionDeniedError("bots cannot accept offers");
   for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
     const v1::Escalation& e = stored.escalation;
@@ -425,6 +501,8 @@ absl::StatusOr<v1::ListWaitingResponse> Router::ListWaiting(const Principal& cal
 }
 
 absl::StatusOr<v1::Escalation> Router::Take(const Principal& caller, absl::string_view id) {
+  if (caller.role == v1::ROLE_BOT)
+    return absl::PermissionDeniedError("bots cannot take escalations");
   BL_ASSIGN_OR_RETURN(v1::Person me, roster_->Get(caller.id));
   for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
@@ -485,7 +563,11 @@ absl::StatusOr<v1::Stats> Router::Stats(const Principal& caller,
   const absl::Time to = clock_->Now();
   BL_ASSIGN_OR_RETURN(std::vector<v1::Escalation> escalations,
                       escalations_->CreatedSince(to - window));
-  return ComputeStats(escalations, to - window, to, site);
+  v1::Stats stats = ComputeStats(escalations, to - window, to, site);
+  BL_ASSIGN_OR_RETURN(std::vector<v1::KnowledgeStats> knowledge,
+                      escalations_->KnowledgeStats(to - window, to, site));
+  for (v1::KnowledgeStats& k : knowledge) *stats.add_knowledge() = std::move(k);
+  return stats;
 }
 
 absl::StatusOr<v1::ListEscalationsResponse> Router::List(const Principal& caller,

@@ -55,6 +55,8 @@ class Router {
   absl::StatusOr<v1::Stats> Stats(const Principal& caller, const v1::GetStatsRequest& request);
   absl::StatusOr<v1::ListEscalationsResponse> List(const Principal& caller,
                                                    v1::EscalationScope scope, int limit);
+  absl::StatusOr<v1::BotSubscription> SubscribeBot(const Principal& caller,
+                                                   const v1::SubscribeEscalationsRequest& request);
 
   // --- background work (routing.cc; idempotent, safe on several instances at once) ---
   // Offers a queued escalation to the best eligible helper of its open rings; leaves it queued
@@ -114,6 +116,10 @@ class Router {
   // May `caller` see `e`? Its requester, helpers, the person it is offered to, and team
   // leaders, supervisors and admins of its site.
   absl::Status CheckMayView(const Principal& caller, const v1::Escalation& e);
+  // The bots whose subscriptions match `e`, and the subscriptions' version they were matched
+  // against; `reload` reads the subscriptions from Redis first.
+  absl::StatusOr<std::pair<std::vector<std::string>, int64_t>> MatchingBots(const v1::Escalation& e,
+                                                                            bool reload);
 
   RedisEscalationStore* escalations_;
   presence::RedisPresenceStore* presence_;
@@ -127,6 +133,9 @@ class Router {
   // Median time from creation to first offer, per first skill, over the last hour.
   std::map<std::string, absl::Duration> recent_waits_ ABSL_GUARDED_BY(mu_);
   absl::Time recent_waits_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Bot subscriptions as last read; the create script checks their version.
+  RedisEscalationStore::BotSubscriptions bots_ ABSL_GUARDED_BY(mu_);
+  bool bots_loaded_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace backline::router

@@ -113,9 +113,16 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
       c->routing.policy = std::move(*policy);
     }
   }
+  if (auto it = j.find("bots"); it != j.end()) {
+    BL_RETURN_IF_ERROR(Read(*it, "post_rate_per_second", "bots.",
+                            &c->messaging.bot_posts.per_second, 0.01, 1e6));
+    BL_RETURN_IF_ERROR(Read(*it, "post_burst", "bots.", &c->messaging.bot_posts.burst, 1, 1e6));
+  }
   if (auto it = j.find("presence"); it != j.end()) {
     BL_RETURN_IF_ERROR(ReadSeconds(*it, "liveness_timeout_seconds", "presence.",
                                    &c->presence.liveness_timeout, 0.1, 3600));
+    BL_RETURN_IF_ERROR(
+        ReadSeconds(*it, "grace_seconds", "presence.", &c->presence.grace, 0, 24 * 3600));
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 // one slot and runs unchanged on Redis Cluster, one site per slot.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -55,6 +56,8 @@ class Keys {
   // Zset: people ON_CALL, alive and below capacity (idle-since scores): whom a policy may let
   // take URGENT escalations while on a customer call.
   std::string OnCallIndex() const { return Key("idx:on_call", ""); }
+  // Hash: bot id -> serialized BotSubscription, and `_version`, bumped on every change.
+  std::string BotSubscriptions() const { return Key("bots", ""); }
   // String: the last person offered an escalation of a round-robin routing group.
   std::string RoundRobin(absl::string_view group) const { return Key("rr:", group); }
   // Zset: everyone's current load (held help threads and pending offers), for least-loaded order.
@@ -102,6 +105,18 @@ class Keys {
   std::string ThreadReadMarkers(absl::string_view id) const { return Key("thread:read:", id); }
   // Sorted set of a person's threads -> last activity (ms).
   std::string UserThreads(absl::string_view person) const { return Key("user:threads:", person); }
+  // Hash: tokens, at — the token bucket limiting a bot's posts (expires when full again).
+  std::string PostRate(absl::string_view bot) const { return Key("rate:post:", bot); }
+  // Hash: person -> 1 (helpful) or 0 (not) — everyone's mark on knowledge-base hit `seq`.
+  std::string HitMarks(absl::string_view thread, int64_t seq) const {
+    return Key("kb:marks:", std::string(thread) + ":" + std::to_string(seq));
+  }
+  // Hash of the knowledge-base hits posted in one hour (`hour` = ms since the epoch / 3600000):
+  // `<site>|<bot>|<article>|posted`, `...|helpful`, `...|not_helpful` counters and `...|title`.
+  std::string KnowledgeStats(int64_t hour) const {
+    return Key("kb:stats:", std::to_string(hour));
+  }
+
   // String with a short expiry: a typing indicator of `person` in thread `id` was sent lately.
   std::string TypingLimit(absl::string_view id, absl::string_view person) const {
     return Key("typing:", std::string(id) + ":" + std::string(person));

@@ -420,7 +420,7 @@ TEST_F(CliTest, WaitingEscalationsAreListedAndTaken) {
 
   r = Backline({"show", esc}, anna);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED\n")) << r.out;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED  thread thr-")) << r.out;
   // No escalation needing billing was offered lately, so no estimate of the wait.
   EXPECT_NE(r.out.find("\n  queued at position 1\n"), std::string::npos) << r.out;
 
@@ -520,6 +520,7 @@ const std::vector<std::vector<std::string>>& ServerCommands() {
       {"edit", "thr-0000000000", "1", "rettet"},
       {"delete", "thr-0000000000", "1"},
       {"read", "thr-0000000000"},
+      {"rate", "thr-0000000000", "1", "helpful"},
       {"watch", "--for", "30"},
       {"tray"},
   };
@@ -694,7 +695,7 @@ TEST_F(CliTest, DeclineCancelAndJoin) {
   // Declined by the only helper: it waits in the queue, and is not offered to him again.
   r = Backline({"decline", esc, "--reason", "på pause om lidt"}, soren);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED\n")) << r.out;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED")) << r.out;
   r = Backline({"decline", esc}, soren);
   EXPECT_EQ(r.exit_code, 5) << r.err;
   r = Backline({"show", esc, "--json"}, anna);
@@ -705,7 +706,7 @@ TEST_F(CliTest, DeclineCancelAndJoin) {
   EXPECT_EQ(r.exit_code, 4) << r.err;
   r = Backline({"cancel", esc, "--reason", "kunden lagde på"}, anna);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  CANCELLED\n")) << r.out;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  CANCELLED")) << r.out;
   EXPECT_NE(r.out.find("kunden lagde på"), std::string::npos) << r.out;
   r = Backline({"cancel", esc}, anna);
   EXPECT_EQ(r.exit_code, 5) << r.err;

@@ -261,7 +261,8 @@ TEST(NewEscalationTest, CopiesTheRequestAndStartsQueued) {
   EXPECT_FALSE(e.timeline().has_first_offer_time());
   EXPECT_FALSE(e.has_offer());
   EXPECT_TRUE(e.helper().empty());
-  EXPECT_TRUE(e.thread_id().empty());
+  // The thread opens with the escalation, so bots can post into it before anyone accepts.
+  EXPECT_EQ(e.thread_id(), ThreadIdFor(e.id()));
   EXPECT_EQ(e.declined_by_size(), 0);
 }
 

@@ -358,8 +358,24 @@ class Client {
   absl::StatusOr<v1::ListEscalationsResponse> ListEscalations(
       const v1::ListEscalationsRequest& request);
 
+  // --- bots ---
+  // Bots only (PERMISSION_DENIED for people): from now on every new escalation matching the
+  // filter (any of its skills, languages, teams; an empty list matches all) brings the caller
+  // into its thread and arrives on the caller's event stream as `escalation_created`; replaces
+  // the previous filter. INVALID_ARGUMENT names a malformed skill, language or team.
+  absl::StatusOr<v1::BotSubscription> SubscribeEscalations(
+      const v1::SubscribeEscalationsRequest& request);
+  // Marks the knowledge-base hit `seq` of a thread helpful or not, for the caller (a participant
+  // of the thread; PERMISSION_DENIED for bots and others); marking again replaces the caller's
+  // mark. Returns everyone's marks. FAILED_PRECONDITION for a message that is not a hit.
+  absl::StatusOr<v1::KnowledgeHitRating> RateKnowledgeHit(const std::string& thread_id,
+                                                          int64_t seq, bool helpful);
+
   // --- messaging ---
   // Posts `text` to a thread; see PostMessage. Without a `client_msg_id` a random one is used.
+  // Bots post knowledge-base hits with PostMessage (kind MESSAGE_KIND_KB_HIT and `kb_hit` with
+  // its `article_id`): each article lands in a thread once, whatever `client_msg_id` says, and a
+  // bot posting faster than the server allows gets RESOURCE_EXHAUSTED.
   absl::StatusOr<v1::Message> Post(const std::string& thread_id, const std::string& text,
                                    std::string client_msg_id = "");
   // Posts a message; fills in a random `client_msg_id` when it has none. The server numbers it.

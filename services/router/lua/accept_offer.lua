@@ -1,21 +1,21 @@
--- Accepts a pending offer: the first accept wins; the escalation becomes ACCEPTED, its thread
--- opens with the requester and the helper (or, after a transfer, the helper joins the thread
--- that is there), the reservation turns into a held help thread, and the other helpers' offers
--- (when it was offered to several at once) give their capacity back.
+-- Accepts a pending offer: the first accept wins; the escalation becomes ACCEPTED, the helper
+-- joins its thread (opened with the escalation), the reservation turns into a held help
+-- thread, and the other helpers' offers (when it was offered to several at once) give their
+-- capacity back.
 -- KEYS[1] escalation, KEYS[2] helper presence, KEYS[3] offerable index, KEYS[4] timers,
 -- KEYS[5] helper's pending offers, KEYS[6] thread, KEYS[7] thread members,
 -- KEYS[8] thread messages, KEYS[9] requester's thread index, KEYS[10] helper's thread index,
 -- KEYS[11] thread read markers, then per other pending helper: presence hash, pending offers
 -- own ARGV: [1] escalation id, [2] expected version, [3] helper, [4] timer member,
--- [5] thread id, [6] requester, [7] system message, [8] site, [9] its sequence number (1 opens
--- the thread), [10] n, then the n other pending helpers
+-- [5] thread id, [6] requester, [7] system message, [8] its sequence number, [9] n, then the n
+-- other pending helpers
 -- Returns {'OK'}, {'CONFLICT'} (escalation or thread changed) or {'LAPSED'} (deadline passed).
 local id, version, helper = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
-local seq = ARGV[BL_ARG0 + 9]
+local seq = ARGV[BL_ARG0 + 8]
 local cur = redis.call('HMGET', KEYS[1], 'version', 'state', 'offer_deadline')
 if cur[1] ~= version or cur[2] ~= '2' then return {'CONFLICT'} end
 local offers = bl_offers(KEYS[1])
-local others = tonumber(ARGV[BL_ARG0 + 10])
+local others = tonumber(ARGV[BL_ARG0 + 9])
 local mine = false
 for _, o in ipairs(offers) do mine = mine or o[1] == helper end
 if not mine or #offers ~= others + 1 then return {'CONFLICT'} end
@@ -32,13 +32,9 @@ redis.call('HSET', KEYS[1], 'state', 3, 'version', tonumber(version) + 1, 'helpe
            'thread', ARGV[BL_ARG0 + 5], 'accept_time', BL_NOW)
 redis.call('HDEL', KEYS[1], 'offers', 'offer_time', 'offer_deadline')
 for i = 1, others do
-  bl_free_offer(KEYS[10 + 2 * i], KEYS[3], KEYS[11 + 2 * i], ARGV[BL_ARG0 + 10 + i], id, nil)
+  bl_free_offer(KEYS[10 + 2 * i], KEYS[3], KEYS[11 + 2 * i], ARGV[BL_ARG0 + 9 + i], id, nil)
 end
 redis.call('ZREM', KEYS[4], ARGV[BL_ARG0 + 4])
-if seq == '1' then
-  redis.call('HSET', KEYS[6], 'id', ARGV[BL_ARG0 + 5], 'kind', 1, 'escalation', id,
-             'site', ARGV[BL_ARG0 + 8], 'created', BL_NOW)
-end
 redis.call('HSET', KEYS[6], 'last_seq', seq, 'last_activity', BL_NOW)
 redis.call('SADD', KEYS[7], ARGV[BL_ARG0 + 6], helper)
 redis.call('HSET', KEYS[8], seq, ARGV[BL_ARG0 + 7])
