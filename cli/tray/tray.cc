@@ -135,19 +135,13 @@ class Dispatcher {
     switch (r.kind) {
       case TrayRequest::kAccept:
         return Call([this, r] {
-          auto e = client_.AcceptOffer(r.escalation_id, r.offer_id);
-          return [=](TrayModel& m) {
-            e.ok() ? m.Accepted(*e)
-                   : m.Failed(absl::StrCat("accept ", r.escalation_id), e.status());
-          };
+          return Answered(r, "accept ", client_.AcceptOffer(r.escalation_id, r.offer_id),
+                          &TrayModel::Accepted);
         });
       case TrayRequest::kDecline:
         return Call([this, r] {
-          auto e = client_.DeclineOffer(r.escalation_id, r.offer_id);
-          return [=](TrayModel& m) {
-            e.ok() ? m.Declined(*e)
-                   : m.Failed(absl::StrCat("decline ", r.escalation_id), e.status());
-          };
+          return Answered(r, "decline ", client_.DeclineOffer(r.escalation_id, r.offer_id),
+                          &TrayModel::Declined);
         });
       case TrayRequest::kSetStatus:
         return Call([this, r] {
@@ -196,6 +190,16 @@ class Dispatcher {
   // Runs `call` on the worker and posts the change it returns.
   void Call(std::function<Change()> call) {
     worker_.Run([this, call = std::move(call)] { inbox_.Post(call()); });
+  }
+
+  // The answer to an accept or a decline, for the model.
+  static Change Answered(const TrayRequest& r, const char* what,
+                         absl::StatusOr<v1::Escalation> answer,
+                         void (TrayModel::*done)(const v1::Escalation&)) {
+    return [=](TrayModel& m) {
+      answer.ok() ? (m.*done)(*answer)
+                  : m.Failed(absl::StrCat(what, r.escalation_id), answer.status());
+    };
   }
 
   Change LoadThread(const std::string& thread_id) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "cli/tray/text.h"
@@ -19,6 +20,13 @@ namespace {
 
 // Colour pairs, when the terminal has colours.
 constexpr short kUrgentPair = 1;
+
+// The terminal's function keys that the tray uses.
+constexpr std::pair<wint_t, Key::Code> kFunctionKeys[] = {
+    {KEY_UP, Key::kUp},          {KEY_DOWN, Key::kDown},   {KEY_PPAGE, Key::kPageUp},
+    {KEY_NPAGE, Key::kPageDown}, {KEY_ENTER, Key::kEnter}, {KEY_BACKSPACE, Key::kBackspace},
+    {KEY_DC, Key::kBackspace},   {KEY_BTAB, Key::kTab},
+};
 
 }  // namespace
 
@@ -129,36 +137,11 @@ std::vector<Key> TrayScreen::ReadKeys(bool* resized) {
     const int r = get_wch(&ch);
     if (r == ERR) break;
     if (r == KEY_CODE_YES) {
-      switch (ch) {
-        case KEY_RESIZE:
-          *resized = true;
-          break;
-        case KEY_UP:
-          keys.push_back(Key::Of(Key::kUp));
-          break;
-        case KEY_DOWN:
-          keys.push_back(Key::Of(Key::kDown));
-          break;
-        case KEY_PPAGE:
-          keys.push_back(Key::Of(Key::kPageUp));
-          break;
-        case KEY_NPAGE:
-          keys.push_back(Key::Of(Key::kPageDown));
-          break;
-        case KEY_ENTER:
-          keys.push_back(Key::Of(Key::kEnter));
-          break;
-        case KEY_BACKSPACE:
-        case KEY_DC:
-          keys.push_back(Key::Of(Key::kBackspace));
-          break;
-        case KEY_BTAB:
-          keys.push_back(Key::Of(Key::kTab));
-          break;
-        default:
-          break;  // function keys the tray does not use
+      if (ch == KEY_RESIZE) *resized = true;
+      for (const auto& [code, key] : kFunctionKeys) {
+        if (ch == code) keys.push_back(Key::Of(key));
       }
-      continue;
+      continue;  // function keys the tray does not use
     }
     switch (ch) {
       case L'\r':

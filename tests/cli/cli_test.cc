@@ -487,6 +487,34 @@ constexpr char kSupervisor[] =
     "{\"id\":\"mia\",\"name\":\"Mia Lund\",\"role\":\"supervisor\",\"team\":\"cph-ops\","
     "\"site\":\"cph\",\"languages\":[\"da\"],\"capacity\":0}\n";
 
+// Anna, Søren and Mia on the roster, with a token each.
+class CliRosterTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    admin_ = TokenOf("root", "admin");
+    ASSERT_EQ(Backline({"admin", "roster", "apply",
+                        WriteFile("r.jsonl", std::string(kRoster) + kSupervisor)},
+                       admin_)
+                  .exit_code,
+              0);
+    anna_ = TokenOf("anna", "agent");
+    soren_ = TokenOf("soren", "senior");
+    mia_ = TokenOf("mia", "supervisor");
+  }
+
+  // Anna asks for billing >= 3 in Danish (`words`: more options, then the question); the id.
+  std::string Ask(const std::vector<std::string>& words) {
+    std::vector<std::string> argv = {"ask", "--skill", "billing:3", "--lang", "da", "--quiet"};
+    argv.insert(argv.end(), words.begin(), words.end());
+    ProcessResult r = Backline(argv, anna_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return std::string(absl::StripAsciiWhitespace(r.out));
+  }
+
+  std::string admin_, anna_, soren_, mia_;
+};
+
 // Every command that talks to the server, with arguments that parse (ids that do not exist).
 const std::vector<std::vector<std::string>>& ServerCommands() {
   static const auto* const commands = new std::vector<std::vector<std::string>>{
@@ -567,22 +595,14 @@ TEST_F(CliTest, EveryCommandRefusesABadTokenAndSaysWhatToDoWhenNoServerAnswers) 
   }
 }
 
-TEST_F(CliTest, UnknownIdsAreNotFound) {
-  const std::string admin = TokenOf("root", "admin");
-  ASSERT_EQ(Backline({"admin", "roster", "apply",
-                      WriteFile("r.jsonl", std::string(kRoster) + kSupervisor)},
-                     admin)
-                .exit_code,
-            0);
-  const std::string soren = TokenOf("soren", "senior");
-  const std::string mia = TokenOf("mia", "supervisor");
+TEST_F(CliRosterTest, UnknownIdsAreNotFound) {
   for (const std::vector<std::string>& command : ServerCommands()) {
     const bool names_an_id = std::any_of(command.begin(), command.end(), [](const std::string& w) {
       return absl::StrContains(w, "-0000000000");
     });
     if (!names_an_id) continue;
     // Joining is for supervisors; the others are Søren's to try.
-    ProcessResult r = Backline(command, command[0] == "join" ? mia : soren);
+    ProcessResult r = Backline(command, command[0] == "join" ? mia_ : soren_);
     EXPECT_EQ(r.exit_code, 3) << absl::StrJoin(command, " ") << ": " << r.err;
     EXPECT_TRUE(absl::StartsWith(r.err, "backline: no escalation esc-0000000000\n") ||
                 absl::StartsWith(r.err, "backline: no thread thr-0000000000\n"))
@@ -593,37 +613,24 @@ TEST_F(CliTest, UnknownIdsAreNotFound) {
            {"presence", "get", "nobody"},
            {"open", "--with", "nobody"},
            {"presence", "watch", "--person", "nobody", "--for", "5"}}) {
-    ProcessResult r = Backline(command, mia);
+    ProcessResult r = Backline(command, mia_);
     EXPECT_EQ(r.exit_code, 3) << absl::StrJoin(command, " ") << ": " << r.err;
     EXPECT_NE(r.err.find("\"nobody\" is not on the roster"), std::string::npos) << r.err;
   }
-  ProcessResult r = Backline({"admin", "roster", "apply", dir_ + "/missing.jsonl"}, admin);
+  ProcessResult r = Backline({"admin", "roster", "apply", dir_ + "/missing.jsonl"}, admin_);
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("cannot read " + dir_ + "/missing.jsonl"), std::string::npos) << r.err;
 }
 
-TEST_F(CliTest, OffersEscalationsAndTheQueue) {
-  const std::string admin = TokenOf("root", "admin");
-  ASSERT_EQ(Backline({"admin", "roster", "apply",
-                      WriteFile("r.jsonl", std::string(kRoster) + kSupervisor)},
-                     admin)
-                .exit_code,
-            0);
-  const std::string anna = TokenOf("anna", "agent");
-  const std::string soren = TokenOf("soren", "senior");
-  const std::string mia = TokenOf("mia", "supervisor");
-  ProcessResult r = Backline({"offers"}, soren);
+TEST_F(CliRosterTest, OffersEscalationsAndTheQueue) {
+  ProcessResult r = Backline({"offers"}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "no offers for you now\n");
 
-  ASSERT_EQ(Backline({"presence", "set", "available"}, soren).exit_code, 0);
-  r = Backline({"ask", "--skill", "billing:3", "--lang", "da", "--priority", "urgent", "--quiet",
-                "kunden", "venter", "på", "linjen"},
-               anna);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string esc(absl::StripAsciiWhitespace(r.out));
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren_).exit_code, 0);
+  const std::string esc = Ask({"--priority", "urgent", "kunden", "venter", "på", "linjen"});
 
-  r = Backline({"offers"}, soren);
+  r = Backline({"offers"}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> words = Words(r.out);
   ASSERT_GE(words.size(), 4u) << r.out;
@@ -632,140 +639,114 @@ TEST_F(CliTest, OffersEscalationsAndTheQueue) {
   EXPECT_NE(r.out.find(" left  URGENT  anna [billing>=3, da]: kunden venter på linjen\n"),
             std::string::npos)
       << r.out;
-  r = Backline({"offers", "--json"}, soren);
+  r = Backline({"offers", "--json"}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"id\":\"" + esc + "\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"deadline\":"), std::string::npos) << r.out;
-  r = Backline({"offers"}, anna);
+  r = Backline({"offers"}, anna_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "no offers for you now\n");
 
-  r = Backline({"queue"}, mia);
+  r = Backline({"queue"}, mia_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, esc + "  OFFERED to soren (")) << r.out;
   EXPECT_NE(r.out.find(" left)  URGENT  anna [billing>=3, da]: kunden venter på linjen\n"),
             std::string::npos)
       << r.out;
 
-  ASSERT_EQ(Backline({"accept", esc}, soren).exit_code, 0);
-  r = Backline({"offers"}, soren);
+  ASSERT_EQ(Backline({"accept", esc}, soren_).exit_code, 0);
+  r = Backline({"offers"}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "no offers for you now\n");
-  for (const std::string& who : {anna, soren}) {
+  for (const std::string& who : {anna_, soren_}) {
     r = Backline({"escalations"}, who);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, esc +
                          "  ACCEPTED helper soren  URGENT  anna [billing>=3, da]: kunden venter "
                          "på linjen\n");
   }
-  r = Backline({"queue", "--json"}, mia);
+  r = Backline({"queue", "--json"}, mia_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"state\":\"ESCALATION_STATE_ACCEPTED\""), std::string::npos) << r.out;
 
   // Errors: the queue is for supervisors and team leaders; --limit is 1..200; no arguments.
-  r = Backline({"queue"}, anna);
+  r = Backline({"queue"}, anna_);
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("supervisors and team leaders"), std::string::npos) << r.err;
-  EXPECT_EQ(Backline({"offers", "--limit", "0"}, soren).exit_code, 2);
-  EXPECT_EQ(Backline({"escalations", "--limit", "many"}, soren).exit_code, 2);
-  EXPECT_EQ(Backline({"offers", esc}, soren).exit_code, 2);
-  r = Backline({"resolve", esc}, soren);
+  EXPECT_EQ(Backline({"offers", "--limit", "0"}, soren_).exit_code, 2);
+  EXPECT_EQ(Backline({"escalations", "--limit", "many"}, soren_).exit_code, 2);
+  EXPECT_EQ(Backline({"offers", esc}, soren_).exit_code, 2);
+  r = Backline({"resolve", esc}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Backline({"escalations"}, anna);
+  r = Backline({"escalations"}, anna_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "no open escalations of yours\n");
 }
 
-TEST_F(CliTest, DeclineCancelAndJoin) {
-  const std::string admin = TokenOf("root", "admin");
-  ASSERT_EQ(Backline({"admin", "roster", "apply",
-                      WriteFile("r.jsonl", std::string(kRoster) + kSupervisor)},
-                     admin)
-                .exit_code,
-            0);
-  const std::string anna = TokenOf("anna", "agent");
-  const std::string soren = TokenOf("soren", "senior");
-  const std::string mia = TokenOf("mia", "supervisor");
-  ASSERT_EQ(Backline({"presence", "set", "available"}, soren).exit_code, 0);
-  ProcessResult r = Backline(
-      {"ask", "--skill", "billing", "--lang", "da", "--quiet", "moms", "på", "gebyr"}, anna);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string esc(absl::StripAsciiWhitespace(r.out));
+TEST_F(CliRosterTest, DeclineCancelAndJoin) {
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren_).exit_code, 0);
+  const std::string esc = Ask({"moms", "på", "gebyr"});
 
   // Declined by the only helper: it waits in the queue, and is not offered to him again.
-  r = Backline({"decline", esc, "--reason", "på pause om lidt"}, soren);
+  ProcessResult r = Backline({"decline", esc, "--reason", "på pause om lidt"}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED")) << r.out;
-  r = Backline({"decline", esc}, soren);
+  r = Backline({"decline", esc}, soren_);
   EXPECT_EQ(r.exit_code, 5) << r.err;
-  r = Backline({"show", esc, "--json"}, anna);
+  r = Backline({"show", esc, "--json"}, anna_);
   EXPECT_NE(r.out.find("\"declined_by\":[\"soren\"]"), std::string::npos) << r.out;
 
   // Only the requester withdraws it, once.
-  r = Backline({"cancel", esc}, soren);
+  r = Backline({"cancel", esc}, soren_);
   EXPECT_EQ(r.exit_code, 4) << r.err;
-  r = Backline({"cancel", esc, "--reason", "kunden lagde på"}, anna);
+  r = Backline({"cancel", esc, "--reason", "kunden lagde på"}, anna_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, esc + "  CANCELLED")) << r.out;
   EXPECT_NE(r.out.find("kunden lagde på"), std::string::npos) << r.out;
-  r = Backline({"cancel", esc}, anna);
+  r = Backline({"cancel", esc}, anna_);
   EXPECT_EQ(r.exit_code, 5) << r.err;
 
   // A supervisor joins an escalation's thread of the site; a senior may not.
-  r = Backline({"ask", "--skill", "billing", "--lang", "da", "--quiet", "refusion"}, anna);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string second(absl::StripAsciiWhitespace(r.out));
-  r = Backline({"accept", second, "--quiet"}, soren);
+  const std::string second = Ask({"refusion"});
+  r = Backline({"accept", second, "--quiet"}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string thread(absl::StripAsciiWhitespace(r.out));
-  r = Backline({"join", second}, mia);
+  r = Backline({"join", second}, mia_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, thread + "  escalation  anna, mia, soren  (" + second + ")"))
       << r.out;
-  ASSERT_EQ(Backline({"say", thread, "jeg følger med"}, mia).exit_code, 0);
-  r = Backline({"join", thread}, soren);
+  ASSERT_EQ(Backline({"say", thread, "jeg følger med"}, mia_).exit_code, 0);
+  r = Backline({"join", thread}, soren_);
   EXPECT_EQ(r.exit_code, 4) << r.err;
-  EXPECT_EQ(Backline({"join"}, mia).exit_code, 2);
+  EXPECT_EQ(Backline({"join"}, mia_).exit_code, 2);
 }
 
 // Every read prints JSON with --json: each line one JSON object.
-TEST_F(CliTest, EveryReadPrintsJson) {
-  const std::string admin = TokenOf("root", "admin");
-  ASSERT_EQ(Backline({"admin", "roster", "apply",
-                      WriteFile("r.jsonl", std::string(kRoster) + kSupervisor)},
-                     admin)
-                .exit_code,
-            0);
-  const std::string anna = TokenOf("anna", "agent");
-  const std::string soren = TokenOf("soren", "senior");
-  const std::string mia = TokenOf("mia", "supervisor");
-  ASSERT_EQ(Backline({"presence", "set", "available"}, soren).exit_code, 0);
-  ProcessResult r =
-      Backline({"ask", "--skill", "billing", "--lang", "da", "--quiet", "hvad nu"}, anna);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string esc(absl::StripAsciiWhitespace(r.out));
-  r = Backline({"accept", esc, "--quiet"}, soren);
+TEST_F(CliRosterTest, EveryReadPrintsJson) {
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren_).exit_code, 0);
+  const std::string esc = Ask({"hvad nu"});
+  ProcessResult r = Backline({"accept", esc, "--quiet"}, soren_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string thread(absl::StripAsciiWhitespace(r.out));
-  ASSERT_EQ(Backline({"say", thread, "客户想退款"}, anna).exit_code, 0);
+  ASSERT_EQ(Backline({"say", thread, "客户想退款"}, anna_).exit_code, 0);
 
   const std::vector<std::pair<std::string, std::vector<std::string>>> reads = {
-      {soren, {"presence", "get"}},
-      {mia, {"presence", "watch", "--person", "soren", "--for", "1"}},
-      {anna, {"person", "soren"}},
-      {anna, {"people"}},
-      {anna, {"who", "--skill", "billing"}},
-      {anna, {"show", esc}},
-      {soren, {"offers"}},
-      {anna, {"escalations"}},
-      {mia, {"queue"}},
-      {soren, {"waiting"}},
-      {mia, {"explain", esc}},
-      {mia, {"stats"}},
-      {soren, {"threads"}},
-      {soren, {"history", thread}},
-      {soren, {"read", thread}},
-      {soren, {"watch", "--cursor", "0", "--for", "1"}},
+      {soren_, {"presence", "get"}},
+      {mia_, {"presence", "watch", "--person", "soren", "--for", "1"}},
+      {anna_, {"person", "soren"}},
+      {anna_, {"people"}},
+      {anna_, {"who", "--skill", "billing"}},
+      {anna_, {"show", esc}},
+      {soren_, {"offers"}},
+      {anna_, {"escalations"}},
+      {mia_, {"queue"}},
+      {soren_, {"waiting"}},
+      {mia_, {"explain", esc}},
+      {mia_, {"stats"}},
+      {soren_, {"threads"}},
+      {soren_, {"history", thread}},
+      {soren_, {"read", thread}},
+      {soren_, {"watch", "--cursor", "0", "--for", "1"}},
   };
   for (const auto& [token, command] : reads) {
     std::vector<std::string> argv = command;
@@ -781,7 +762,7 @@ TEST_F(CliTest, EveryReadPrintsJson) {
     }
   }
   // The text arrives in JSON byte for byte, not escaped away.
-  r = Backline({"history", thread, "--json"}, soren);
+  r = Backline({"history", thread, "--json"}, soren_);
   EXPECT_NE(r.out.find("客户想退款"), std::string::npos) << r.out;
 }
 

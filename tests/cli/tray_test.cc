@@ -122,6 +122,16 @@ class TrayTest : public ::testing::Test {
     return e.ok() ? e->id() : "";
   }
 
+  // Waits for the tray to exit; its exit status (-1 if it did not).
+  int ExitStatus() {
+    int status = -1;
+    std::string screen;
+    const bool exited = tray_->WaitForScreen(
+        [&](const std::string&) { return tray_->Exited(&status); }, kWait, &screen);
+    EXPECT_TRUE(exited) << screen;
+    return status;
+  }
+
   // Polls the server until `done` holds for the escalation.
   bool EscalationBecomes(const std::string& id,
                          const std::function<bool(const v1::Escalation&)>& done) {
@@ -260,11 +270,7 @@ TEST_F(TrayTest, OffersCountDownOneKeyAcceptsRepliesInEveryLanguageAndItRedraws)
   ASSERT_TRUE(tray_->WaitForScreen(Shows("soren · break"), kWait, &screen)) << screen;
   EXPECT_EQ(soren_->GetPresence()->status(), v1::PRESENCE_STATUS_BREAK);
   tray_->Keys({"q"});
-  int status = -1;
-  ASSERT_TRUE(tray_->WaitForScreen([&](const std::string&) { return tray_->Exited(&status); },
-                                   kWait, &screen))
-      << screen;
-  EXPECT_EQ(status, 0);
+  EXPECT_EQ(ExitStatus(), 0);
 }
 
 // The must-hold: kill the server under a connected tray and a connected `backline watch`;
@@ -354,11 +360,7 @@ TEST_F(TrayTest, TrayAndWatchSurviveAKilledServerAndShowWhatHappenedMeanwhileOnc
   watch.Stop(SIGTERM);
 
   tray_->Keys({"Escape", "q"});  // the accepted escalation's thread is open: back, then quit
-  int status = -1;
-  ASSERT_TRUE(tray_->WaitForScreen([&](const std::string&) { return tray_->Exited(&status); },
-                                   kWait, &screen))
-      << screen;
-  EXPECT_EQ(status, 0);
+  EXPECT_EQ(ExitStatus(), 0);
 }
 
 TEST_F(TrayTest, TrayErrorsSayWhatToDoWithTheDocumentedExitCodes) {
@@ -387,13 +389,8 @@ TEST_F(TrayTest, TrayErrorsSayWhatToDoWithTheDocumentedExitCodes) {
   auto env = CliEnv(stack_->target(), stack_->Token("soren", v1::ROLE_SENIOR));
   env["TERM"] = "no-such-terminal";
   tray_ = std::make_unique<TmuxSession>(dir_, 100, 30, tray, env);
-  int status = -1;
-  std::string screen;
-  ASSERT_TRUE(tray_->WaitForScreen([&](const std::string&) { return tray_->Exited(&status); },
-                                   kWait, &screen))
-      << screen;
-  EXPECT_EQ(status, 2);
-  screen = tray_->Transcript();
+  EXPECT_EQ(ExitStatus(), 2);
+  const std::string screen = tray_->Transcript();
   EXPECT_NE(screen.find("\"no-such-terminal\" is unknown here: set TERM"), std::string::npos)
       << screen;
 }
