@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -179,6 +180,18 @@ class Dispatcher {
             if (p.ok()) m.SetPresence(*p);
           };
         });
+      case TrayRequest::kTyping: {
+        // The server passes on one indicator per person and thread every two seconds; sending
+        // more would only cost calls.
+        const absl::Time now = absl::Now();
+        absl::Time& last = typing_sent_[r.thread_id];
+        if (now - last < kTypingEvery) return;
+        last = now;
+        return Call([this, r] {
+          (void)client_.SetTyping(r.thread_id);  // a lost indicator is not worth a notice
+          return [](TrayModel&) {};
+        });
+      }
       case TrayRequest::kQuit:
         return;
     }
@@ -245,9 +258,12 @@ class Dispatcher {
     return client_.ListEscalations(req);
   }
 
+  static constexpr absl::Duration kTypingEvery = absl::Seconds(2);
+
   Client& client_;
   Inbox& inbox_;
   Worker& worker_;
+  std::map<std::string, absl::Time> typing_sent_;  // by thread; the screen's thread only
   std::atomic<bool> presence_pending_{false};
 };
 

@@ -577,7 +577,7 @@ void TrayModel::ThreadKey(const Key& key) {
       return;
     case Key::kText:
       input_ += key.text;
-      return;
+      return Request(TrayRequest::ForThread(TrayRequest::kTyping, open_thread_));
     default:
       return;
   }

@@ -62,6 +62,7 @@ struct TrayRequest {
     kMarkRead,      // thread_id, seq
     kReload,        // threads, offers and presence afresh (after a (re)connect or a gap)
     kLoadPresence,  // the person's presence (load and status may have changed)
+    kTyping,        // thread_id: the person is typing there
     kQuit,
   };
   Kind kind = kQuit;

@@ -213,6 +213,19 @@ TEST_F(TrayTest, OffersCountDownOneKeyAcceptsRepliesInEveryLanguageAndItRedraws)
   ASSERT_TRUE(anna_->Post(thread, from_anna).ok());
   ASSERT_TRUE(tray_->WaitForScreen(Shows("anna: " + from_anna), kWait, &screen)) << screen;
 
+  // Anna sees him typing (live only: her stream is open first).
+  std::unique_ptr<EventStream> anna_events = anna_->Subscribe("");
+  ASSERT_TRUE(WaitForEvent(
+      *anna_events, [](const v1::Event& e) { return e.has_caught_up(); }, kWait));
+  tray_->Type("Et øjeblik");
+  EXPECT_TRUE(WaitForEvent(
+      *anna_events,
+      [&](const v1::Event& e) {
+        return e.has_typing() && e.typing().person() == "soren" && e.typing().thread_id() == thread;
+      },
+      kWait));
+  for (int i = 0; i < 10; ++i) tray_->Keys({"BSpace"});
+
   // Søren's replies, typed in four languages, are stored byte for byte and shown.
   for (const char* seed : {"da-relationer.txt", "zh-Hant-callcenter.txt", "nl-callcenter.txt",
                            "lt-skambuciu-centras.txt"}) {

@@ -406,6 +406,9 @@ TEST_F(TrayModelTest, TypingAReplyInAnyLanguagePostsItByteForByte) {
   EXPECT_EQ(typing.lines[17].text, "> " + reply);
   EXPECT_EQ(typing.cursor_col, 2 + DisplayWidth(reply));
 
+  // Typing tells the others (the tray sends at most one indicator every two seconds).
+  EXPECT_FALSE(Requests(TrayRequest::kTyping).empty());
+
   model_.HandleKey(Key::Of(Key::kEnter));
   std::vector<TrayRequest> posts = Requests(TrayRequest::kPost);
   ASSERT_EQ(posts.size(), 1u);
