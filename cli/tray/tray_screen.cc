@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cli/tray/terminfo.h"
 #include "cli/tray/text.h"
 
 namespace backline::cli::tray {
@@ -74,7 +75,7 @@ absl::StatusOr<std::unique_ptr<TrayScreen>> TrayScreen::Open() {
   std::setlocale(LC_CTYPE, "");
   if (std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0) std::setlocale(LC_CTYPE, "C.UTF-8");
   auto terminal = std::make_unique<Terminal>();
-  terminal->screen = newterm(nullptr, stdout, stdin);
+  if (KnownTerminalType(term)) terminal->screen = newterm(nullptr, stdout, stdin);
   if (terminal->screen == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("the terminal type \"", term,

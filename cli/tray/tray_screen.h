@@ -1,6 +1,7 @@
 // The tray's terminal: ncursesw on the process's own terminal (whatever $TERM names: a local
 // terminal, tmux, or one at the far end of ssh; keys only, no mouse). It draws the frames the
-// model renders and turns what is typed into keys. The only file that includes curses.h.
+// model renders and turns what is typed into keys. With terminfo.cc, the only code that uses
+// ncurses.
 #pragma once
 
 #include <memory>
