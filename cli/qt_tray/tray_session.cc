@@ -48,30 +48,25 @@ void TraySession::FollowUp(TrayState& state) {
 }
 
 void TraySession::Accept(const std::string& escalation_id, const std::string& offer_id) {
-  Enqueue([this, escalation_id, offer_id] {
-    auto e = client_.AcceptOffer(escalation_id, offer_id);
-    Post([escalation_id, e = std::move(e)](TrayState& state) {
-      if (e.ok()) {
-        state.Accepted(*e);
-        return;
-      }
-      state.Failed(absl::StrCat("accept ", escalation_id), e.status());
-      if (e.status().code() == absl::StatusCode::kFailedPrecondition) {
-        state.OfferGone(escalation_id);
-      }
-    });
-  });
+  AnswerOffer(/*accept=*/true, escalation_id, offer_id);
 }
 
 void TraySession::Decline(const std::string& escalation_id, const std::string& offer_id) {
-  Enqueue([this, escalation_id, offer_id] {
-    auto e = client_.DeclineOffer(escalation_id, offer_id);
-    Post([escalation_id, e = std::move(e)](TrayState& state) {
+  AnswerOffer(/*accept=*/false, escalation_id, offer_id);
+}
+
+void TraySession::AnswerOffer(bool accept, const std::string& escalation_id,
+                              const std::string& offer_id) {
+  Enqueue([this, accept, escalation_id, offer_id] {
+    auto e = accept ? client_.AcceptOffer(escalation_id, offer_id)
+                    : client_.DeclineOffer(escalation_id, offer_id);
+    Post([accept, escalation_id, e = std::move(e)](TrayState& state) {
       if (e.ok()) {
-        state.Declined(*e);
+        accept ? state.Accepted(*e) : state.Declined(*e);
         return;
       }
-      state.Failed(absl::StrCat("decline ", escalation_id), e.status());
+      state.Failed(absl::StrCat(accept ? "accept " : "decline ", escalation_id), e.status());
+      // Taken, lapsed or withdrawn meanwhile: it is no longer the person's to answer.
       if (e.status().code() == absl::StatusCode::kFailedPrecondition) {
         state.OfferGone(escalation_id);
       }

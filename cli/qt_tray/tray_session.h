@@ -57,6 +57,7 @@ class TraySession {
   void Reply(const std::string& thread_id, const std::string& text);
 
  private:
+  void AnswerOffer(bool accept, const std::string& escalation_id, const std::string& offer_id);
   void Enqueue(std::function<void()> call);
   void Work();
   // Runs `request` on the worker and posts its answer.
