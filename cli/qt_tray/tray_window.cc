@@ -16,7 +16,9 @@
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QStatusBar>
+#include <QStyledItemDelegate>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -84,6 +86,32 @@ QIcon BadgeIcon(TrayBadge badge, int offers) {
   return QIcon(pixmap);
 }
 
+// Rows as tall as their text drawn, line breaks, wrapping and fallback fonts included: Qt's own
+// estimate uses the primary font's line height, which clips a second line after Chinese text.
+class WrappedTextDelegate : public QStyledItemDelegate {
+ public:
+  using QStyledItemDelegate::QStyledItemDelegate;
+
+  QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+    QSize size = QStyledItemDelegate::sizeHint(option, index);
+    const auto* view = qobject_cast<const QAbstractItemView*>(option.widget);
+    const int width = std::max(50, (view ? view->viewport()->width() : size.width()) - 8);
+    const QRect drawn = option.fontMetrics.boundingRect(
+        QRect(0, 0, width, 1 << 20), Qt::TextWordWrap, index.data(Qt::DisplayRole).toString());
+    size.setHeight(std::max(size.height(), drawn.height() + 6));
+    return size;
+  }
+};
+
+// A list of lines that wrap, re-laid out when the window is resized.
+QListWidget* WrappingList(QWidget* parent) {
+  auto* list = new QListWidget(parent);
+  list->setWordWrap(true);
+  list->setResizeMode(QListView::Adjust);
+  list->setItemDelegate(new WrappedTextDelegate(list));
+  return list;
+}
+
 QString IdOf(const QListWidgetItem* item) {
   return item == nullptr ? QString() : item->data(Qt::UserRole).toString();
 }
@@ -96,9 +124,9 @@ void ShowLines(QListWidget* list, const std::vector<std::string>& lines,
   const QSignalBlocker block(list);
   while (list->count() > static_cast<int>(lines.size())) delete list->takeItem(list->count() - 1);
   for (size_t i = 0; i < lines.size(); ++i) {
-    QListWidgetItem* item = list->item(static_cast<int>(i));
-    if (item == nullptr) item = new QListWidgetItem(list);
     const QString text = FromUtf8(lines[i]);
+    QListWidgetItem* item = list->item(static_cast<int>(i));
+    if (item == nullptr) item = new QListWidgetItem(text, list);
     if (item->text() != text) item->setText(text);
     const QString id = FromUtf8(ids[i]);
     if (IdOf(item) != id) item->setData(Qt::UserRole, id);
@@ -171,8 +199,7 @@ void TrayWindow::BuildWidgets() {
   });
 
   layout->addWidget(new QLabel("<b>Offers</b>", central));
-  offers_ = new QListWidget(central);
-  offers_->setWordWrap(true);
+  offers_ = WrappingList(central);
   offers_->setMaximumHeight(120);
   layout->addWidget(offers_);
   auto* buttons = new QHBoxLayout();
@@ -189,7 +216,7 @@ void TrayWindow::BuildWidgets() {
   connect(offers_, &QListWidget::itemActivated, this, [this] { AcceptChosen(); });
 
   layout->addWidget(new QLabel("<b>Threads</b>", central));
-  threads_ = new QListWidget(central);
+  threads_ = WrappingList(central);
   threads_->setMaximumHeight(120);
   layout->addWidget(threads_);
   connect(threads_, &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) {
@@ -200,8 +227,7 @@ void TrayWindow::BuildWidgets() {
   thread_title_ = new QLabel(central);
   thread_title_->setTextFormat(Qt::PlainText);
   layout->addWidget(thread_title_);
-  messages_ = new QListWidget(central);
-  messages_->setWordWrap(true);
+  messages_ = WrappingList(central);
   layout->addWidget(messages_, 1);
   auto* reply_row = new QHBoxLayout();
   reply_ = new QLineEdit(central);
