@@ -89,12 +89,15 @@ class TrayQtTest : public ::testing::Test {
     char tmpl[] = "/tmp/backline-tray-qt-XXXXXX";
     dir_ = mkdtemp(tmpl);
     state_file_ = dir_ + "/state.json";
-    // A desktop session is dropped 1 s after its stream is gone (the killed server's lease).
+    // A desktop session is dropped 1 s after its stream is gone (the killed server's lease); an
+    // offer waits two minutes for its answer, however slowly the machine runs the test.
     server_ = std::make_unique<ServerProcess>(BACKLINE_SERVER_PATH, dir_, SharedRedis().port(),
-                                              R"({"presence": {"liveness_timeout_seconds": 1}})");
+                                              R"({"presence": {"liveness_timeout_seconds": 1},
+            "routing": {"offer_timeout_seconds": 120}})");
     ASSERT_NO_FATAL_FAILURE(server_->Start());
     ServerConfig config = TestConfig(SharedRedis());
     config.presence.liveness_timeout = absl::Seconds(1);
+    config.routing.offer_timeout = absl::Seconds(120);
     other_ = std::make_unique<TestStack>(config, Stack::kAll);
     other_->ApplyRoster(
         {MakePerson("anna", v1::ROLE_AGENT),
@@ -237,7 +240,9 @@ TEST_F(TrayQtTest, WithATrayHostOffersAreAnsweredAndAServerRestartLosesNothing) 
       [&](const json& s) { return s["offers"].empty() && s["open_thread"] == esc->thread_id(); },
       &state))
       << state.dump(2);
-  EXPECT_EQ(x_->WindowName(window), "Backline — soren: AVAILABLE");
+  // Shown, the thread is read: nothing pending, nothing unread.
+  EXPECT_TRUE(Eventually([&] { return x_->WindowName(window) == "Backline — soren: AVAILABLE"; }))
+      << x_->WindowName(window);
 
   // The reply box has the focus; what is typed reaches the server byte for byte.
   ASSERT_TRUE(x_->Type(window, kReply));
