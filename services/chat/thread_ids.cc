@@ -3,24 +3,15 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/stable_hash.h"
 
 namespace backline::chat {
 namespace {
 
-// FNV-1a, 64 bits: stable across processes and builds (unlike absl::Hash).
-uint64_t Fnv1a(absl::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // `thr-` and 50 bits of the hash in the alphabet of server ids.
 std::string ThreadId(absl::string_view seed) {
   static constexpr char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
-  uint64_t bits = Fnv1a(seed);
+  uint64_t bits = StableHash(seed);
   std::string id = "thr-";
   for (int i = 0; i < 10; ++i) {
     id.push_back(kAlphabet[bits & 31]);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/common/stable_hash.h"
 #include "services/kb_bot/text_analysis.h"
 
 namespace backline::kb {
@@ -41,15 +42,6 @@ bool LooksLikeLanguageTag(absl::string_view s) {
   return true;
 }
 
-uint64_t Fnv1a(absl::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 std::string ArticleId(absl::string_view path) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string id;
@@ -64,7 +56,7 @@ std::string ArticleId(absl::string_view path) {
   }
   if (id.size() > kMaxIdBytes) {
     // Long paths keep their start and a hash of the whole, so ids stay unique and stable.
-    const uint64_t h = Fnv1a(path);
+    const uint64_t h = StableHash(path);
     std::string tail = "-";
     for (int i = 15; i >= 0; --i) tail.push_back(kHex[(h >> (i * 4)) & 15]);
     id.resize(kMaxIdBytes - tail.size());

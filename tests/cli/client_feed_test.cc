@@ -14,10 +14,10 @@
 #include <atomic>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -58,6 +58,12 @@ std::string StateLetters(const Items& items) {
     if (i.is_state()) out.push_back(kLetter.at(i.state.state));
   }
   return out;
+}
+
+// The letters of one outage and its recovery: "ic", one or more "r", then "cs".
+bool IsOneRecovery(const std::string& states) {
+  return states.size() >= 5 && absl::StartsWith(states, "ic") && absl::EndsWith(states, "cs") &&
+         states.find_first_not_of('r', 2) == states.size() - 2;
 }
 
 // Every message m<0>..m<n-1> exactly once and in order; stored events' cursors strictly grow;
@@ -243,7 +249,7 @@ TEST_F(ClientFeedTest, CallbackFeedSurvivesAKilledServerAndDeliversEveryEventOnc
   const Items items = recorder.Snapshot();
   ExpectExactlyOnce(items, 300);
   const std::string states = StateLetters(items);
-  EXPECT_TRUE(std::regex_match(states, std::regex("icr+cs"))) << states;
+  EXPECT_TRUE(IsOneRecovery(states)) << states;
   for (const FeedItem& i : items) {
     if (i.is_state() && i.state.state == FeedState::kReconnecting) {
       EXPECT_EQ(i.state.error.code(), absl::StatusCode::kUnavailable) << i.state.error;
@@ -299,7 +305,7 @@ TEST_F(ClientFeedTest, PullFeedNoticesAFrozenServerByKeepaliveAndResumes) {
 
   ExpectExactlyOnce(items, 150);
   const std::string states = StateLetters(items);
-  EXPECT_TRUE(std::regex_match(states, std::regex("icr+cs"))) << states;
+  EXPECT_TRUE(IsOneRecovery(states)) << states;
 }
 
 TEST_F(ClientFeedTest, StopReturnsPromptlyWhileReconnectingOrWaitingOnAFrozenServer) {
