@@ -7,7 +7,12 @@ BACKLINE_PACKAGES=(
   libabsl-dev libhiredis-dev libssl-dev libcpp-jwt-dev nlohmann-json3-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server
+  # the desktop tray (Qt 6) and its test on a private X server: Xvfb, a tray host, xdotool,
+  # xmodmap (x11-xserver-utils)
+  qt6-base-dev xvfb trayer xdotool x11-xserver-utils
 )
+# What scripts/tray-screenshot.sh needs besides: ImageMagick's `import`, and a font with Chinese.
+BACKLINE_SCREENSHOT_PACKAGES=(imagemagick fonts-wqy-zenhei)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -23,6 +23,7 @@
 #include "absl/synchronization/notification.h"
 #include "services/store/event_log.h"
 #include "tests/support/process.h"
+#include "tests/support/server_process.h"
 #include "tests/support/test_stack.h"
 
 namespace backline::testing {
@@ -30,45 +31,6 @@ namespace {
 
 // Bound of every wait in these tests; none is expected to come close.
 constexpr absl::Duration kWait = absl::Seconds(30);
-
-// backline-server as a process on a port of its own, which the test kills, freezes and starts
-// again; a desktop session is dropped after 1 s without a sign of life.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& dir, int redis_port)
-      : port_(FreePort()), redis_port_(redis_port), config_(dir + "/server.json") {
-    secret_ = dir + "/token.secret";
-    std::ofstream(secret_) << kTestSecret << "\n";
-    std::ofstream(config_) << R"({"presence": {"liveness_timeout_seconds": 1}})";
-  }
-
-  // Starts the server and waits until it accepts connections.
-  void Start() {
-    process_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
-        BACKLINE_SERVER_PATH, "--config", config_, "--listen", target(), "--redis",
-        absl::StrCat("127.0.0.1:", redis_port_), "--token_secret_file", secret_});
-    ClientOptions o;
-    o.target = target();
-    ASSERT_TRUE(Client(o).WaitForConnected(kWait)) << "backline-server did not come up";
-  }
-  // SIGKILL: no goodbye, no released sessions.
-  void Kill() {
-    ASSERT_TRUE(process_) << "not running";
-    process_->Stop(SIGKILL);
-    process_.reset();
-  }
-  // SIGSTOP: the connections stay open but nothing answers, as with a hung host.
-  void Freeze() { ::kill(process_->pid(), SIGSTOP); }
-
-  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
-
- private:
-  const int port_;
-  const int redis_port_;
-  const std::string config_;
-  std::string secret_;
-  std::unique_ptr<BackgroundProcess> process_;
-};
 
 // What a feed delivered, in order.
 using Items = std::vector<FeedItem>;
@@ -196,23 +158,15 @@ bool PullUntil(EventFeed& feed, Items* items, const std::function<bool(const Ite
   return true;
 }
 
-// Polls `pred` until it holds (or the wait ends).
-bool Eventually(const std::function<bool()>& pred, absl::Duration timeout = kWait) {
-  const absl::Time end = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() >= end) return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return true;
-}
-
 class ClientFeedTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SharedRedis().Flush();
     char tmpl[] = "/tmp/backline-feed-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    server_ = std::make_unique<ServerProcess>(dir_, SharedRedis().port());
+    // A desktop session is dropped after 1 s without a sign of life.
+    server_ = std::make_unique<ServerProcess>(BACKLINE_SERVER_PATH, dir_, SharedRedis().port(),
+                                              R"({"presence": {"liveness_timeout_seconds": 1}})");
     ServerConfig config = TestConfig(SharedRedis());
     config.presence.liveness_timeout = absl::Seconds(1);
     other_ = std::make_unique<TestStack>(config, Stack::kAll);
