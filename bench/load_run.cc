@@ -423,8 +423,10 @@ void Simulation::MeasureFloors(LoadReport* report) {
 }
 
 void Simulation::CountRoundTrips(LoadReport* report) {
-  const int n =
-      std::min<int>(o_.round_trip_escalations, static_cast<int>(agents_.size()) - 1);
+  // Nobody answers these offers: keep them well within the seniors' capacity, so that each one
+  // is offered at once and none lapses before they are cancelled.
+  const int n = std::min({o_.round_trip_escalations, static_cast<int>(agents_.size()) - 1,
+                          static_cast<int>(seniors_.size()) * s_.seniors.capacity / 2});
   if (n <= 0 || seniors_.empty()) return;
   store::RedisClient redis(o_.redis);
   // One escalation first, so that every script is loaded (a first use costs a NOSCRIPT answer
@@ -801,7 +803,11 @@ void Simulation::RunLoadPhase(LoadReport* report) {
   std::vector<ProcessUsage>& usage = report->processes;
   absl::SleepFor(window_from_ - absl::Now());
   for (ProcessUsage& p : usage) p.cpu_start = CpuSeconds(p.pid);
+  const double machine_start = MachineBusySeconds();
   absl::SleepFor(window_to_ - absl::Now());
+  report->machine_busy_cores = (MachineBusySeconds() - machine_start) /
+                               absl::ToDoubleSeconds(window_to_ - window_from_);
+  report->cores = Cores();
   for (ProcessUsage& p : usage) {
     p.cpu_end = CpuSeconds(p.pid);
     p.seconds = absl::ToDoubleSeconds(window_to_ - window_from_);
@@ -917,6 +923,8 @@ nlohmann::json LoadReport::ToJson() const {
   for (const Row& r : floors) j["floors"].push_back(RowJson(r));
   for (const Row& r : figures) j["figures"].push_back(RowJson(r));
   j["generator_lag"] = RowJson(lag);
+  j["machine_busy_cores"] = machine_busy_cores;
+  j["cores"] = cores;
   j["counts"] = counts;
   j["errors"] = errors;
   for (const ProcessUsage& p : processes) {
@@ -950,6 +958,13 @@ std::string LoadReport::Markdown() const {
                                           100 * p.CpuShare(), p.rss_before_kib / 1024.0,
                                           p.rss_kib / 1024.0, p.peak_rss_kib / 1024.0, p.threads));
   }
+  double ours = 0;
+  for (const ProcessUsage& p : processes) ours += p.CpuShare();
+  absl::StrAppend(&out, absl::StrFormat(
+                            "\nThe whole machine was busy %.0f %% of one core (of %d cores) over "
+                            "the window; processes not listed above took %.0f %%.\n",
+                            100 * machine_busy_cores, cores,
+                            std::max(0.0, 100 * (machine_busy_cores - ours))));
   absl::StrAppend(&out, "\nWhat happened: ");
   bool first = true;
   for (const auto& [what, n] : counts) {

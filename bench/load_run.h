@@ -53,6 +53,9 @@ struct LoadReport {
   std::map<std::string, long> counts;                         // what happened, by name
   std::map<std::string, std::map<std::string, long>> errors;  // call -> gRPC code -> count
   std::vector<ProcessUsage> processes;                        // servers, then the generator
+  // The whole machine over the window: CPU used by every process, in cores (of `cores`).
+  double machine_busy_cores = 0;
+  int cores = 0;
   Row lag{"generator: how late actions ran after their time"};
   bool counted_round_trips = false;
   RoundTripReport round_trips;

@@ -14,6 +14,11 @@ double CpuSeconds(int pid);
 // Threads of the process now.
 int ThreadCount(int pid);
 
+// CPU time all processes of the machine used so far (user, nice, system, irq, softirq,
+// steal), in seconds, from /proc/stat; and the number of cores online.
+double MachineBusySeconds();
+int Cores();
+
 // A process watched over a window: CPU share of one core and memory at its end.
 struct ProcessUsage {
   std::string label;

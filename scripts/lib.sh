@@ -6,7 +6,7 @@ BACKLINE_PACKAGES=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libabsl-dev libhiredis-dev libssl-dev libcpp-jwt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server
+  redis-server nginx
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
