@@ -20,7 +20,8 @@
 #include "bench/load_run.h"
 #include "services/common/token.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:7400", "server under test, or the front of a split layout");
+ABSL_FLAG(std::string, target, "127.0.0.1:7400",
+          "server under test, or the front of a split layout");
 ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "its Redis (floor, round-trip count)");
 ABSL_FLAG(std::string, secret_file, "", "the server's token signing secret");
 ABSL_FLAG(std::string, scenario, "", "scenario file (JSON; see bench/scenarios/README.md)");

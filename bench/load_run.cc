@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <queue>
 #include <random>
@@ -56,12 +56,23 @@ std::string Pick(const std::map<std::string, double>& weights) {
 
 // gRPC-style name of a status code, for the error table.
 std::string CodeName(const absl::Status& s) {
-  static const char* const kNames[] = {
-      "OK",          "CANCELLED",          "UNKNOWN",          "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",   "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",      "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   const int code = static_cast<int>(s.code());
   return code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("code ", code);
 }
@@ -127,8 +138,8 @@ class ActionQueue {
           if (stop_) return;
           const absl::Time now = absl::Now();
           if (!heap_.empty() && heap_.top().at <= now) break;
-          cv_.WaitWithDeadline(&mu_, heap_.empty() ? now + absl::Milliseconds(100)
-                                                   : heap_.top().at);
+          cv_.WaitWithDeadline(&mu_,
+                               heap_.empty() ? now + absl::Milliseconds(100) : heap_.top().at);
         }
         const Item& top = heap_.top();
         const absl::Time now = absl::Now();
@@ -216,8 +227,7 @@ bool ParseTagged(const std::string& text, char kind, int64_t* id, int* k, absl::
 // `#<seq> question...` -> seq.
 bool ParseQuestion(const std::string& question, int64_t* seq) {
   if (question.empty() || question[0] != '#') return false;
-  return absl::SimpleAtoi(
-      absl::string_view(question).substr(1, question.find(' ') - 1), seq);
+  return absl::SimpleAtoi(absl::string_view(question).substr(1, question.find(' ') - 1), seq);
 }
 
 class Simulation {
@@ -251,12 +261,21 @@ class Simulation {
     counts_[what] += n;
   }
   // Records a call's outcome (and its round trip when it started inside the window).
-  void Called(const std::string& call, const absl::Status& status, absl::Time start,
-              Samples* rtt) {
+  void Called(const std::string& call, const absl::Status& status, absl::Time start, Samples* rtt) {
     const absl::Time end = absl::Now();
     absl::MutexLock lock(&mu_);
     if (!status.ok()) errors_[call][CodeName(status)]++;
     if (rtt != nullptr && Recording(start)) rtt->Add(end - start);
+  }
+  // Makes one call as the person with `token` on this worker's client: `call(client, start)`,
+  // timed and recorded under `name`.
+  template <typename Call>
+  auto Act(const std::string& token, const std::string& name, Samples* rtt, Call call) {
+    ActAs(token);
+    const absl::Time start = absl::Now();
+    auto r = call(client(), start);
+    Called(name, r.status(), start, rtt);
+    return r;
   }
   bool Recording(absl::Time t) const { return t >= window_from_ && t < window_to_; }
   Client& client() { return *worker_client_; }
@@ -307,8 +326,8 @@ class Simulation {
   std::map<std::string, std::map<std::string, long>> errors_ ABSL_GUARDED_BY(mu_);
   Samples to_offer_ ABSL_GUARDED_BY(mu_), accept_to_thread_ ABSL_GUARDED_BY(mu_),
       delivered_ ABSL_GUARDED_BY(mu_), direct_delivered_ ABSL_GUARDED_BY(mu_),
-      escalate_rtt_ ABSL_GUARDED_BY(mu_), accept_rtt_ ABSL_GUARDED_BY(mu_),
-      post_rtt_ ABSL_GUARDED_BY(mu_);
+      escalate_rtt_ ABSL_GUARDED_BY(mu_),
+      accept_rtt_ ABSL_GUARDED_BY(mu_), post_rtt_ ABSL_GUARDED_BY(mu_);
 };
 
 thread_local Client* Simulation::worker_client_ = nullptr;
@@ -320,23 +339,22 @@ void Simulation::BuildRoster() {
   for (const auto& [name, w] : s_.languages) language_names.push_back(name);
   std::mt19937 rng(42);  // the same roster every run
   auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
-  for (int i = 0; i < s_.agents.count; ++i) {
+  auto add = [&](const std::string& id, const std::string& name, v1::Role role, int i) {
     v1::Person* p = roster.add_people();
-    p->set_id(absl::StrCat("a", i));
-    p->set_display_name(absl::StrCat("Agent ", i));
-    p->set_role(v1::ROLE_AGENT);
+    p->set_id(id);
+    p->set_display_name(name);
+    p->set_role(role);
     p->set_team(absl::StrCat("team", i % 40));
     p->set_site("cph");
+    return p;
+  };
+  for (int i = 0; i < s_.agents.count; ++i) {
+    v1::Person* p = add(absl::StrCat("a", i), absl::StrCat("Agent ", i), v1::ROLE_AGENT, i);
     p->add_languages(language_names[i % language_names.size()]);
     agents_.push_back({p->id(), tokens_.For(p->id(), v1::ROLE_AGENT)});
   }
   for (int i = 0; i < s_.seniors.count; ++i) {
-    v1::Person* p = roster.add_people();
-    p->set_id(absl::StrCat("s", i));
-    p->set_display_name(absl::StrCat("Senior ", i));
-    p->set_role(v1::ROLE_SENIOR);
-    p->set_team(absl::StrCat("team", i % 40));
-    p->set_site("cph");
+    v1::Person* p = add(absl::StrCat("s", i), absl::StrCat("Senior ", i), v1::ROLE_SENIOR, i);
     p->set_capacity(s_.seniors.capacity);
     for (size_t k = 0; k < skill_names.size(); ++k) {
       if (chance(s_.seniors.skill_share) || k == i % skill_names.size()) {
@@ -408,7 +426,8 @@ bool Simulation::Connect() {
 void Simulation::MeasureFloors(LoadReport* report) {
   Floor floor = MeasureFloor(o_.redis, o_.target, o_.floor_samples);
   floor.grpc_rtt.name = absl::StrCat("floor: gRPC unary round trip (health Check) to ", o_.target);
-  report->floor_ms = floor.grpc_rtt.samples.QuantileMs(0.5) + floor.redis_rtt.samples.QuantileMs(0.5);
+  report->floor_ms =
+      floor.grpc_rtt.samples.QuantileMs(0.5) + floor.redis_rtt.samples.QuantileMs(0.5);
   report->floors.push_back(floor.redis_rtt);
   report->floors.push_back(floor.grpc_rtt);
   PushFloorServer push(o_.push_floor_port);
@@ -487,8 +506,7 @@ void Simulation::CountRoundTrips(LoadReport* report) {
   report->counted_round_trips = !windows.empty();
   if (reads0 >= 0 && reads2 >= 0 && !windows.empty()) {
     // Each INFO is one read itself.
-    const double background =
-        (reads1 - reads0 - 1) / absl::ToDoubleSeconds(idle_to - idle_from);
+    const double background = (reads1 - reads0 - 1) / absl::ToDoubleSeconds(idle_to - idle_from);
     report->round_trips.reads_per_escalation =
         std::max(0.0, (reads2 - reads1 - 1 - background * absl::ToDoubleSeconds(end - idle_to)) /
                           static_cast<double>(windows.size()));
@@ -577,8 +595,8 @@ void Simulation::OnRequesterUpdate(const v1::Escalation& e) {
              !esc.finished) {
     esc.finished = true;
     agent_busy_[esc.agent] = false;
-    counts_[absl::StrCat("escalations ", absl::AsciiStrToLower(
-                                              v1::EscalationState_Name(e.state()).substr(17)))]++;
+    counts_[absl::StrCat("escalations ",
+                         absl::AsciiStrToLower(v1::EscalationState_Name(e.state()).substr(17)))]++;
   }
 }
 
@@ -642,13 +660,11 @@ void Simulation::Create(bool probe, int agent_hint) {
                                       : v1::PRIORITY_NORMAL);
   auto* skill = r.add_skills();
   skill->set_skill(Pick(s_.skills));
-  skill->set_min_proficiency(std::uniform_int_distribution<int>(s_.min_proficiency_low,
-                                                                s_.min_proficiency_high)(Rng()));
+  skill->set_min_proficiency(
+      std::uniform_int_distribution<int>(s_.min_proficiency_low, s_.min_proficiency_high)(Rng()));
   const bool cancel = !probe && Uniform() < s_.agents.cancel_probability;
-  ActAs(agents_[agent].token);
-  const absl::Time start = absl::Now();
-  auto e = client().Escalate(r);
-  Called("CreateEscalation", e.status(), start, &escalate_rtt_);
+  auto e = Act(agents_[agent].token, "CreateEscalation", &escalate_rtt_,
+               [&](Client& c, absl::Time) { return c.Escalate(r); });
   absl::MutexLock lock(&mu_);
   Escalation& esc = escalations_[seq];
   if (!e.ok()) {
@@ -680,11 +696,10 @@ void Simulation::Answer(int64_t seq, int senior, std::string offer_id, bool acce
       esc.helper = senior;
     }
   }
-  ActAs(seniors_[senior].token);
-  const absl::Time start = absl::Now();
+  const std::string& token = seniors_[senior].token;
   if (accept) {
-    auto r = client().AcceptOffer(id, offer_id);
-    Called("AcceptOffer", r.status(), start, &accept_rtt_);
+    auto r = Act(token, "AcceptOffer", &accept_rtt_,
+                 [&](Client& c, absl::Time) { return c.AcceptOffer(id, offer_id); });
     absl::MutexLock lock(&mu_);
     if (r.ok()) {
       counts_["offers accepted"]++;
@@ -692,8 +707,8 @@ void Simulation::Answer(int64_t seq, int senior, std::string offer_id, bool acce
       escalations_[seq].accept_sent = absl::InfiniteFuture();  // this accept did not win
     }
   } else {
-    auto r = client().DeclineOffer(id, offer_id, "busy");
-    Called("DeclineOffer", r.status(), start, nullptr);
+    auto r = Act(token, "DeclineOffer", nullptr,
+                 [&](Client& c, absl::Time) { return c.DeclineOffer(id, offer_id, "busy"); });
     if (r.ok()) Count("offers declined");
   }
 }
@@ -708,11 +723,10 @@ void Simulation::Post(int64_t seq, int k) {
     // The agent writes the odd messages, the helper the even ones.
     token = k % 2 == 1 ? agents_[esc.agent].token : seniors_[esc.helper].token;
   }
-  ActAs(token);
-  const absl::Time start = absl::Now();
-  auto r = client().Post(thread, absl::StrCat("#", seq, ".", k, " ", absl::ToUnixNanos(start),
-                                              " ", kQuestions[(seq + k) % std::size(kQuestions)]));
-  Called("PostMessage", r.status(), start, &post_rtt_);
+  auto r = Act(token, "PostMessage", &post_rtt_, [&](Client& c, absl::Time start) {
+    return c.Post(thread, absl::StrCat("#", seq, ".", k, " ", absl::ToUnixNanos(start), " ",
+                                       kQuestions[(seq + k) % std::size(kQuestions)]));
+  });
   if (r.ok()) Count("escalation messages posted");
 }
 
@@ -726,10 +740,9 @@ void Simulation::Resolve(int64_t seq) {
     id = esc.id;
     helper = esc.helper;
   }
-  ActAs(seniors_[helper].token);
-  const absl::Time start = absl::Now();
-  auto r = client().ResolveEscalation(id, "answered in the thread");
-  Called("ResolveEscalation", r.status(), start, nullptr);
+  (void)Act(seniors_[helper].token, "ResolveEscalation", nullptr, [&](Client& c, absl::Time) {
+    return c.ResolveEscalation(id, "answered in the thread");
+  });
 }
 
 void Simulation::Cancel(int64_t seq) {
@@ -746,28 +759,25 @@ void Simulation::Cancel(int64_t seq) {
     id = esc.id;
     agent = esc.agent;
   }
-  ActAs(agents_[agent].token);
-  const absl::Time start = absl::Now();
-  auto r = client().CancelEscalation(id, "customer hung up");
-  Called("CancelEscalation", r.status(), start, nullptr);
+  (void)Act(agents_[agent].token, "CancelEscalation", nullptr,
+            [&](Client& c, absl::Time) { return c.CancelEscalation(id, "customer hung up"); });
 }
 
 void Simulation::DirectPost(int pair, int k) {
   const std::string& thread = direct_threads_[pair];
   if (thread.empty()) return;
-  ActAs(agents_[2 * pair + k % 2].token);
-  const absl::Time start = absl::Now();
-  auto r = client().Post(thread, absl::StrCat("d", pair, " ", absl::ToUnixNanos(start),
-                                              " ", kQuestions[k % std::size(kQuestions)]));
-  Called("PostMessage (direct)", r.status(), start, &post_rtt_);
+  auto r = Act(agents_[2 * pair + k % 2].token, "PostMessage (direct)", &post_rtt_,
+               [&](Client& c, absl::Time start) {
+                 return c.Post(thread, absl::StrCat("d", pair, " ", absl::ToUnixNanos(start), " ",
+                                                    kQuestions[k % std::size(kQuestions)]));
+               });
   if (r.ok()) Count("direct messages posted");
 }
 
 void Simulation::BackFromBreak(int senior) {
-  ActAs(seniors_[senior].token);
-  const absl::Time start = absl::Now();
-  auto r = client().SetStatus(v1::PRESENCE_STATUS_AVAILABLE, "back");
-  Called("SetStatus", r.status(), start, nullptr);
+  (void)Act(seniors_[senior].token, "SetStatus", nullptr, [&](Client& c, absl::Time) {
+    return c.SetStatus(v1::PRESENCE_STATUS_AVAILABLE, "back");
+  });
 }
 
 // Arrival times over [from, to) at `rate` per second: Poisson or evenly spaced.
@@ -775,8 +785,7 @@ std::vector<absl::Time> Arrivals(absl::Time from, absl::Time to, double rate, bo
   std::vector<absl::Time> out;
   if (rate <= 0) return out;
   std::exponential_distribution<double> gap(rate);
-  for (absl::Time t = from; t < to;
-       t += absl::Seconds(poisson ? gap(Rng()) : 1.0 / rate)) {
+  for (absl::Time t = from; t < to; t += absl::Seconds(poisson ? gap(Rng()) : 1.0 / rate)) {
     out.push_back(t);
   }
   return out;
@@ -805,8 +814,8 @@ void Simulation::RunLoadPhase(LoadReport* report) {
   for (ProcessUsage& p : usage) p.cpu_start = CpuSeconds(p.pid);
   const double machine_start = MachineBusySeconds();
   absl::SleepFor(window_to_ - absl::Now());
-  report->machine_busy_cores = (MachineBusySeconds() - machine_start) /
-                               absl::ToDoubleSeconds(window_to_ - window_from_);
+  report->machine_busy_cores =
+      (MachineBusySeconds() - machine_start) / absl::ToDoubleSeconds(window_to_ - window_from_);
   report->cores = Cores();
   for (ProcessUsage& p : usage) {
     p.cpu_end = CpuSeconds(p.pid);
@@ -862,7 +871,8 @@ LoadReport Simulation::Run() {
   });
   if (!Connect()) {
     absl::MutexLock lock(&mu_);
-    counts_["streams that did not connect"] = static_cast<long>(streams_.size()) - connected_.load();
+    counts_["streams that did not connect"] =
+        static_cast<long>(streams_.size()) - connected_.load();
   }
   std::cerr << "backline-load: measuring the floor\n";
   MeasureFloors(&report);
@@ -888,8 +898,8 @@ LoadReport Simulation::Run() {
     return r;
   };
   const double grpc_floor = report.floors.size() > 1 ? report.floors[1].samples.QuantileMs(0.5) : 0;
-  report.figures.push_back(row("escalation -> offer on the helper's stream", to_offer_,
-                               report.floor_ms));
+  report.figures.push_back(
+      row("escalation -> offer on the helper's stream", to_offer_, report.floor_ms));
   report.figures.push_back(row("accept -> the requester's stream shows it ACCEPTED (thread open)",
                                accept_to_thread_, report.floor_ms));
   report.figures.push_back(row("post -> delivered to the other participant (escalation threads)",
@@ -945,14 +955,16 @@ std::string LoadReport::Markdown() const {
   rows.insert(rows.end(), figures.begin(), figures.end());
   rows.push_back(lag);
   std::string out = MarkdownTable(rows);
-  absl::StrAppend(&out, "\n", absl::StrFormat("Floor for the ratios: %.3f ms (gRPC unary round "
-                                              "trip + Redis round trip, medians) for what one "
-                                              "person does and another sees; the gRPC round trip "
-                                              "alone for a call's own round trip.",
-                                              floor_ms),
+  absl::StrAppend(&out, "\n",
+                  absl::StrFormat("Floor for the ratios: %.3f ms (gRPC unary round "
+                                  "trip + Redis round trip, medians) for what one "
+                                  "person does and another sees; the gRPC round trip "
+                                  "alone for a call's own round trip.",
+                                  floor_ms),
                   " Streams: ", stream_mode, ".\n\n");
-  absl::StrAppend(&out, "| process | CPU, % of one core | resident MiB (before → end, peak) | "
-                        "threads |\n| --- | ---: | ---: | ---: |\n");
+  absl::StrAppend(&out,
+                  "| process | CPU, % of one core | resident MiB (before → end, peak) | "
+                  "threads |\n| --- | ---: | ---: | ---: |\n");
   for (const ProcessUsage& p : processes) {
     absl::StrAppend(&out, absl::StrFormat("| %s | %.1f | %.0f → %.0f, %.0f | %d |\n", p.label,
                                           100 * p.CpuShare(), p.rss_before_kib / 1024.0,
@@ -960,8 +972,8 @@ std::string LoadReport::Markdown() const {
   }
   double ours = 0;
   for (const ProcessUsage& p : processes) ours += p.CpuShare();
-  absl::StrAppend(&out, absl::StrFormat(
-                            "\nThe whole machine was busy %.0f %% of one core (of %d cores) over "
+  absl::StrAppend(
+      &out, absl::StrFormat("\nThe whole machine was busy %.0f %% of one core (of %d cores) over "
                             "the window; processes not listed above took %.0f %%.\n",
                             100 * machine_busy_cores, cores,
                             std::max(0.0, 100 * (machine_busy_cores - ours))));

@@ -29,8 +29,8 @@ struct LoadOptions {
   std::string secret;  // the token signing secret (the run applies its own roster as admin)
   store::RedisOptions redis;
   std::vector<WatchedProcess> servers;  // processes whose CPU and memory are reported
-  int workers = 16;    // threads making the people's calls (blocking unary calls)
-  int channels = 20;   // connections the event streams are spread over
+  int workers = 16;                     // threads making the people's calls (blocking unary calls)
+  int channels = 20;                    // connections the event streams are spread over
   // Event streams through the client library's EventFeed (a Client and two threads per person)
   // instead of callback readers on a few connections (no thread per stream).
   bool feeds = false;

@@ -16,9 +16,9 @@
 #include "absl/time/clock.h"
 #include "backline/client.h"
 #include "backline/v1/messaging.grpc.pb.h"
-#include "bench/stream_reader.h"
 #include "bench/acting_client.h"
 #include "bench/proc_stats.h"
+#include "bench/stream_reader.h"
 
 namespace backline::bench {
 std::vector<Row> RunMessagingBench(const MessagingBenchOptions& o) {

@@ -216,7 +216,8 @@ v1::Event SampleMessageEvent() {
   m.set_seq(42);
   m.set_sender("soren");
   m.set_kind(v1::MESSAGE_KIND_TEXT);
-  m.set_text("Tjek om betalingen er bogført; 请确认付款日期; controleer de datum; patikrinkite datą");
+  m.set_text(
+      "Tjek om betalingen er bogført; 请确认付款日期; controleer de datum; patikrinkite datą");
   m.set_client_msg_id("c-1f2e3d4c5b6a");
   v1::Event e = MessagePostedEvent(m, absl::Now());
   e.set_cursor("1718000000000-1");

@@ -25,7 +25,7 @@ struct ProcessUsage {
   int pid = 0;
   double cpu_start = 0;
   double cpu_end = 0;
-  double seconds = 0;      // wall time of the window
+  double seconds = 0;       // wall time of the window
   long rss_before_kib = 0;  // before the scenario connected anyone
   long rss_kib = 0;         // at the end of the window
   long peak_rss_kib = 0;

@@ -1,14 +1,15 @@
 #include "bench/redis_round_trips.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netdb.h>
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -27,7 +28,7 @@ namespace {
 
 // Commands of one connection closer than this are one pipeline (a round trip on loopback takes
 // several times longer).
-constexpr absl::Duration kPipelineGap = absl::Microseconds(20);
+constexpr absl::Duration kPipelineGap = absl::Microseconds(30);
 constexpr absl::string_view kOfferScript = "script offer_escalation";
 
 int Connect(const store::RedisOptions& o) {
@@ -77,11 +78,21 @@ std::vector<std::string> ParseArgs(absl::string_view s) {
       if (c == '\\' && i < s.size()) {
         const char e = s[i++];
         switch (e) {
-          case 'n': c = '\n'; break;
-          case 'r': c = '\r'; break;
-          case 't': c = '\t'; break;
-          case 'a': c = '\a'; break;
-          case 'b': c = '\b'; break;
+          case 'n':
+            c = '\n';
+            break;
+          case 'r':
+            c = '\r';
+            break;
+          case 't':
+            c = '\t';
+            break;
+          case 'a':
+            c = '\a';
+            break;
+          case 'b':
+            c = '\b';
+            break;
           case 'x': {
             int v = 0;
             if (i + 2 <= s.size() && absl::SimpleHexAtoi(s.substr(i, 2), &v)) {
@@ -90,7 +101,8 @@ std::vector<std::string> ParseArgs(absl::string_view s) {
             }
             break;
           }
-          default: c = e;
+          default:
+            c = e;
         }
       }
       arg.push_back(c);
@@ -127,7 +139,10 @@ bool ParseMonitorLine(absl::string_view line, MonitoredCommand* out) {
 std::string KeyPattern(absl::string_view key) {
   std::vector<std::string> parts = absl::StrSplit(key, ':');
   for (std::string& p : parts) {
-    if (std::any_of(p.begin(), p.end(), [](char c) { return absl::ascii_isdigit(c); })) p = "*";
+    if (std::any_of(p.begin(), p.end(),
+                    [](char c) { return absl::ascii_isdigit(c) || c == '-'; })) {
+      p = "*";
+    }
   }
   return absl::StrJoin(parts, ":");
 }
@@ -161,11 +176,19 @@ std::vector<RoundTrip> RoundTrips(const std::vector<MonitoredCommand>& commands)
   const MonitoredCommand* last = nullptr;
   std::string first_kind;
   int commands_in_trip = 0;
+  bool script_between = false;
+  auto is_script = [](const std::string& name) { return name == "EVALSHA" || name == "EVAL"; };
   for (const MonitoredCommand& c : commands) {
-    if (c.client == "lua") continue;
+    if (c.client == "lua") {
+      script_between = true;
+      continue;
+    }
     const std::string name = absl::AsciiStrToUpper(c.argv[0]);
     if (name == "INFO" || name == "MONITOR") continue;
-    if (last != nullptr && last->client == c.client && c.at - last->at < kPipelineGap) {
+    // A pipeline: plain commands of one connection, back to back (Backline never pipelines
+    // scripts).
+    if (last != nullptr && last->client == c.client && c.at - last->at < kPipelineGap &&
+        !script_between && !is_script(name) && !is_script(absl::AsciiStrToUpper(last->argv[0]))) {
       ++commands_in_trip;
       out.back().kind = absl::StrCat("pipeline of ", commands_in_trip, ", first ", first_kind);
     } else {
@@ -173,6 +196,7 @@ std::vector<RoundTrip> RoundTrips(const std::vector<MonitoredCommand>& commands)
       commands_in_trip = 1;
       out.push_back({c.at, first_kind});
     }
+    script_between = false;
     last = &c;
   }
   return out;
@@ -263,18 +287,24 @@ std::map<std::string, std::string> KnownScripts() {
 }
 
 RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
-                                  const std::vector<EscalationWindow>& windows, absl::Time idle_from,
-                                  absl::Time idle_to) {
+                                  const std::vector<EscalationWindow>& windows,
+                                  absl::Time idle_from, absl::Time idle_to) {
   RoundTripReport r;
   r.escalations = static_cast<int>(windows.size());
   if (windows.empty()) return r;
   const std::vector<RoundTrip> trips = RoundTrips(commands);
+  // Background: what the services do on their own (timer polls, leases, liveness), seen while
+  // nothing happened. Those kinds of round trips are left out of the counts below.
   const double idle_seconds = absl::ToDoubleSeconds(idle_to - idle_from);
   long idle_trips = 0;
-  for (const RoundTrip& t : trips) idle_trips += t.at >= idle_from && t.at < idle_to;
+  for (const RoundTrip& t : trips) {
+    if (t.at >= idle_from && t.at < idle_to) {
+      ++idle_trips;
+      r.background_kinds.insert(t.kind);
+    }
+  }
   r.background_per_second = idle_seconds > 0 ? idle_trips / idle_seconds : 0;
   double before = 0, during = 0, after = 0;
-  double before_span = 0, during_span = 0, after_span = 0;
   for (size_t k = 0; k < windows.size(); ++k) {
     const EscalationWindow& w = windows[k];
     const absl::Time next =
@@ -290,7 +320,7 @@ RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
       }
     }
     for (const RoundTrip& t : trips) {
-      if (t.at < w.start || t.at >= next) continue;
+      if (t.at < w.start || t.at >= next || r.background_kinds.count(t.kind)) continue;
       if (t.at <= offer_made) {
         ++before;
         r.before_offer_by_kind[t.kind] += 1;
@@ -300,18 +330,15 @@ RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
         r.in_call_by_kind[t.kind] += 1;
       } else {
         ++after;
+        r.after_return_by_kind[t.kind] += 1;
       }
     }
-    before_span += absl::ToDoubleSeconds(offer_made - w.start);
-    during_span += absl::ToDoubleSeconds(w.returned - w.start);
-    after_span += absl::ToDoubleSeconds(next - w.returned);
   }
   const double n = static_cast<double>(windows.size());
-  const double bg = r.background_per_second;
-  r.before_offer = std::max(0.0, (before - bg * before_span) / n);
-  r.in_call = std::max(0.0, (during - bg * during_span) / n);
-  r.after_return = std::max(0.0, (after - bg * after_span) / n);
-  for (auto* by_kind : {&r.before_offer_by_kind, &r.in_call_by_kind}) {
+  r.before_offer = before / n;
+  r.in_call = during / n;
+  r.after_return = after / n;
+  for (auto* by_kind : {&r.before_offer_by_kind, &r.in_call_by_kind, &r.after_return_by_kind}) {
     for (auto& [kind, count] : *by_kind) count /= n;
   }
   return r;
@@ -337,29 +364,39 @@ nlohmann::json RoundTripReport::ToJson() const {
           {"background_per_second", background_per_second},
           {"reads_per_escalation", reads_per_escalation},
           {"before_offer_by_kind", before_offer_by_kind},
-          {"in_call_by_kind", in_call_by_kind}};
+          {"in_call_by_kind", in_call_by_kind},
+          {"after_return_by_kind", after_return_by_kind},
+          {"background_kinds", background_kinds}};
 }
 
 std::string RoundTripReport::Markdown() const {
   std::string out = absl::StrFormat(
       "Redis round trips per escalation, counted with MONITOR over %d escalations made one at a "
       "time: **%.2f** from CreateEscalation to the offer on the helper's stream, %.2f until the "
-      "call returned, %.2f more set off after it (background of %.1f round trips/s "
-      "subtracted).",
-      escalations, before_offer, in_call, after_return, background_per_second);
+      "call returned, %.2f more set off after it. Left out as background (seen while nothing "
+      "happened, %.1f round trips/s): %s.",
+      escalations, before_offer, in_call, after_return, background_per_second,
+      background_kinds.empty() ? "none" : absl::StrJoin(background_kinds, ", "));
   if (reads_per_escalation >= 0) {
     absl::StrAppend(&out, absl::StrFormat(" Redis's own count of client reads (INFO "
                                           "total_reads_processed, every process, background "
                                           "subtracted): %.2f per escalation.",
                                           reads_per_escalation));
   }
-  absl::StrAppend(&out, "\n\n| round trip | before the offer | whole call |\n| --- | ---: | ---: |\n");
-  for (const auto& [kind, count] : in_call_by_kind) {
-    if (count < 0.05) continue;  // background that fell into a window
-    auto b = before_offer_by_kind.find(kind);
-    absl::StrAppend(&out, "| ", kind, " | ",
-                    absl::StrFormat("%.2f", b == before_offer_by_kind.end() ? 0.0 : b->second),
-                    " | ", absl::StrFormat("%.2f", count), " |\n");
+  absl::StrAppend(&out,
+                  "\n\n| round trip | before the offer | whole call | after it |\n"
+                  "| --- | ---: | ---: | ---: |\n");
+  std::set<std::string> kinds;
+  for (const auto* by_kind : {&in_call_by_kind, &after_return_by_kind}) {
+    for (const auto& [kind, count] : *by_kind) kinds.insert(kind);
+  }
+  auto of = [](const std::map<std::string, double>& m, const std::string& k) {
+    auto it = m.find(k);
+    return absl::StrFormat("%.2f", it == m.end() ? 0.0 : it->second);
+  };
+  for (const std::string& kind : kinds) {
+    absl::StrAppend(&out, "| ", kind, " | ", of(before_offer_by_kind, kind), " | ",
+                    of(in_call_by_kind, kind), " | ", of(after_return_by_kind, kind), " |\n");
   }
   return out;
 }

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,15 +61,17 @@ struct EscalationWindow {
 
 struct RoundTripReport {
   int escalations = 0;
-  double before_offer = 0;    // round trips from the call to the offer on the helper's stream
-  double in_call = 0;         // ... to the call's return
-  double after_return = 0;    // until the next escalation started (work the call set off)
-  double background_per_second = 0;  // measured while nothing happened, subtracted above
-  double reads_per_escalation = -1;  // from INFO total_reads_processed (-1: not measured)
+  double before_offer = 0;  // round trips from the call to the offer on the helper's stream
+  double in_call = 0;       // ... to the call's return
+  double after_return = 0;  // until the next escalation started (work the call set off)
+  double background_per_second = 0;        // measured while nothing happened
+  std::set<std::string> background_kinds;  // seen then, so left out of the counts
+  double reads_per_escalation = -1;        // from INFO total_reads_processed (-1: not measured)
   // Round trips per escalation by what they were (command and key pattern), before the offer
   // and in all.
   std::map<std::string, double> before_offer_by_kind;
   std::map<std::string, double> in_call_by_kind;
+  std::map<std::string, double> after_return_by_kind;
   nlohmann::json ToJson() const;
   // A Markdown paragraph with the counts and a table of the kinds.
   std::string Markdown() const;
@@ -77,11 +80,11 @@ struct RoundTripReport {
 // Script names by SHA1, to name EVALSHA calls (the scripts of every Backline service).
 std::map<std::string, std::string> KnownScripts();
 
-// `idle` is a window in which nothing was done (for the background rate): commands of the
-// recording inside it count as background.
+// `idle` is a window in which nothing was done: the kinds of round trips seen in it are the
+// services' background work, left out of the counts.
 RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
-                                  const std::vector<EscalationWindow>& windows, absl::Time idle_from,
-                                  absl::Time idle_to);
+                                  const std::vector<EscalationWindow>& windows,
+                                  absl::Time idle_from, absl::Time idle_to);
 
 // INFO stats total_reads_processed: read events Redis served, about one per client round trip.
 long long ReadsProcessed(store::RedisClient& redis);

@@ -11,8 +11,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "backline/client.h"
-#include "bench/stream_reader.h"
 #include "bench/acting_client.h"
+#include "bench/stream_reader.h"
 
 namespace backline::bench {
 namespace {

@@ -78,16 +78,15 @@ absl::Status Weights(const json& object, const std::string& key,
   return absl::OkStatus();
 }
 
-
 }  // namespace
 
 absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (j.is_discarded()) return absl::InvalidArgumentError("scenario: not valid JSON");
-  BL_RETURN_IF_ERROR(OnlyKnownKeys(j, "",
-                                  {"name", "description", "duration_seconds", "warmup_seconds",
-                                   "arrivals", "agents", "seniors", "skills", "languages",
-                                   "priorities", "min_proficiency", "direct_chat"}));
+  BL_RETURN_IF_ERROR(OnlyKnownKeys(
+      j, "",
+      {"name", "description", "duration_seconds", "warmup_seconds", "arrivals", "agents", "seniors",
+       "skills", "languages", "priorities", "min_proficiency", "direct_chat"}));
   Scenario s;
   if (!j.contains("name") || !j["name"].is_string() || j["name"].get<std::string>().empty()) {
     return Bad("name", "a non-empty string is required");
@@ -107,24 +106,24 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
   if (j.contains("agents")) {
     const json& a = j["agents"];
     BL_RETURN_IF_ERROR(OnlyKnownKeys(a, "agents",
-                                    {"count", "escalations_per_second", "cancel_probability",
-                                     "cancel_after_ms", "messages_per_escalation", "think_ms"}));
+                                     {"count", "escalations_per_second", "cancel_probability",
+                                      "cancel_after_ms", "messages_per_escalation", "think_ms"}));
     BL_RETURN_IF_ERROR(Number(a, "agents", "count", 0, 100000, &s.agents.count));
     BL_RETURN_IF_ERROR(Number(a, "agents", "escalations_per_second", 0.0, 10000.0,
-                             &s.agents.escalations_per_second));
+                              &s.agents.escalations_per_second));
     BL_RETURN_IF_ERROR(
         Number(a, "agents", "cancel_probability", 0.0, 1.0, &s.agents.cancel_probability));
     BL_RETURN_IF_ERROR(Range(a, "agents", "cancel_after_ms", &s.agents.cancel_after));
-    BL_RETURN_IF_ERROR(Number(a, "agents", "messages_per_escalation", 0, 1000,
-                             &s.agents.messages_per_escalation));
+    BL_RETURN_IF_ERROR(
+        Number(a, "agents", "messages_per_escalation", 0, 1000, &s.agents.messages_per_escalation));
     BL_RETURN_IF_ERROR(Range(a, "agents", "think_ms", &s.agents.think));
   }
   if (j.contains("seniors")) {
     const json& a = j["seniors"];
-    BL_RETURN_IF_ERROR(OnlyKnownKeys(
-        a, "seniors",
-        {"count", "capacity", "accept_probability", "decline_probability", "answer_after_ms",
-         "back_after_break_ms", "skill_share", "language_share"}));
+    BL_RETURN_IF_ERROR(
+        OnlyKnownKeys(a, "seniors",
+                      {"count", "capacity", "accept_probability", "decline_probability",
+                       "answer_after_ms", "back_after_break_ms", "skill_share", "language_share"}));
     BL_RETURN_IF_ERROR(Number(a, "seniors", "count", 0, 100000, &s.seniors.count));
     BL_RETURN_IF_ERROR(Number(a, "seniors", "capacity", 1, 20, &s.seniors.capacity));
     BL_RETURN_IF_ERROR(
@@ -135,11 +134,10 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
       return Bad("seniors", "accept_probability + decline_probability must be at most 1");
     }
     BL_RETURN_IF_ERROR(Range(a, "seniors", "answer_after_ms", &s.seniors.answer_after));
-    BL_RETURN_IF_ERROR(Number(a, "seniors", "back_after_break_ms", 0, 3600000,
-                             &s.seniors.back_after_break_ms));
-    BL_RETURN_IF_ERROR(Number(a, "seniors", "skill_share", 0.0, 1.0, &s.seniors.skill_share));
     BL_RETURN_IF_ERROR(
-        Number(a, "seniors", "language_share", 0.0, 1.0, &s.seniors.language_share));
+        Number(a, "seniors", "back_after_break_ms", 0, 3600000, &s.seniors.back_after_break_ms));
+    BL_RETURN_IF_ERROR(Number(a, "seniors", "skill_share", 0.0, 1.0, &s.seniors.skill_share));
+    BL_RETURN_IF_ERROR(Number(a, "seniors", "language_share", 0.0, 1.0, &s.seniors.language_share));
   }
   BL_RETURN_IF_ERROR(Weights(j, "skills", &s.skills));
   BL_RETURN_IF_ERROR(Weights(j, "languages", &s.languages));
@@ -151,9 +149,8 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
   }
   if (j.contains("min_proficiency")) {
     const json& v = j["min_proficiency"];
-    if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() ||
-        !v[1].is_number_integer() || v[0].get<int>() < 1 || v[1].get<int>() > 5 ||
-        v[0].get<int>() > v[1].get<int>()) {
+    if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() || !v[1].is_number_integer() ||
+        v[0].get<int>() < 1 || v[1].get<int>() > 5 || v[0].get<int>() > v[1].get<int>()) {
       return Bad("min_proficiency", "must be [low, high] within 1..5");
     }
     s.min_proficiency_low = v[0].get<int>();
@@ -164,7 +161,7 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
     BL_RETURN_IF_ERROR(OnlyKnownKeys(a, "direct_chat", {"threads", "messages_per_second"}));
     BL_RETURN_IF_ERROR(Number(a, "direct_chat", "threads", 0, 50000, &s.direct_chat.threads));
     BL_RETURN_IF_ERROR(Number(a, "direct_chat", "messages_per_second", 0.0, 100000.0,
-                             &s.direct_chat.messages_per_second));
+                              &s.direct_chat.messages_per_second));
     if (s.direct_chat.threads * 2 > s.agents.count) {
       return Bad("direct_chat.threads", "needs two agents per thread (agents.count too small)");
     }
@@ -178,7 +175,8 @@ absl::StatusOr<Scenario> LoadScenario(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   auto s = ParseScenario(text.str());
-  if (!s.ok()) return absl::Status(s.status().code(), absl::StrCat(path, ": ", s.status().message()));
+  if (!s.ok())
+    return absl::Status(s.status().code(), absl::StrCat(path, ": ", s.status().message()));
   return s;
 }
 

@@ -53,8 +53,8 @@ struct Scenario {
 
   // What escalations ask for: relative weights of the (one) skill, the language and the
   // priority, and the range of the minimum proficiency.
-  std::map<std::string, double> skills = {{"billing", 4}, {"refunds", 2}, {"hardware", 2},
-                                          {"contracts", 1}};
+  std::map<std::string, double> skills = {
+      {"billing", 4}, {"refunds", 2}, {"hardware", 2}, {"contracts", 1}};
   std::map<std::string, double> languages = {{"en", 4}, {"da", 3}, {"nl", 2}, {"lt", 1}};
   std::map<std::string, double> priorities = {{"normal", 8}, {"high", 1.5}, {"urgent", 0.5}};
   int min_proficiency_low = 2;

@@ -16,6 +16,65 @@
 namespace backline::bench {
 namespace {
 
+// A client call of any method, driven one operation at a time on its own completion queue.
+class BlockingCall {
+ public:
+  BlockingCall(grpc::GenericStub* stub, const std::string& method)
+      : call_(stub->PrepareCall(&ctx_, method, &cq_)) {
+    call_->StartCall(this);
+    ok_ = Wait();
+  }
+  ~BlockingCall() {
+    if (ok_) {
+      call_->WritesDone(this);
+      Wait();
+    } else {
+      ctx_.TryCancel();
+    }
+    grpc::Status status;
+    call_->Finish(&status, this);
+    Wait();
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+  bool ok() const { return ok_; }
+  bool Write(const grpc::ByteBuffer& message) {
+    if (ok_) call_->Write(message, this);
+    return ok_ = ok_ && Wait();
+  }
+  bool Read(grpc::ByteBuffer* message) {
+    if (ok_) call_->Read(message, this);
+    return ok_ = ok_ && Wait();
+  }
+  // Ends the call from this side at once, without waiting for the server to finish.
+  void Cancel() {
+    ctx_.TryCancel();
+    ok_ = false;
+  }
+
+ private:
+  bool Wait() {
+    void* tag;
+    bool ok = false;
+    return cq_.Next(&tag, &ok) && ok;
+  }
+  grpc::ClientContext ctx_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+  bool ok_ = false;
+};
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  (void)buffer.Dump(&slices);
+  std::string out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
 // Writes every message it reads straight back.
 class EchoService : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
@@ -53,30 +112,13 @@ Row MeasureStreamEchoFloor(int n) {
     auto channel =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     grpc::GenericStub stub(channel);
-    grpc::CompletionQueue cq;
-    grpc::ClientContext ctx;
-    auto call = stub.PrepareCall(&ctx, "/bench.Echo/Ping", &cq);
-    void* tag;
-    bool ok = false;
-    call->StartCall(reinterpret_cast<void*>(1));
-    cq.Next(&tag, &ok);
+    BlockingCall call(&stub, "/bench.Echo/Ping");
     grpc::Slice slice(std::string(64, 'x'));
     grpc::ByteBuffer ping(&slice, 1), pong;
-    for (int i = 0; i < n + 100 && ok; ++i) {
+    for (int i = 0; i < n + 100 && call.ok(); ++i) {
       const absl::Time start = absl::Now();
-      call->Write(ping, reinterpret_cast<void*>(2));
-      cq.Next(&tag, &ok);
-      call->Read(&pong, reinterpret_cast<void*>(3));
-      cq.Next(&tag, &ok);
+      if (!call.Write(ping) || !call.Read(&pong)) break;
       if (i >= 100) row.samples.Add(absl::Now() - start);  // after warm-up
-    }
-    call->WritesDone(reinterpret_cast<void*>(4));
-    cq.Next(&tag, &ok);
-    grpc::Status status;
-    call->Finish(&status, reinterpret_cast<void*>(5));
-    cq.Next(&tag, &ok);
-    cq.Shutdown();
-    while (cq.Next(&tag, &ok)) {
     }
   }
   server->Shutdown();
@@ -95,12 +137,8 @@ class PushReactor : public grpc::ServerGenericBidiReactor {
   PushReactor() { StartRead(&request_); }
   void OnReadDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::OK);
-    std::vector<grpc::Slice> slices;
-    (void)request_.Dump(&slices);
-    std::string text;
-    for (const auto& s : slices) text.append(reinterpret_cast<const char*>(s.begin()), s.size());
     int n = 0;
-    if (!absl::SimpleAtoi(text, &n) || n <= 0) return Finish(grpc::Status::OK);
+    if (!absl::SimpleAtoi(Flatten(request_), &n) || n <= 0) return Finish(grpc::Status::OK);
     pusher_ = std::thread([this, n] { Push(n); });
   }
   void OnWriteDone(bool ok) override {
@@ -196,40 +234,19 @@ Row MeasureStreamPushFloor(const std::string& target, int n, const std::string& 
     return row;
   }
   grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  auto call = stub.PrepareCall(&ctx, kPushMethod, &cq);
-  void* tag;
-  bool ok = false;
-  call->StartCall(reinterpret_cast<void*>(1));
-  cq.Next(&tag, &ok);
+  BlockingCall call(&stub, kPushMethod);
   grpc::Slice count(absl::StrCat(n + kWarmUp));
   grpc::ByteBuffer request(&count, 1), message;
-  if (ok) {
-    call->Write(request, reinterpret_cast<void*>(2));
-    cq.Next(&tag, &ok);
-  }
-  for (int i = 0; i < n + kWarmUp && ok; ++i) {
-    call->Read(&message, reinterpret_cast<void*>(3));
-    cq.Next(&tag, &ok);
-    if (!ok) break;
+  call.Write(request);
+  for (int i = 0; i < n + kWarmUp && call.Read(&message); ++i) {
     const absl::Time received = absl::Now();
-    std::vector<grpc::Slice> slices;
-    (void)message.Dump(&slices);
-    std::string bytes;
-    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    const std::string bytes = Flatten(message);
     int64_t sent = 0;
     if (bytes.size() != sizeof sent) continue;
     std::memcpy(&sent, bytes.data(), sizeof sent);
     if (i >= kWarmUp) row.samples.Add(received - absl::FromUnixNanos(sent));
   }
-  ctx.TryCancel();
-  grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(5));
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
+  call.Cancel();
   return row;
 }
 
