@@ -1,6 +1,7 @@
 // backline-micro: Google Benchmark micro-benchmarks of the C++ on Backline's hot paths — the
 // routing choice (which policy group, the ranking of candidates, the offer transition and its
-// events), building Redis keys, and serializing events and escalations to bytes and back.
+// events), verifying the bearer token every call carries, building Redis keys, and serializing
+// events and escalations to bytes and back.
 //
 //   backline-micro                                     the CPU-only benchmarks
 //   BACKLINE_MICRO_REDIS=127.0.0.1:6379 backline-micro  also the ranking as Redis computes it
@@ -16,6 +17,7 @@
 #include "backline/v1/common.pb.h"
 #include "services/common/clock.h"
 #include "services/common/events.h"
+#include "services/common/token.h"
 #include "services/presence/redis_presence_store.h"
 #include "services/presence/redis_roster_store.h"
 #include "services/router/escalation_rules.h"
@@ -176,6 +178,19 @@ void BM_SelectCandidatesInRedis(benchmark::State& state) {
   (void)redis.Command({"FLUSHDB"});
 }
 BENCHMARK(BM_SelectCandidatesInRedis)->Arg(200)->Arg(2000)->Unit(benchmark::kMicrosecond);
+
+// --- every call: the bearer token ---
+
+void BM_VerifyToken(benchmark::State& state) {
+  const TokenCodec codec(std::string(48, 's'));
+  const std::string token = *codec.Issue({"soren", v1::ROLE_SENIOR}, absl::Hours(12), absl::Now());
+  for (auto _ : state) {
+    auto p = codec.Verify(token);
+    if (!p.ok()) std::abort();
+    benchmark::DoNotOptimize(p);
+  }
+}
+BENCHMARK(BM_VerifyToken);
 
 // --- key building ---
 

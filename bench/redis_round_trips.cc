@@ -305,6 +305,10 @@ RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
   }
   r.background_per_second = idle_seconds > 0 ? idle_trips / idle_seconds : 0;
   double before = 0, during = 0, after = 0;
+  // Where the time goes before the offer: the gaps between the call, each round trip (as Redis
+  // time-stamped it) and the offer on the stream, for escalations whose round trips came in the
+  // usual order.
+  std::map<std::vector<std::string>, std::vector<std::vector<double>>> step_gaps;
   for (size_t k = 0; k < windows.size(); ++k) {
     const EscalationWindow& w = windows[k];
     const absl::Time next =
@@ -319,11 +323,17 @@ RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
         break;
       }
     }
+    std::vector<std::string> path;
+    std::vector<double> gaps;
+    absl::Time last = w.start;
     for (const RoundTrip& t : trips) {
       if (t.at < w.start || t.at >= next || r.background_kinds.count(t.kind)) continue;
       if (t.at <= offer_made) {
         ++before;
         r.before_offer_by_kind[t.kind] += 1;
+        path.push_back(t.kind);
+        gaps.push_back(absl::ToDoubleMilliseconds(t.at - last));
+        last = t.at;
       }
       if (t.at <= w.returned) {
         ++during;
@@ -333,6 +343,24 @@ RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
         r.after_return_by_kind[t.kind] += 1;
       }
     }
+    gaps.push_back(absl::ToDoubleMilliseconds(w.offered - last));
+    step_gaps[path].push_back(std::move(gaps));
+  }
+  // The most common path, step by step (medians).
+  const auto usual = std::max_element(
+      step_gaps.begin(), step_gaps.end(),
+      [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
+  if (usual != step_gaps.end()) {
+    const std::vector<std::string>& path = usual->first;
+    for (size_t i = 0; i <= path.size(); ++i) {
+      std::vector<double> values;
+      for (const auto& g : usual->second) values.push_back(g[i]);
+      std::sort(values.begin(), values.end());
+      const std::string from = i == 0 ? "CreateEscalation sent" : path[i - 1];
+      const std::string to = i == path.size() ? "offer on the helper's stream" : path[i];
+      r.steps.push_back({absl::StrCat(from, " → ", to), values[values.size() / 2]});
+    }
+    r.steps_sample = static_cast<int>(usual->second.size());
   }
   const double n = static_cast<double>(windows.size());
   r.before_offer = before / n;
@@ -366,7 +394,9 @@ nlohmann::json RoundTripReport::ToJson() const {
           {"before_offer_by_kind", before_offer_by_kind},
           {"in_call_by_kind", in_call_by_kind},
           {"after_return_by_kind", after_return_by_kind},
-          {"background_kinds", background_kinds}};
+          {"background_kinds", background_kinds},
+          {"steps_before_offer_ms", steps},
+          {"steps_sample", steps_sample}};
 }
 
 std::string RoundTripReport::Markdown() const {
@@ -397,6 +427,14 @@ std::string RoundTripReport::Markdown() const {
   for (const std::string& kind : kinds) {
     absl::StrAppend(&out, "| ", kind, " | ", of(before_offer_by_kind, kind), " | ",
                     of(in_call_by_kind, kind), " | ", of(after_return_by_kind, kind), " |\n");
+  }
+  if (!steps.empty()) {
+    absl::StrAppend(&out, "\nWhere the time goes before the offer (medians over the ", steps_sample,
+                    " escalations whose round trips came in the usual order; Redis's time stamps "
+                    "against the generator's clock):\n\n| step | ms |\n| --- | ---: |\n");
+    for (const auto& [step, ms] : steps) {
+      absl::StrAppend(&out, "| ", step, " | ", absl::StrFormat("%.3f", ms), " |\n");
+    }
   }
   return out;
 }

@@ -72,6 +72,9 @@ struct RoundTripReport {
   std::map<std::string, double> before_offer_by_kind;
   std::map<std::string, double> in_call_by_kind;
   std::map<std::string, double> after_return_by_kind;
+  // The usual path to the offer, step by step: (from → to, median ms).
+  std::vector<std::pair<std::string, double>> steps;
+  int steps_sample = 0;
   nlohmann::json ToJson() const;
   // A Markdown paragraph with the counts and a table of the kinds.
   std::string Markdown() const;
