@@ -27,6 +27,19 @@ log "building (release with debug info)"
 build_backline build -DBACKLINE_BUILD_BENCH=ON -- backline-server backline-presence backline-router \
   backline-chat backline-bench backline-load backline-micro
 
+# A free port below the kernel's ephemeral range (32768 and up), which the thousands of client
+# connections of a run draw from: a port found free there can be taken before it is bound.
+bench_port() {
+  local port
+  for port in $(shuf -i 20000-32000 -n 100); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
 work=$(mktemp -d /tmp/backline-bench.XXXXXX)
 pids=()        # everything started here, stopped on exit
 stack_pids=()  # the services of the current layout
@@ -37,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-redis_port=$(free_port)
+redis_port=$(bench_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly no \
   --logfile "$work/redis.log" --daemonize no &
 redis_pid=$!
@@ -53,17 +66,28 @@ EOC
 common=(--redis "127.0.0.1:$redis_port" --secret_file "$work/token.secret")
 
 # start_service NAME BINARY: starts one service instance on a free port, which it leaves in
-# $port (not printed: the pids must be recorded in this shell, not in a subshell).
+# $port (not printed: the pids must be recorded in this shell, not in a subshell). Tries
+# another port if the process did not stay up.
 start_service() {
-  local name=$1 binary=$2
-  port=$(free_port)
-  "build/bin/$binary" --config "$work/config.json" --listen "127.0.0.1:$port" \
-    --redis "127.0.0.1:$redis_port" --token_secret_file "$work/token.secret" \
-    >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  stack_pids+=($!)
-  echo "$name=$!" >>"$work/watched"
-  wait_port "$port" || { echo "$name did not start; see its log:" >&2; cat "$work/$name.log" >&2; exit 1; }
+  local name=$1 binary=$2 attempt pid
+  for attempt in 1 2 3; do
+    port=$(bench_port)
+    "build/bin/$binary" --config "$work/config.json" --listen "127.0.0.1:$port" \
+      --redis "127.0.0.1:$redis_port" --token_secret_file "$work/token.secret" \
+      >"$work/$name.log" 2>&1 &
+    pid=$!
+    if wait_port "$port" && sleep 0.2 && kill -0 "$pid" 2>/dev/null; then
+      pids+=("$pid")
+      stack_pids+=("$pid")
+      echo "$name=$pid" >>"$work/watched"
+      return 0
+    fi
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "$name did not start; see its log:" >&2
+  cat "$work/$name.log" >&2
+  exit 1
 }
 
 stop_stack() {
@@ -130,8 +154,8 @@ start_service router-1 backline-router; router1_port=$port
 start_service router-2 backline-router; router2_port=$port
 start_service chat-1 backline-chat; chat1_port=$port
 start_service chat-2 backline-chat; chat2_port=$port
-front_port=$(free_port)
-floor_port=$(free_port)
+front_port=$(bench_port)
+floor_port=$(bench_port)
 # The shipped front, with this run's ports, plus a route to the benchmark's own push floor server
 # (so that the floor is measured through the front too).
 sed -E -e "s/(upstream backline_presence \{)( server [^;]*;)+/\1 server 127.0.0.1:$presence_port;/" \
@@ -170,6 +194,11 @@ $quick && micro_cmd+=(--benchmark_filter=Keys)
 log "BACKLINE_MICRO_REDIS=127.0.0.1:$redis_port ${micro_cmd[*]}"
 BACKLINE_MICRO_REDIS="127.0.0.1:$redis_port" "${micro_cmd[@]}" >"$work/micro.txt" 2>&1
 cat "$work/micro.txt"
+
+# The reports as JSON, for whoever wants the numbers rather than the tables.
+mkdir -p build/bench-results
+find "$work" -maxdepth 1 -name '*.json' ! -name config.json -exec cp {} build/bench-results/ \;
+log "JSON reports in build/bench-results/"
 
 if $write; then
   section() {  # section LAYOUT SCENARIO
@@ -215,6 +244,14 @@ if $write; then
     echo "with Redis emptied in between. Latencies are seen by the clients, round trips included; the"
     echo "floor rows are the machine's own limits measured in the same run, and \"p50 / floor\" is a"
     echo "figure's median over the floor named under its table."
+    echo
+    echo "## Targets"
+    echo
+    echo "From the JSON reports of this run (\`scripts/bench_targets.py\`); the issue's bars, 2-core"
+    echo "machine, everything on loopback. \"others\" is the CPU that processes outside the benchmark"
+    echo "took meanwhile: the machine is shared."
+    echo
+    python3 scripts/bench_targets.py "$work"
     echo
     echo "## Load: backline-load"
     echo
