@@ -29,16 +29,7 @@ build_backline build -DBACKLINE_BUILD_BENCH=ON -- backline-server backline-prese
 
 # A free port below the kernel's ephemeral range (32768 and up), which the thousands of client
 # connections of a run draw from: a port found free there can be taken before it is bound.
-bench_port() {
-  local port
-  for port in $(shuf -i 20000-32000 -n 100); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
+bench_port() { free_port 20000 32000; }
 
 work=$(mktemp -d /tmp/backline-bench.XXXXXX)
 pids=()        # everything started here, stopped on exit

@@ -47,11 +47,11 @@ build_backline() {
   fi
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on.
+# A TCP port on 127.0.0.1 that nothing listens on, between $1 and $2 (default 20000-60999).
 free_port() {
   local port
   # shuf, not $RANDOM: command substitutions would repeat the parent shell's sequence.
-  for port in $(shuf -i 20000-60999 -n 100); do
+  for port in $(shuf -i "${1:-20000}-${2:-60999}" -n 100); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0
