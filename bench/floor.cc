@@ -7,12 +7,14 @@
 
 namespace backline::bench {
 
-Floor MeasureFloor(const store::RedisOptions& redis_options, const std::string& target, int n) {
+Floor MeasureFloor(const store::RedisOptions& redis_options, const std::string& target, int n,
+                   absl::Duration gap) {
   Floor floor;
   floor.redis_rtt.name = "floor: Redis PING round trip";
   floor.grpc_rtt.name = "floor: gRPC unary round trip (health Check)";
   store::RedisClient redis(redis_options);
   for (int i = 0; i < n; ++i) {
+    if (gap > absl::ZeroDuration()) absl::SleepFor(gap);
     const absl::Time start = absl::Now();
     (void)redis.Command({"PING"});
     floor.redis_rtt.samples.Add(absl::Now() - start);
@@ -21,6 +23,7 @@ Floor MeasureFloor(const store::RedisOptions& redis_options, const std::string& 
   channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::GenericStub stub(channel);
   for (int i = 0; i < n; ++i) {
+    if (gap > absl::ZeroDuration()) absl::SleepFor(gap);
     grpc::ClientContext ctx;
     grpc::Slice empty("");  // HealthCheckRequest{} encodes to no bytes
     grpc::ByteBuffer request(&empty, 1), response;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "bench/stats.h"
 #include "services/store/redis_client.h"
 
@@ -14,6 +15,9 @@ struct Floor {
   Row grpc_rtt;
 };
 
-Floor MeasureFloor(const store::RedisOptions& redis, const std::string& target, int n);
+// `n` round trips of each, back to back — or `gap` apart, which lets the cores fall idle in
+// between, as they do between one person's actions (waking an idle core is part of the cost).
+Floor MeasureFloor(const store::RedisOptions& redis, const std::string& target, int n,
+                   absl::Duration gap = absl::ZeroDuration());
 
 }  // namespace backline::bench

@@ -16,52 +16,15 @@
 #include "absl/time/clock.h"
 #include "backline/client.h"
 #include "backline/v1/messaging.grpc.pb.h"
+#include "bench/acting_client.h"
+#include "bench/proc_stats.h"
 #include "bench/stream_reader.h"
-#include "services/common/token.h"
 
 namespace backline::bench {
-namespace {
-
-thread_local std::string current_token;
-
-long ResidentKiB(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      long kib = 0;
-      std::istringstream(line.substr(6)) >> kib;
-      return kib;
-    }
-  }
-  return 0;
-}
-
-// CPU time (user + system) the process used so far, in seconds.
-double CpuSeconds(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string f;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::stol(f);
-    if (i == 15) stime = std::stol(f);
-  }
-  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
-}
-
-}  // namespace
-
 std::vector<Row> RunMessagingBench(const MessagingBenchOptions& o) {
-  TokenCodec tokens(o.secret);
-  auto token_of = [&](const std::string& id, v1::Role role) {
-    return *tokens.Issue({id, role}, absl::Hours(2), absl::Now());
-  };
-  ClientOptions copts;
-  copts.target = o.target;
-  copts.deadline = absl::Seconds(30);
-  copts.token_provider = [] { return current_token; };
+  const TokenIssuer tokens(o.secret);
+  auto token_of = [&](const std::string& id, v1::Role role) { return tokens.For(id, role); };
+  const ClientOptions copts = ActingClientOptions(o.target);
   Client client(copts);
   client.WaitForConnected(absl::Seconds(5));
 
@@ -81,14 +44,14 @@ std::vector<Row> RunMessagingBench(const MessagingBenchOptions& o) {
     p->set_team("idle");
     p->set_site("s");
   }
-  current_token = token_of("bench-admin", v1::ROLE_ADMIN);
+  ActAs(token_of("bench-admin", v1::ROLE_ADMIN));
   if (auto r = client.ApplyRoster(roster); !r.ok()) std::cerr << "roster: " << r.status() << "\n";
 
   // One direct thread per pair: m(2i) writes, m(2i+1) reads.
   std::vector<std::string> threads(o.pairs), sender_tokens(o.pairs);
   for (int i = 0; i < o.pairs; ++i) {
     sender_tokens[i] = token_of(absl::StrCat("m", 2 * i), v1::ROLE_AGENT);
-    current_token = sender_tokens[i];
+    ActAs(sender_tokens[i]);
     auto t = client.OpenDirectThread(absl::StrCat("m", 2 * i + 1));
     if (!t.ok()) std::cerr << "open: " << t.status() << "\n";
     threads[i] = t.ok() ? t->id() : "";
@@ -131,7 +94,7 @@ std::vector<Row> RunMessagingBench(const MessagingBenchOptions& o) {
         absl::SleepFor(next - absl::Now());
         next += every;
         const int pair = k % o.pairs;
-        current_token = sender_tokens[pair];
+        ActAs(sender_tokens[pair]);
         const absl::Time t0 = absl::Now();
         auto r = own.Post(threads[pair], absl::StrCat(absl::ToUnixNanos(t0)));
         post_rtt[s].Add(absl::Now() - t0);

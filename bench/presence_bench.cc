@@ -8,20 +8,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "backline/client.h"
-#include "services/common/token.h"
+#include "bench/acting_client.h"
 
 namespace backline::bench {
 namespace {
 
-thread_local std::string current_token;
-
 // One client whose calls carry the token of whoever the calling thread acts as.
 std::unique_ptr<Client> SharedClient(const std::string& target) {
-  ClientOptions o;
-  o.target = target;
-  o.deadline = absl::Seconds(30);
-  o.token_provider = [] { return current_token; };
-  auto client = std::make_unique<Client>(o);
+  auto client = std::make_unique<Client>(ActingClientOptions(target));
   client->WaitForConnected(absl::Seconds(5));
   return client;
 }
@@ -56,15 +50,13 @@ v1::ApplyRosterRequest MakeRoster(int n, int version) {
 }  // namespace
 
 std::vector<Row> RunPresenceBench(const PresenceBenchOptions& o, double grpc_floor_p50_ms) {
-  TokenCodec tokens(o.secret);
-  auto token_of = [&](const std::string& id, v1::Role role) {
-    return *tokens.Issue({id, role}, absl::Hours(2), absl::Now());
-  };
+  const TokenIssuer tokens(o.secret);
+  auto token_of = [&](const std::string& id, v1::Role role) { return tokens.For(id, role); };
   auto client = SharedClient(o.target);
   std::vector<Row> rows;
 
   // Applying the roster: new (from empty), unchanged, and with a twentieth of it changed.
-  current_token = token_of("bench-admin", v1::ROLE_ADMIN);
+  ActAs(token_of("bench-admin", v1::ROLE_ADMIN));
   const v1::ApplyRosterRequest roster = MakeRoster(o.people, 0);
   const v1::ApplyRosterRequest changed = MakeRoster(o.people, 1);
   Row apply_new(absl::StrCat("apply a ", o.people, "-person roster, all new"));
@@ -100,7 +92,7 @@ std::vector<Row> RunPresenceBench(const PresenceBenchOptions& o, double grpc_flo
   Row set_status("set status (one caller at a time)");
   set_status.floor_p50_ms = grpc_floor_p50_ms;
   for (size_t i = 0; i < helpers.size(); ++i) {
-    current_token = helper_tokens[i];
+    ActAs(helper_tokens[i]);
     const absl::Time start = absl::Now();
     auto r = client->SetStatus(v1::PRESENCE_STATUS_AVAILABLE);
     set_status.samples.Add(absl::Now() - start);
@@ -109,7 +101,7 @@ std::vector<Row> RunPresenceBench(const PresenceBenchOptions& o, double grpc_flo
   rows.push_back(set_status);
 
   // Who is available for billing >= 3 in Danish, among all of them.
-  current_token = token_of("p0", v1::ROLE_AGENT);
+  ActAs(token_of("p0", v1::ROLE_AGENT));
   v1::ListAvailableRequest who;
   who.set_skill("billing");
   who.set_min_proficiency(3);
@@ -139,7 +131,7 @@ std::vector<Row> RunPresenceBench(const PresenceBenchOptions& o, double grpc_flo
       std::mt19937 rng(t);
       while (!stop.load()) {
         const size_t i = rng() % helpers.size();
-        current_token = helper_tokens[i];
+        ActAs(helper_tokens[i]);
         const absl::Time start = absl::Now();
         auto r =
             own->SetStatus(rng() % 2 ? v1::PRESENCE_STATUS_AVAILABLE : v1::PRESENCE_STATUS_ON_CALL);

@@ -11,27 +11,21 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "backline/client.h"
+#include "bench/acting_client.h"
 #include "bench/stream_reader.h"
-#include "services/common/token.h"
 
 namespace backline::bench {
 namespace {
 
-thread_local std::string current_token;
 const char* const kSkills[] = {"billing", "refunds", "hardware", "contracts"};
 const char* const kLanguages[] = {"da", "en", "nl", "lt"};
 
 }  // namespace
 
 std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
-  TokenCodec tokens(o.secret);
-  auto token_of = [&](const std::string& id, v1::Role role) {
-    return *tokens.Issue({id, role}, absl::Hours(2), absl::Now());
-  };
-  ClientOptions copts;
-  copts.target = o.target;
-  copts.deadline = absl::Seconds(30);
-  copts.token_provider = [] { return current_token; };
+  const TokenIssuer tokens(o.secret);
+  auto token_of = [&](const std::string& id, v1::Role role) { return tokens.For(id, role); };
+  const ClientOptions copts = ActingClientOptions(o.target);
   Client client(copts);
   client.WaitForConnected(absl::Seconds(5));
 
@@ -61,7 +55,7 @@ std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
     }
     for (const char* l : kLanguages) p->add_languages(l);
   }
-  current_token = token_of("bench-admin", v1::ROLE_ADMIN);
+  ActAs(token_of("bench-admin", v1::ROLE_ADMIN));
   if (auto r = client.ApplyRoster(roster); !r.ok()) std::cerr << "roster: " << r.status() << "\n";
 
   // Everyone connects: agents and seniors each hold an event stream, over a few connections.
@@ -108,7 +102,7 @@ std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   for (int i = 0; i < o.seniors; ++i) {
-    current_token = senior_tokens[i];
+    ActAs(senior_tokens[i]);
     (void)client.SetStatus(v1::PRESENCE_STATUS_AVAILABLE);
   }
 
@@ -132,7 +126,7 @@ std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
           }
         }
         if (have) {
-          current_token = senior_tokens[job.first];
+          ActAs(senior_tokens[job.first]);
           if (own.AcceptOffer(job.second).ok()) {
             ++accepted;
             to_resolve.emplace_back(absl::Now() + absl::Milliseconds(500), job.first, job.second);
@@ -140,7 +134,7 @@ std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
         }
         while (!to_resolve.empty() &&
                (std::get<0>(to_resolve.front()) <= absl::Now() || stop.load())) {
-          current_token = senior_tokens[std::get<1>(to_resolve.front())];
+          ActAs(senior_tokens[std::get<1>(to_resolve.front())]);
           (void)own.ResolveEscalation(std::get<2>(to_resolve.front()));
           to_resolve.pop_front();
         }
@@ -161,7 +155,7 @@ std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
   while (absl::Now() < start + o.duration) {
     absl::SleepFor(next - absl::Now());
     next += every;
-    current_token = agent_tokens[rng() % agent_tokens.size()];
+    ActAs(agent_tokens[rng() % agent_tokens.size()]);
     v1::CreateEscalationRequest r;
     const absl::Time t0 = absl::Now();
     r.set_question(absl::StrCat(absl::ToUnixNanos(t0)));

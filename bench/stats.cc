@@ -48,21 +48,26 @@ std::string MarkdownTable(const std::vector<Row>& rows) {
   return out;
 }
 
-std::string Json(const std::vector<Row>& rows) {
-  std::string out = "[\n";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    absl::StrAppend(
-        &out,
-        absl::StrFormat(
-            "  {\"name\": \"%s\", \"note\": \"%s\", \"n\": %d, \"p50_ms\": %.4f, \"p90_ms\": "
-            "%.4f, \"p99_ms\": %.4f, \"max_ms\": %.4f, \"per_second\": "
-            "%.1f, \"floor_p50_ms\": %.4f}",
-            r.name, r.note, r.samples.count(), r.samples.QuantileMs(0.5), r.samples.QuantileMs(0.9),
-            r.samples.QuantileMs(0.99), r.samples.MaxMs(), r.per_second, r.floor_p50_ms),
-        i + 1 < rows.size() ? ",\n" : "\n");
+nlohmann::json RowJson(const Row& r) {
+  nlohmann::json j = {{"name", r.name},
+                      {"note", r.note},
+                      {"n", r.samples.count()},
+                      {"p50_ms", r.samples.QuantileMs(0.5)},
+                      {"p90_ms", r.samples.QuantileMs(0.9)},
+                      {"p99_ms", r.samples.QuantileMs(0.99)},
+                      {"max_ms", r.samples.MaxMs()},
+                      {"per_second", r.per_second},
+                      {"floor_p50_ms", r.floor_p50_ms}};
+  if (r.floor_p50_ms > 0 && r.samples.count() > 0) {
+    j["p50_over_floor"] = r.samples.QuantileMs(0.5) / r.floor_p50_ms;
   }
-  return out + "]\n";
+  return j;
+}
+
+std::string Json(const std::vector<Row>& rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Row& r : rows) out.push_back(RowJson(r));
+  return out.dump(2) + "\n";
 }
 
 }  // namespace backline::bench

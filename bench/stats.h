@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 
 namespace backline::bench {
 
@@ -35,6 +36,9 @@ struct Row {
 
 // Markdown table of the rows.
 std::string MarkdownTable(const std::vector<Row>& rows);
+// One row as a JSON object: name, note, n, p50_ms, p90_ms, p99_ms, max_ms, per_second,
+// floor_p50_ms (and p50_over_floor when there is a floor).
+nlohmann::json RowJson(const Row& row);
 // JSON array of the rows.
 std::string Json(const std::vector<Row>& rows);
 

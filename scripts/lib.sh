@@ -7,7 +7,15 @@ BACKLINE_PACKAGES=(
   libabsl-dev libhiredis-dev libssl-dev libcpp-jwt-dev nlohmann-json3-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev libncurses-dev
   redis-server tmux
+  # the desktop tray (Qt 6) and its test on a private X server: Xvfb, a tray host, xdotool,
+  # xmodmap (x11-xserver-utils)
+  qt6-base-dev xvfb trayer xdotool x11-xserver-utils
 )
+# What scripts/bench.sh needs besides: nginx, the front of the split layout (only for the
+# benchmark: its package starts a server on port 80 where it can).
+BACKLINE_BENCH_PACKAGES=(nginx)
+# What scripts/tray-screenshot.sh needs besides: ImageMagick's `import`, and a font with Chinese.
+BACKLINE_SCREENSHOT_PACKAGES=(imagemagick fonts-wqy-zenhei)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -47,11 +55,11 @@ build_backline() {
   fi
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on.
+# A TCP port on 127.0.0.1 that nothing listens on, between $1 and $2 (default 20000-60999).
 free_port() {
   local port
   # shuf, not $RANDOM: command substitutions would repeat the parent shell's sequence.
-  for port in $(shuf -i 20000-60999 -n 100); do
+  for port in $(shuf -i "${1:-20000}-${2:-60999}" -n 100); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0

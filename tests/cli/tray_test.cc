@@ -35,12 +35,7 @@ constexpr char kServerConfig[] =
 
 // Polls `read` (a process's output so far) until it contains `text`.
 bool EventuallyContains(const std::function<std::string()>& read, const std::string& text) {
-  const absl::Time end = absl::Now() + kWait;
-  while (!absl::StrContains(read(), text)) {
-    if (absl::Now() >= end) return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return true;
+  return Eventually([&] { return absl::StrContains(read(), text); }, kWait);
 }
 
 std::function<bool(const std::string&)> Shows(const std::string& text) {
@@ -135,32 +130,30 @@ class TrayTest : public ::testing::Test {
   // Polls the server until `done` holds for the escalation.
   bool EscalationBecomes(const std::string& id,
                          const std::function<bool(const v1::Escalation&)>& done) {
-    const absl::Time end = absl::Now() + kWait;
-    while (absl::Now() < end) {
-      auto e = anna_->GetEscalation(id);
-      if (e.ok() && done(*e)) return true;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return false;
+    return Eventually(
+        [&] {
+          auto e = anna_->GetEscalation(id);
+          return e.ok() && done(*e);
+        },
+        kWait);
   }
 
-  // Polls the thread until Søren's last message is there, and returns its text.
+  // Polls the thread until Søren's last message is `expected`, and returns his last text.
   std::string LastTextOfSoren(const std::string& thread, const std::string& expected) {
-    const absl::Time end = absl::Now() + kWait;
     std::string last;
-    while (absl::Now() < end) {
-      v1::ListMessagesRequest r;
-      r.set_thread_id(thread);
-      r.set_page_size(500);
-      auto page = anna_->ListMessages(r);
-      if (page.ok()) {
-        for (const v1::Message& m : page->messages()) {
-          if (m.sender() == "soren") last = m.text();
-        }
-        if (last == expected) return last;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
+    Eventually(
+        [&] {
+          v1::ListMessagesRequest r;
+          r.set_thread_id(thread);
+          r.set_page_size(500);
+          auto page = anna_->ListMessages(r);
+          if (!page.ok()) return false;
+          for (const v1::Message& m : page->messages()) {
+            if (m.sender() == "soren") last = m.text();
+          }
+          return last == expected;
+        },
+        kWait);
     return last;
   }
 

@@ -95,4 +95,13 @@ std::optional<v1::Event> WaitForEvent(EventStream& stream,
   return std::nullopt;
 }
 
+bool Eventually(const std::function<bool()>& pred, absl::Duration timeout) {
+  const absl::Time end = absl::Now() + timeout;
+  while (!pred()) {
+    if (absl::Now() >= end) return false;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return true;
+}
+
 }  // namespace backline::testing

@@ -55,4 +55,7 @@ std::optional<v1::Event> WaitForEvent(EventStream& stream,
                                       const std::function<bool(const v1::Event&)>& pred,
                                       absl::Duration timeout = absl::Seconds(5));
 
+// Polls `pred` every 50 ms until it holds (true) or `timeout` has passed (false).
+bool Eventually(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(30));
+
 }  // namespace backline::testing
