@@ -1373,7 +1373,9 @@ const std::vector<Command>& Commands() {
        Watch},
       {"tray",
        "",
-       "full-screen tray: live offers with a countdown, threads, replies, presence keys",
+       "full-screen tray: live offers with a countdown, threads with unread counts, replies\n"
+       "      keys: a accept, d decline, up/down select, Enter open (in a thread: send), Esc\n"
+       "      back, 1 available 2 on call 3 wrap-up 4 break 5 meeting 0 offline, r reload, q quit",
        {},
        {},
        Tray},
