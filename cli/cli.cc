@@ -24,6 +24,8 @@
 #include "backline/client.h"
 #include "cli/args.h"
 #include "cli/roster_file.h"
+#include "cli/tray/failure.h"
+#include "cli/tray/tray.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/principal.h"
@@ -118,6 +120,11 @@ std::string Skills(const v1::Escalation& e) {
   for (const auto& s : e.skills())
     parts.push_back(absl::StrCat(s.skill(), ">=", s.min_proficiency()));
   return absl::StrJoin(parts, ",");
+}
+
+// Who asks what: "anna [billing>=3, da]: the question", as offers and escalations show it.
+std::string Asked(const v1::Escalation& e) {
+  return absl::StrCat(e.requester(), " [", Skills(e), ", ", e.language(), "]: ", e.question());
 }
 
 // One message as `history` and `watch` print it: `#7 soren: text`; a knowledge-base hit as
@@ -235,8 +242,13 @@ class Cli {
     std::string hint;
     switch (st.code()) {
       case absl::StatusCode::kUnavailable:
-        hint = absl::StrCat(" (is a Backline server running at ", settings.target,
-                            "? set --target or BACKLINE_TARGET)");
+        if (std::string reason = tray::TransportFailure(st.message()); !reason.empty()) {
+          err << "backline: cannot reach " << settings.target << " (" << reason
+              << "): is a Backline server running there? set --target or BACKLINE_TARGET\n";
+          return kUnavailable;
+        }
+        hint = absl::StrCat(" (the server at ", settings.target,
+                            " cannot serve now; try again shortly)");
         break;
       case absl::StatusCode::kDeadlineExceeded:
         hint = absl::StrCat(" (no answer from ", settings.target, " within ",
@@ -247,10 +259,17 @@ class Cli {
             " (pass a valid token with --token, --token-file or BACKLINE_TOKEN; an admin "
             "issues one with `backline admin token`)";
         break;
+      case absl::StatusCode::kUnimplemented:
+        hint = absl::StrCat(" (the server at ", settings.target,
+                            " does not offer this call: is it an older Backline?)");
+        break;
       default:
         break;
     }
-    err << "backline: " << st.message() << hint << "\n";
+    const std::string message = st.message().empty()
+                                    ? absl::AsciiStrToLower(absl::StatusCodeToString(st.code()))
+                                    : std::string(st.message());
+    err << "backline: " << message << hint << "\n";
     return ExitFor(st.code());
   }
 
@@ -287,8 +306,7 @@ class Cli {
     }
     if (!e.helper().empty()) out << "  helper " << e.helper();
     if (!e.thread_id().empty()) out << "  thread " << e.thread_id();
-    out << "\n  from " << e.requester() << " [" << Skills(e) << ", " << e.language()
-        << "]: " << e.question() << "\n";
+    out << "\n  from " << Asked(e) << "\n";
     if (!e.experts().empty()) out << "  experts " << absl::StrJoin(e.experts(), ", ") << "\n";
     if (e.state() == v1::ESCALATION_STATE_QUEUED && e.queue_position() > 0) {
       out << "  queued at position " << e.queue_position();
@@ -310,8 +328,7 @@ class Cli {
     switch (ev.payload_case()) {
       case v1::Event::kOffer: {
         const v1::Escalation& e = ev.offer().escalation();
-        out << "OFFER " << e.id() << " from " << e.requester() << " [" << Skills(e) << ", "
-            << e.language() << "]: " << e.question() << "  (accept within "
+        out << "OFFER " << e.id() << " from " << Asked(e) << "  (accept within "
             << SecondsLeft(ev.offer().offer().deadline()) << ": backline accept " << e.id()
             << ")\n";
         break;
@@ -360,8 +377,7 @@ class Cli {
           out << "NO-LONGER-WAITING " << e.id() << "\n";
           break;
         }
-        out << "WAITING " << e.id() << (w.best_match() ? " *" : "") << " from " << e.requester()
-            << " [" << Skills(e) << ", " << e.language() << "]: " << e.question()
+        out << "WAITING " << e.id() << (w.best_match() ? " *" : "") << " from " << Asked(e)
             << "  (backline take " << e.id() << ")\n";
         break;
       }
@@ -658,6 +674,77 @@ int Invite(Cli& c, const Args& a) {
   if (!e.ok()) return c.Fail(e.status());
   c.PrintEscalation(*e);
   return kOk;
+}
+
+// "URGENT  " or "HIGH  " before the question of a pressing escalation, else nothing.
+std::string PriorityPrefix(const v1::Escalation& e) {
+  if (e.priority() != v1::PRIORITY_HIGH && e.priority() != v1::PRIORITY_URGENT) return "";
+  absl::string_view p = v1::Priority_Name(e.priority());
+  absl::ConsumePrefix(&p, "PRIORITY_");
+  return absl::StrCat(p, "  ");
+}
+
+// One escalation on one line, for lists: where it stands, then who asks what.
+std::string EscalationLine(const v1::Escalation& e) {
+  std::string line = absl::StrCat(e.id(), "  ", StateName(e.state()));
+  switch (e.state()) {
+    case v1::ESCALATION_STATE_OFFERED:
+      absl::StrAppend(&line, " to ", OfferedTo(e), " (", SecondsLeft(e.offer().deadline()),
+                      " left)");
+      break;
+    case v1::ESCALATION_STATE_QUEUED:
+      if (e.queue_position() > 0) absl::StrAppend(&line, " #", e.queue_position());
+      if (e.has_estimated_wait()) absl::StrAppend(&line, " (", ExpectedWait(e), ")");
+      break;
+    case v1::ESCALATION_STATE_ACCEPTED:
+      absl::StrAppend(&line, " helper ", e.helper());
+      break;
+    default:
+      break;
+  }
+  absl::StrAppend(&line, "  ", PriorityPrefix(e), Asked(e));
+  return line;
+}
+
+// `offers`, `escalations` and `queue`: the escalations of one scope, one per line.
+int ListEscalationsOf(Cli& c, const Args& a, v1::EscalationScope scope, const char* what,
+                      const char* none,
+                      const std::function<std::string(const v1::Escalation&)>& line) {
+  if (!a.positional().empty()) return c.Usage(absl::StrCat(what, " takes no arguments"));
+  v1::ListEscalationsRequest r;
+  r.set_scope(scope);
+  int limit = 50;
+  if (a.Has("limit") && (!absl::SimpleAtoi(a.Get("limit"), &limit) || limit < 1 || limit > 200)) {
+    return c.Usage("--limit takes a number of escalations, 1..200");
+  }
+  r.set_page_size(limit);
+  auto resp = c.Timed(what, [&] { return c.client().ListEscalations(r); });
+  if (!resp.ok()) return c.Fail(resp.status());
+  if (c.json) {
+    c.PrintJson(*resp);
+    return kOk;
+  }
+  if (resp->escalations().empty()) c.out << none << "\n";
+  for (const v1::Escalation& e : resp->escalations()) c.out << line(e) << "\n";
+  return kOk;
+}
+
+int Offers(Cli& c, const Args& a) {
+  return ListEscalationsOf(c, a, v1::ESCALATION_SCOPE_OFFERED, "offers", "no offers for you now",
+                           [](const v1::Escalation& e) {
+                             return absl::StrCat(e.id(), "  ", SecondsLeft(e.offer().deadline()),
+                                                 " left  ", PriorityPrefix(e), Asked(e));
+                           });
+}
+
+int Escalations(Cli& c, const Args& a) {
+  return ListEscalationsOf(c, a, v1::ESCALATION_SCOPE_OPEN, "escalations",
+                           "no open escalations of yours", EscalationLine);
+}
+
+int Queue(Cli& c, const Args& a) {
+  return ListEscalationsOf(c, a, v1::ESCALATION_SCOPE_SITE, "queue",
+                           "nothing open at your site now", EscalationLine);
 }
 
 int Waiting(Cli& c, const Args& a) {
@@ -977,7 +1064,9 @@ int Rate(Cli& c, const Args& a) {
 }
 
 // Prints events of the caller's stream. Stops after --count events, after --for seconds, or at
-// the first event of kind --until (exit 8 if it did not come in time).
+// the first event of kind --until (exit 8 if it did not come in time). The stream is an
+// EventFeed: once connected it reconnects by itself and prints what it missed, once; a server
+// that cannot be reached at the start is an error (exit 7).
 int Watch(Cli& c, const Args& a) {
   auto limit = ParseSeconds(a, "for", 0);
   if (!limit.ok()) return c.Usage(std::string(limit.status().message()));
@@ -989,16 +1078,43 @@ int Watch(Cli& c, const Args& a) {
   if (!until.empty() && until != "offer" && until != "message" && until != "escalation") {
     return c.Usage("--until: offer, message or escalation");
   }
-  auto stream = c.client().Subscribe(a.Get("cursor"));
+  FeedOptions options;
+  options.after_cursor = a.Get("cursor");
+  std::unique_ptr<EventFeed> feed = c.client().OpenFeed(options);
   const absl::Time end =
       *limit > absl::ZeroDuration() ? absl::Now() + *limit : absl::InfiniteFuture();
   int seen = 0;
+  bool connected = false;
   while (absl::Now() < end) {
-    auto ev = stream->Next(std::min(end - absl::Now(), absl::Seconds(1)));
-    if (!ev.ok()) return c.Fail(ev.status());
-    if (!ev->has_value()) continue;
-    const v1::Event& e = **ev;
-    if (e.has_caught_up()) continue;
+    auto item = feed->Next(std::min(end - absl::Now(), absl::Seconds(1)));
+    if (!item.ok()) return c.Fail(item.status());
+    if (!item->has_value()) continue;
+    if ((*item)->is_state()) {
+      const FeedStateChange& change = (*item)->state;
+      switch (change.state) {
+        case FeedState::kConnected:
+          if (connected)
+            c.err << "backline: connected again; the events missed meanwhile are above\n";
+          connected = true;
+          break;
+        case FeedState::kReconnecting:
+          // Never connected: the server is not there (or refuses us); say so now.
+          if (!connected) return c.Fail(change.error);
+          if (change.attempt == 1) {
+            const std::string reason = tray::TransportFailure(change.error.message());
+            c.err << "backline: lost the connection to " << c.settings.target << " ("
+                  << (reason.empty() ? std::string(change.error.message()) : reason)
+                  << "); reconnecting\n";
+          }
+          break;
+        case FeedState::kStopped:
+          return c.Fail(change.error);
+        case FeedState::kConnecting:
+          break;
+      }
+      continue;
+    }
+    const v1::Event& e = (*item)->event;
     if (c.timing && e.has_time()) {
       const double ms = absl::ToDoubleMilliseconds(
           absl::Now() - absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(e.time())));
@@ -1088,6 +1204,24 @@ int AdminRosterApply(Cli& c, const Args& a) {
   return kOk;
 }
 
+int Tray(Cli& c, const Args& a) {
+  if (!a.positional().empty()) return c.Usage("tray takes no arguments");
+  tray::ReserveResizeSignal();  // before the client starts its threads
+  // Who the token names, and whether the server answers, before taking over the terminal.
+  auto me = c.client().GetPresence();
+  if (!me.ok()) return c.Fail(me.status());
+  auto screen = tray::TrayScreen::Open();
+  if (!screen.ok()) {
+    c.err << "backline: " << screen.status().message() << "\n";
+    return kUsage;
+  }
+  absl::Status ended = tray::RunTray(c.client(), *me, std::move(*screen));
+  if (!ended.ok()) return c.Fail(ended);
+  return kOk;
+}
+
+int Completion(Cli& c, const Args& a);
+
 const std::vector<Command>& Commands() {
   static const auto* const commands = new std::vector<Command>{
       {"presence set",
@@ -1128,6 +1262,24 @@ const std::vector<Command>& Commands() {
        {"quiet"},
        Ask},
       {"show", "ESCALATION", "show an escalation", {}, {}, Show},
+      {"offers",
+       "[--limit N]",
+       "the offers waiting for your answer, soonest deadline first",
+       {"limit"},
+       {},
+       Offers},
+      {"escalations",
+       "[--limit N]",
+       "your open escalations: those you asked, help with or were invited to",
+       {"limit"},
+       {},
+       Escalations},
+      {"queue",
+       "[--limit N]",
+       "the open escalations of your site (supervisors) or team (team leaders), oldest first",
+       {"limit"},
+       {},
+       Queue},
       {"accept", "ESCALATION", "accept the offer of an escalation", {}, {"quiet"}, Accept},
       {"decline", "ESCALATION [--reason R]", "decline an offer", {"reason"}, {}, Decline},
       {"cancel", "ESCALATION [--reason R]", "withdraw your escalation", {"reason"}, {}, Cancel},
@@ -1219,6 +1371,20 @@ const std::vector<Command>& Commands() {
        {"cursor", "for", "count", "until"},
        {"quiet"},
        Watch},
+      {"tray",
+       "",
+       "full-screen tray: live offers with a countdown, threads with unread counts, replies\n"
+       "      keys: a accept, d decline, up/down select, Enter open (in a thread: send), Esc\n"
+       "      back, 1 available 2 on call 3 wrap-up 4 break 5 meeting 0 offline, r reload, q quit",
+       {},
+       {},
+       Tray},
+      {"completion",
+       "bash",
+       "print the bash completion script: source <(backline completion bash)",
+       {},
+       {},
+       Completion},
       {"admin token",
        "--subject ID --role ROLE | --bot NAME [--ttl 12h]",
        "issue a token (needs the signing secret)",
@@ -1233,6 +1399,135 @@ const std::vector<Command>& Commands() {
        AdminRosterApply},
   };
   return *commands;
+}
+
+// Values the completion offers after an option (file names for "FILE").
+const std::map<std::string, std::string>& FlagValues() {
+  static const auto* const values = new std::map<std::string, std::string>{
+      {"role", "agent senior team_leader supervisor bot admin"},
+      {"priority", "normal high urgent"},
+      {"until", "offer message escalation"},
+      {"token-file", "FILE"},
+      {"config", "FILE"},
+      {"secret-file", "FILE"},
+  };
+  return *values;
+}
+
+// Values the completion offers as a command's first argument.
+const std::map<std::string, std::string>& ArgumentValues() {
+  static const auto* const values = new std::map<std::string, std::string>{
+      {"presence set", "available on_call wrap_up break meeting offline"},
+      {"admin roster apply", "FILE"},
+      {"completion", "bash"},
+  };
+  return *values;
+}
+
+std::string FlagWords(const std::set<std::string>& flags) {
+  std::vector<std::string> words;
+  for (const std::string& f : flags) words.push_back("--" + f);
+  return absl::StrJoin(words, " ");
+}
+
+// `compgen` of a list of words, or of file names for "FILE".
+std::string CompgenOf(const std::string& values) {
+  return values == "FILE" ? "compgen -f -- \"$cur\""
+                          : absl::StrCat("compgen -W \"", values, "\" -- \"$cur\"");
+}
+
+// The bash completion script, made from the command table so that it never falls behind:
+// command words, each command's options, and the values of options and arguments that have
+// a fixed set. It reads the line itself (COMP_LINE), so host:port and --name=value words are
+// not split the way bash splits COMP_WORDS.
+void PrintBashCompletion(std::ostream& out) {
+  std::set<std::string> value_flags = kGlobalValueFlags;
+  std::map<std::string, std::set<std::string>> next_words;  // "" -> first words, "admin" -> ...
+  for (const Command& cmd : Commands()) {
+    value_flags.insert(cmd.value_flags.begin(), cmd.value_flags.end());
+    std::vector<std::string> parts = absl::StrSplit(cmd.name, ' ');
+    std::string prefix;
+    for (const std::string& part : parts) {
+      next_words[prefix].insert(part);
+      prefix = prefix.empty() ? part : absl::StrCat(prefix, " ", part);
+    }
+  }
+  next_words[""].insert("help");
+  std::set<std::string> plain_value_flags = value_flags;
+  for (const auto& [flag, values] : FlagValues()) plain_value_flags.erase(flag);
+
+  out << "# bash completion for backline. Load it with: source <(backline completion bash)\n"
+         "# or install it: backline completion bash > "
+         "/usr/share/bash-completion/completions/backline\n"
+         "_backline() {\n"
+         "  local line=${COMP_LINE:0:COMP_POINT} cur words=() cmd i w\n"
+         "  read -ra words <<<\"$line\"\n"
+         "  if [[ $line == *[[:space:]] || ${#words[@]} -le 1 ]]; then cur=''; else\n"
+         "    cur=${words[-1]}; unset 'words[-1]'; fi\n"
+         "  COMPREPLY=()\n"
+         "  [[ $cur == *[=:]* ]] && return 0\n"
+         "  local prev=${words[-1]}\n"
+         "  case $prev in\n";
+  for (const auto& [flag, values] : FlagValues()) {
+    out << "    --" << flag << ") COMPREPLY=($(" << CompgenOf(values) << ")); return 0 ;;\n";
+  }
+  out << "    " << absl::StrJoin(absl::StrSplit(FlagWords(plain_value_flags), ' '), "|")
+      << ") return 0 ;;\n"
+         "  esac\n"
+         "  # The command words typed so far: not options, nor the values of options.\n"
+         "  cmd=''\n"
+         "  for ((i = 1; i < ${#words[@]}; i++)); do\n"
+         "    w=${words[i]}\n"
+         "    case $w in\n"
+         "      --*=*) ;;\n"
+         "      "
+      << absl::StrJoin(absl::StrSplit(FlagWords(value_flags), ' '), "|")
+      << ") ((i++)) ;;\n"
+         "      -*) ;;\n"
+         "      *) cmd=${cmd:+$cmd }$w ;;\n"
+         "    esac\n"
+         "  done\n"
+         "  if [[ $cur == -* ]]; then\n"
+         "    local flags='"
+      << FlagWords(kGlobalValueFlags) << " " << FlagWords(kGlobalBoolFlags)
+      << "'\n"
+         "    case \"$cmd \" in\n";
+  // Longest names first, so that "admin roster apply" wins over "admin".
+  std::vector<const Command*> by_length;
+  for (const Command& cmd : Commands()) by_length.push_back(&cmd);
+  std::stable_sort(by_length.begin(), by_length.end(), [](const Command* a, const Command* b) {
+    return a->name.size() > b->name.size();
+  });
+  for (const Command* cmd : by_length) {
+    std::set<std::string> flags = cmd->value_flags;
+    flags.insert(cmd->bool_flags.begin(), cmd->bool_flags.end());
+    if (flags.empty()) continue;
+    out << "      \"" << cmd->name << " \"*) flags+=' " << FlagWords(flags) << "' ;;\n";
+  }
+  out << "    esac\n"
+         "    COMPREPLY=($(compgen -W \"$flags\" -- \"$cur\"))\n"
+         "    return 0\n"
+         "  fi\n"
+         "  case $cmd in\n";
+  for (const auto& [prefix, words] : next_words) {
+    out << "    \"" << prefix << "\") COMPREPLY=($(compgen -W \"" << absl::StrJoin(words, " ")
+        << "\" -- \"$cur\")) ;;\n";
+  }
+  for (const auto& [command, values] : ArgumentValues()) {
+    out << "    \"" << command << "\") COMPREPLY=($(" << CompgenOf(values) << ")) ;;\n";
+  }
+  out << "  esac\n"
+         "  return 0\n"
+         "}\n"
+         "complete -o filenames -F _backline backline\n";
+}
+
+int Completion(Cli& c, const Args& a) {
+  if (a.positional().size() != 1 || a.positional()[0] != "bash") {
+    return c.Usage("completion needs the shell: backline completion bash");
+  }
+  PrintBashCompletion(c.out);
+  return kOk;
 }
 
 void PrintHelp(std::ostream& out) {

@@ -5,8 +5,8 @@ BACKLINE_PACKAGES=(
   build-essential cmake pkg-config ccache
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libabsl-dev libhiredis-dev libssl-dev libcpp-jwt-dev nlohmann-json3-dev libicu-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server
+  libgtest-dev libgmock-dev libbenchmark-dev libncurses-dev
+  redis-server tmux
   # the desktop tray (Qt 6) and its test on a private X server: Xvfb, a tray host, xdotool,
   # xmodmap (x11-xserver-utils)
   qt6-base-dev xvfb trayer xdotool x11-xserver-utils

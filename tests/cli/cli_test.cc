@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "services/router/routing_policy.h"
 #include "tests/support/process.h"
 #include "tests/support/test_stack.h"
@@ -476,6 +480,347 @@ TEST_F(CliTest, ConfigFileSuppliesTargetAndToken) {
       argv, {{"BACKLINE_CONFIG", config}, {"BACKLINE_TARGET", ""}, {"BACKLINE_TOKEN", ""}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("would apply: 2 added"), std::string::npos) << r.out;
+}
+
+// Anna and Søren, and Mia, the site's supervisor.
+constexpr char kSupervisor[] =
+    "{\"id\":\"mia\",\"name\":\"Mia Lund\",\"role\":\"supervisor\",\"team\":\"cph-ops\","
+    "\"site\":\"cph\",\"languages\":[\"da\"],\"capacity\":0}\n";
+
+// Anna, Søren and Mia on the roster, with a token each.
+class CliRosterTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    admin_ = TokenOf("root", "admin");
+    ASSERT_EQ(Backline({"admin", "roster", "apply",
+                        WriteFile("r.jsonl", std::string(kRoster) + kSupervisor)},
+                       admin_)
+                  .exit_code,
+              0);
+    anna_ = TokenOf("anna", "agent");
+    soren_ = TokenOf("soren", "senior");
+    mia_ = TokenOf("mia", "supervisor");
+  }
+
+  // Anna asks for billing >= 3 in Danish (`words`: more options, then the question); the id.
+  std::string Ask(const std::vector<std::string>& words) {
+    std::vector<std::string> argv = {"ask", "--skill", "billing:3", "--lang", "da", "--quiet"};
+    argv.insert(argv.end(), words.begin(), words.end());
+    ProcessResult r = Backline(argv, anna_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return std::string(absl::StripAsciiWhitespace(r.out));
+  }
+
+  std::string admin_, anna_, soren_, mia_;
+};
+
+// Every command that talks to the server, with arguments that parse (ids that do not exist).
+const std::vector<std::vector<std::string>>& ServerCommands() {
+  static const auto* const commands = new std::vector<std::vector<std::string>>{
+      {"presence", "set", "available"},
+      {"presence", "get"},
+      {"presence", "watch", "--person", "soren", "--for", "30"},
+      {"person", "soren"},
+      {"people"},
+      {"who", "--skill", "billing"},
+      {"ask", "--skill", "billing", "--lang", "da", "hjælp"},
+      {"show", "esc-0000000000"},
+      {"offers"},
+      {"escalations"},
+      {"queue"},
+      {"accept", "esc-0000000000"},
+      {"decline", "esc-0000000000"},
+      {"cancel", "esc-0000000000"},
+      {"resolve", "esc-0000000000"},
+      {"reopen", "esc-0000000000"},
+      {"transfer", "esc-0000000000", "--skill", "billing"},
+      {"invite", "esc-0000000000", "soren"},
+      {"waiting"},
+      {"take", "esc-0000000000"},
+      {"explain", "esc-0000000000"},
+      {"stats"},
+      {"say", "thr-0000000000", "hej"},
+      {"history", "thr-0000000000"},
+      {"threads"},
+      {"open", "--with", "soren"},
+      {"join", "thr-0000000000"},
+      {"edit", "thr-0000000000", "1", "rettet"},
+      {"delete", "thr-0000000000", "1"},
+      {"read", "thr-0000000000"},
+      {"rate", "thr-0000000000", "1", "helpful"},
+      {"watch", "--for", "30"},
+      {"tray"},
+  };
+  return *commands;
+}
+
+TEST_F(CliTest, EveryCommandRefusesABadTokenAndSaysWhatToDoWhenNoServerAnswers) {
+  const std::string admin = TokenOf("root", "admin");
+  const std::string roster = WriteFile("r.jsonl", kRoster);
+  ASSERT_EQ(Backline({"admin", "roster", "apply", roster}, admin).exit_code, 0);
+  std::vector<std::vector<std::string>> commands = ServerCommands();
+  commands.push_back({"admin", "roster", "apply", roster});
+
+  const std::string down = absl::StrCat("127.0.0.1:", FreePort());
+  for (const std::vector<std::string>& command : commands) {
+    const std::string name = absl::StrJoin(command, " ");
+    ProcessResult r = Backline(command, "not-a-token");
+    EXPECT_EQ(r.exit_code, 4) << name << ": " << r.err;
+    EXPECT_NE(r.err.find("pass a valid token"), std::string::npos) << name << ": " << r.err;
+
+    std::vector<std::string> argv = {BACKLINE_CLI_PATH, "--target", down, "--timeout", "2"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    r = RunProcess(argv, {{"BACKLINE_TOKEN", admin}, {"BACKLINE_CONFIG", dir_ + "/none"}});
+    EXPECT_EQ(r.exit_code, 7) << name << ": " << r.err;
+    EXPECT_TRUE(absl::StartsWith(
+        r.err, absl::StrCat("backline: cannot reach ", down,
+                            " (connection refused): is a Backline server running there?")))
+        << name << ": " << r.err;
+    EXPECT_EQ(r.err.find("ipv4:"), std::string::npos) << "gRPC's own words: " << r.err;
+    EXPECT_LT(r.elapsed, absl::Seconds(10)) << name;
+  }
+
+  // What needs no server works without one.
+  for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+           {"--help"},
+           {"tray", "--help"},
+           {"completion", "bash"},
+           {"admin", "token", "--subject", "ida", "--role", "senior"}}) {
+    std::vector<std::string> argv = {BACKLINE_CLI_PATH, "--target", down};
+    argv.insert(argv.end(), command.begin(), command.end());
+    ProcessResult r = RunProcess(
+        argv, {{"BACKLINE_TOKEN_SECRET", kTestSecret}, {"BACKLINE_CONFIG", dir_ + "/none"}});
+    EXPECT_EQ(r.exit_code, 0) << absl::StrJoin(command, " ") << ": " << r.err;
+  }
+}
+
+TEST_F(CliRosterTest, UnknownIdsAreNotFound) {
+  for (const std::vector<std::string>& command : ServerCommands()) {
+    const bool names_an_id = std::any_of(command.begin(), command.end(), [](const std::string& w) {
+      return absl::StrContains(w, "-0000000000");
+    });
+    if (!names_an_id) continue;
+    // Joining is for supervisors; the others are Søren's to try.
+    ProcessResult r = Backline(command, command[0] == "join" ? mia_ : soren_);
+    EXPECT_EQ(r.exit_code, 3) << absl::StrJoin(command, " ") << ": " << r.err;
+    EXPECT_TRUE(absl::StartsWith(r.err, "backline: no escalation esc-0000000000\n") ||
+                absl::StartsWith(r.err, "backline: no thread thr-0000000000\n"))
+        << absl::StrJoin(command, " ") << ": " << r.err;
+  }
+  for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+           {"person", "nobody"},
+           {"presence", "get", "nobody"},
+           {"open", "--with", "nobody"},
+           {"presence", "watch", "--person", "nobody", "--for", "5"}}) {
+    ProcessResult r = Backline(command, mia_);
+    EXPECT_EQ(r.exit_code, 3) << absl::StrJoin(command, " ") << ": " << r.err;
+    EXPECT_NE(r.err.find("\"nobody\" is not on the roster"), std::string::npos) << r.err;
+  }
+  ProcessResult r = Backline({"admin", "roster", "apply", dir_ + "/missing.jsonl"}, admin_);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("cannot read " + dir_ + "/missing.jsonl"), std::string::npos) << r.err;
+}
+
+TEST_F(CliRosterTest, OffersEscalationsAndTheQueue) {
+  ProcessResult r = Backline({"offers"}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no offers for you now\n");
+
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren_).exit_code, 0);
+  const std::string esc = Ask({"--priority", "urgent", "kunden", "venter", "på", "linjen"});
+
+  r = Backline({"offers"}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> words = Words(r.out);
+  ASSERT_GE(words.size(), 4u) << r.out;
+  EXPECT_EQ(words[0], esc) << r.out;
+  EXPECT_TRUE(absl::EndsWith(words[1], "s")) << r.out;  // seconds left, e.g. 15s
+  EXPECT_NE(r.out.find(" left  URGENT  anna [billing>=3, da]: kunden venter på linjen\n"),
+            std::string::npos)
+      << r.out;
+  r = Backline({"offers", "--json"}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"id\":\"" + esc + "\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"deadline\":"), std::string::npos) << r.out;
+  r = Backline({"offers"}, anna_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no offers for you now\n");
+
+  r = Backline({"queue"}, mia_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  OFFERED to soren (")) << r.out;
+  EXPECT_NE(r.out.find(" left)  URGENT  anna [billing>=3, da]: kunden venter på linjen\n"),
+            std::string::npos)
+      << r.out;
+
+  ASSERT_EQ(Backline({"accept", esc}, soren_).exit_code, 0);
+  r = Backline({"offers"}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no offers for you now\n");
+  for (const std::string& who : {anna_, soren_}) {
+    r = Backline({"escalations"}, who);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, esc +
+                         "  ACCEPTED helper soren  URGENT  anna [billing>=3, da]: kunden venter "
+                         "på linjen\n");
+  }
+  r = Backline({"queue", "--json"}, mia_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"state\":\"ESCALATION_STATE_ACCEPTED\""), std::string::npos) << r.out;
+
+  // Errors: the queue is for supervisors and team leaders; --limit is 1..200; no arguments.
+  r = Backline({"queue"}, anna_);
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("supervisors and team leaders"), std::string::npos) << r.err;
+  EXPECT_EQ(Backline({"offers", "--limit", "0"}, soren_).exit_code, 2);
+  EXPECT_EQ(Backline({"escalations", "--limit", "many"}, soren_).exit_code, 2);
+  EXPECT_EQ(Backline({"offers", esc}, soren_).exit_code, 2);
+  r = Backline({"resolve", esc}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Backline({"escalations"}, anna_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "no open escalations of yours\n");
+}
+
+TEST_F(CliRosterTest, DeclineCancelAndJoin) {
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren_).exit_code, 0);
+  const std::string esc = Ask({"moms", "på", "gebyr"});
+
+  // Declined by the only helper: it waits in the queue, and is not offered to him again.
+  ProcessResult r = Backline({"decline", esc, "--reason", "på pause om lidt"}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  QUEUED")) << r.out;
+  r = Backline({"decline", esc}, soren_);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  r = Backline({"show", esc, "--json"}, anna_);
+  EXPECT_NE(r.out.find("\"declined_by\":[\"soren\"]"), std::string::npos) << r.out;
+
+  // Only the requester withdraws it, once.
+  r = Backline({"cancel", esc}, soren_);
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  r = Backline({"cancel", esc, "--reason", "kunden lagde på"}, anna_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, esc + "  CANCELLED")) << r.out;
+  EXPECT_NE(r.out.find("kunden lagde på"), std::string::npos) << r.out;
+  r = Backline({"cancel", esc}, anna_);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+
+  // A supervisor joins an escalation's thread of the site; a senior may not.
+  const std::string second = Ask({"refusion"});
+  r = Backline({"accept", second, "--quiet"}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string thread(absl::StripAsciiWhitespace(r.out));
+  r = Backline({"join", second}, mia_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, thread + "  escalation  anna, mia, soren  (" + second + ")"))
+      << r.out;
+  ASSERT_EQ(Backline({"say", thread, "jeg følger med"}, mia_).exit_code, 0);
+  r = Backline({"join", thread}, soren_);
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(Backline({"join"}, mia_).exit_code, 2);
+}
+
+// Every read prints JSON with --json: each line one JSON object.
+TEST_F(CliRosterTest, EveryReadPrintsJson) {
+  ASSERT_EQ(Backline({"presence", "set", "available"}, soren_).exit_code, 0);
+  const std::string esc = Ask({"hvad nu"});
+  ProcessResult r = Backline({"accept", esc, "--quiet"}, soren_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string thread(absl::StripAsciiWhitespace(r.out));
+  ASSERT_EQ(Backline({"say", thread, "客户想退款"}, anna_).exit_code, 0);
+
+  const std::vector<std::pair<std::string, std::vector<std::string>>> reads = {
+      {soren_, {"presence", "get"}},
+      {mia_, {"presence", "watch", "--person", "soren", "--for", "1"}},
+      {anna_, {"person", "soren"}},
+      {anna_, {"people"}},
+      {anna_, {"who", "--skill", "billing"}},
+      {anna_, {"show", esc}},
+      {soren_, {"offers"}},
+      {anna_, {"escalations"}},
+      {mia_, {"queue"}},
+      {soren_, {"waiting"}},
+      {mia_, {"explain", esc}},
+      {mia_, {"stats"}},
+      {soren_, {"threads"}},
+      {soren_, {"history", thread}},
+      {soren_, {"read", thread}},
+      {soren_, {"watch", "--cursor", "0", "--for", "1"}},
+  };
+  for (const auto& [token, command] : reads) {
+    std::vector<std::string> argv = command;
+    argv.push_back("--json");
+    r = Backline(argv, token);
+    const std::string name = absl::StrJoin(command, " ");
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    ASSERT_FALSE(r.out.empty()) << name;
+    for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
+      google::protobuf::Struct object;
+      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok())
+          << name << " printed: " << line;
+    }
+  }
+  // The text arrives in JSON byte for byte, not escaped away.
+  r = Backline({"history", thread, "--json"}, soren_);
+  EXPECT_NE(r.out.find("客户想退款"), std::string::npos) << r.out;
+}
+
+// `backline completion bash`, loaded into bash, completes as a person typing would see it.
+TEST_F(CliTest, BashCompletionCompletesCommandsOptionsAndValues) {
+  WriteFile("roster.jsonl", kRoster);
+  const std::string script =
+      "source <(\"$BACKLINE\" completion bash) || exit 9\n"
+      "complete -p backline >/dev/null || exit 10\n"
+      "for line in \"$@\"; do\n"
+      "  COMP_LINE=$line; COMP_POINT=${#line}\n"
+      "  read -ra COMP_WORDS <<<\"$line\"; COMP_CWORD=${#COMP_WORDS[@]}\n"
+      "  [[ $line == *' ' ]] || COMP_CWORD=$((COMP_CWORD - 1))\n"
+      "  COMPREPLY=(); _backline backline\n"
+      "  echo \"${COMPREPLY[*]}\"\n"
+      "done\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"backline pre", "presence"},
+      {"backline presence s", "set"},
+      {"backline presence set a", "available"},
+      {"backline --target 127.0.0.1:7400 wa", "waiting watch"},
+      {"backline --json tr", "transfer tray"},
+      {"backline of", "offers"},
+      {"backline ask --sk", "--skill"},
+      {"backline ask --priority u", "urgent"},
+      {"backline admin ", "roster token"},
+      {"backline admin roster ", "apply"},
+      {"backline admin token --role s", "senior supervisor"},
+      {"backline admin roster apply " + dir_ + "/ros", dir_ + "/roster.jsonl"},
+      {"backline watch --until ", "offer message escalation"},
+      {"backline watch --c", "--config --count --cursor"},
+      {"backline completion ", "bash"},
+      {"backline show esc-1 ", ""},
+  };
+  std::vector<std::string> argv = {"/bin/bash", "-c", script, "bash"};
+  for (const auto& [line, expected] : cases) argv.push_back(line);
+  argv.push_back("backline ");
+  ProcessResult r = RunProcess(argv, {{"BACKLINE", BACKLINE_CLI_PATH}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n');
+  ASSERT_EQ(lines.size(), cases.size() + 2) << r.out;  // one per line, and the last newline
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(lines[i], cases[i].second) << "completing \"" << cases[i].first << "\"";
+  }
+  // Every command's first word, from the help, is offered at the start.
+  const std::vector<std::string> first_words = Words(lines[cases.size()]);
+  r = Backline({"--help"});
+  const size_t from = r.out.find("commands:\n");
+  const size_t to = r.out.find("\nglobal options:");
+  ASSERT_TRUE(from != std::string::npos && to != std::string::npos) << r.out;
+  int commands = 0;
+  for (absl::string_view line : absl::StrSplit(r.out.substr(from, to - from), '\n')) {
+    if (!absl::StartsWith(line, "  ") || absl::StartsWith(line, "   ")) continue;  // summaries
+    const std::string word = Words(std::string(line))[0];
+    EXPECT_NE(std::find(first_words.begin(), first_words.end(), word), first_words.end()) << word;
+    ++commands;
+  }
+  EXPECT_GT(commands, 30);
 }
 
 }  // namespace

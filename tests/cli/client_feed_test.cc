@@ -8,11 +8,9 @@
 // A second, in-process instance on the same Redis plays everyone else: it keeps serving while
 // the server process is down, so events happen during the outage.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <map>
 #include <set>
 #include <thread>

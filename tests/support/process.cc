@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -110,14 +112,44 @@ ProcessResult RunProcess(const std::vector<std::string>& argv_in,
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv_in,
-                                     const std::map<std::string, std::string>& extra_env) {
+                                     const std::map<std::string, std::string>& extra_env,
+                                     const std::string& output_path)
+    : output_path_(output_path) {
   std::vector<std::string> argv_copy = argv_in;
   std::vector<std::string> env = Environment(extra_env);
   auto argv = Pointers(argv_copy);
   auto envp = Pointers(env);
-  if (posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0) {
-    throw std::runtime_error("cannot run " + argv_in[0]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!output_path.empty()) {
+    const std::string err_path = output_path + ".err";
+    posix_spawn_file_actions_addopen(&actions, 1, output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
   }
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot run " + argv_in[0]);
+}
+
+namespace {
+
+std::string ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::string BackgroundProcess::Output() const {
+  return output_path_.empty() ? "" : ReadWhole(output_path_);
+}
+
+std::string BackgroundProcess::Errors() const {
+  return output_path_.empty() ? "" : ReadWhole(output_path_ + ".err");
 }
 
 BackgroundProcess::~BackgroundProcess() { Stop(SIGKILL); }

@@ -23,18 +23,25 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {},
                          const std::string& input = "", absl::Duration timeout = absl::Seconds(30));
 
-// A program left running in the background (e.g. a server); killed with SIGTERM on destruction.
+// A program left running in the background (e.g. a server); killed with SIGKILL on destruction.
+// With `output_path`, its stdout and stderr go to files `output_path` and `output_path`.err
+// (read them with Output and Errors while it runs).
 class BackgroundProcess {
  public:
   explicit BackgroundProcess(const std::vector<std::string>& argv,
-                             const std::map<std::string, std::string>& env = {});
+                             const std::map<std::string, std::string>& env = {},
+                             const std::string& output_path = "");
   ~BackgroundProcess();
   pid_t pid() const { return pid_; }
   // Sends `signal` and waits; returns the exit status (as from waitpid) or -1.
   int Stop(int signal, absl::Duration timeout = absl::Seconds(10));
+  // What it wrote so far to stdout and to stderr, with `output_path`.
+  std::string Output() const;
+  std::string Errors() const;
 
  private:
   pid_t pid_ = -1;
+  std::string output_path_;
 };
 
 }  // namespace backline::testing
