@@ -262,7 +262,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before
                                                     const v1::Escalation& after,
                                                     const EventList& events,
                                                     const OfferOptions& options,
-                                                    std::string* gone) {
+                                                    std::string* gone, bool* was_announced) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(before.id()));
   call.Key(keys_->Offerable());
@@ -273,6 +273,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before
   call.Key(keys_->EscalationOffered(before.id()));
   // Without a round-robin pointer, a key the script does not read stands in.
   call.Key(options.round_robin_key.empty() ? keys_->Offerable() : options.round_robin_key);
+  call.Key(keys_->AnnouncedWaiting());
   call.Arg(before.id());
   call.Arg(before.version());
   call.Arg(ToMillis(after.offer().deadline()));
@@ -290,6 +291,9 @@ absl::StatusOr<Outcome> RedisEscalationStore::Offer(const v1::Escalation& before
   auto outcome = RunTransition(call, OfferScript(), &reply);
   if (outcome.ok() && *outcome == Outcome::kHelperGone && gone != nullptr) {
     *gone = reply.elements.size() > 1 ? reply.elements[1].AsString() : "";
+  }
+  if (outcome.ok() && *outcome == Outcome::kOk && was_announced != nullptr) {
+    *was_announced = reply.elements.size() > 1 && reply.elements[1].AsInteger() == 1;
   }
   return outcome;
 }

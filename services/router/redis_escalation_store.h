@@ -81,10 +81,11 @@ class RedisEscalationStore {
   absl::Status SetBotSubscription(const v1::BotSubscription& subscription);
 
   // Offers `before` to every helper of `after.offers()` at once, or to none: kHelperGone names
-  // the first helper who is not offerable any more in `*gone` (may be null).
+  // the first helper who is not offerable any more in `*gone` (may be null). On success it is
+  // no longer marked as announced waiting; `*was_announced` (may be null) says whether it was.
   absl::StatusOr<Outcome> Offer(const v1::Escalation& before, const v1::Escalation& after,
                                 const EventList& events, const OfferOptions& options,
-                                std::string* gone = nullptr);
+                                std::string* gone = nullptr, bool* was_announced = nullptr);
   // `after.helper()` accepts; the other pending offers are given back.
   absl::StatusOr<Outcome> Accept(const v1::Escalation& before, const v1::Escalation& after,
                                  const v1::Message& first_message, const EventList& events);

@@ -107,6 +107,8 @@ class Router {
   // Tells the qualified helpers that `e` is (no longer) waiting, for their "looking for help"
   // lists; only transitions are told.
   void AnnounceWaiting(const v1::Escalation& e, bool waiting);
+  // The telling alone, once the record of what was announced has changed.
+  void TellWaiting(const v1::Escalation& e, bool waiting);
   absl::Status HandleWaitedTooLong(const v1::Escalation& e);
   // Estimated wait of a queued escalation, from recent waits for its skill.
   void FillWaitEstimate(v1::Escalation* e);

@@ -104,8 +104,12 @@ absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current,
   if (group.order == GroupPolicy::Order::kRoundRobin) {
     options.round_robin_key = escalations_->keys().RoundRobin(group.name);
   }
-  BL_ASSIGN_OR_RETURN(Outcome outcome, escalations_->Offer(current, after, events, options, gone));
-  if (outcome == Outcome::kOk) AnnounceWaiting(current, false);
+  // The offer script also takes it off the "looking for help" lists' record, so only the
+  // escalations that were on them cost the round trips of telling their audience.
+  bool was_announced = false;
+  BL_ASSIGN_OR_RETURN(Outcome outcome,
+                      escalations_->Offer(current, after, events, options, gone, &was_announced));
+  if (outcome == Outcome::kOk && was_announced) TellWaiting(current, false);
   return outcome;
 }
 
@@ -241,6 +245,10 @@ absl::Status Router::Route(absl::string_view id) {
 void Router::AnnounceWaiting(const v1::Escalation& e, bool waiting) {
   auto changed = escalations_->MarkAnnounced(e.id(), waiting);
   if (!changed.ok() || !*changed) return;  // told before (or never told: nothing to take back)
+  TellWaiting(e, waiting);
+}
+
+void Router::TellWaiting(const v1::Escalation& e, bool waiting) {
   presence::HelperRequirements req;
   for (const auto& s : e.skills()) req.skills.emplace_back(s.skill(), s.min_proficiency());
   req.language = e.language();

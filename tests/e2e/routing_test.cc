@@ -380,6 +380,33 @@ TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {
             absl::StatusCode::kPermissionDenied);
 }
 
+TEST_F(RoutingTest, AnOfferTakesItOffTheLookingForHelpLists) {
+  Start(kBullseye);
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_ON_CALL);
+  auto karl = Person("karl"), lis = Person("lis");
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
+  auto lis_s = LogIn(*lis, v1::PRESENCE_STATUS_AVAILABLE);
+  auto e = anna_->Escalate(Billing(2));
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->state(), v1::ESCALATION_STATE_QUEUED);
+  auto waiting_is = [&](bool waiting) {
+    return [&, waiting](const v1::Event& ev) {
+      return ev.has_waiting_changed() && ev.waiting_changed().waiting() == waiting &&
+             ev.waiting_changed().escalation().id() == e->id();
+    };
+  };
+  ASSERT_TRUE(WaitForEvent(*lis_s, waiting_is(true)).has_value());
+  // Soren is free again and takes the head of the queue (or ring 2 opens first): either way it
+  // is offered, and every list that showed it is told it is gone, without reloading.
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  EXPECT_TRUE(WaitForEvent(*lis_s, waiting_is(false)).has_value());
+  EXPECT_TRUE(WaitForEvent(*karl_s, waiting_is(false)).has_value());
+  auto waiting = lis->ListWaiting(v1::ListWaitingRequest());
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_EQ(waiting->escalations_size(), 0);
+}
+
 TEST_F(RoutingTest, ReopenTransferAndInvite) {
   Start(R"({"groups": {"default": {"broadcast_after_seconds": 0,
             "rings": [{"name": "all"}]}}})");
