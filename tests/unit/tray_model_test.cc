@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/text.h"
-#include "google/protobuf/util/time_util.h"
+#include "tests/support/event_builders.h"
 #include "tests/support/tmux.h"
 
 namespace backline::cli::tray {
@@ -23,13 +23,15 @@ namespace {
 
 using ::backline::testing::Occurrences;
 
-using google::protobuf::util::TimeUtil;
+using ::backline::testing::DirectThread;
+using ::backline::testing::OfferClosedEvent;
+using ::backline::testing::OfferedEscalation;
+using ::backline::testing::OfferMadeEvent;
+using ::backline::testing::PostedEvent;
+using ::backline::testing::Stamp;
+using ::backline::testing::TextMessage;
 
-const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
-
-google::protobuf::Timestamp Stamp(absl::Time t) {
-  return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
-}
+const absl::Time kNow = ::backline::testing::kEventTime;
 
 // Widths follow wcwidth(3), which needs a UTF-8 character type (the tray sets one).
 class Utf8Test : public ::testing::Test {
@@ -96,75 +98,6 @@ TEST(TransportFailureTest, GrpcParagraphsBecomeAFewWordsAndServerAnswersStay) {
 // ---------------------------------------------------------------------------------------------
 // TrayModel
 
-v1::Escalation MakeEscalation(const std::string& id, const std::string& question,
-                              const std::string& offer_id, absl::Time deadline) {
-  v1::Escalation e;
-  e.set_id(id);
-  e.set_requester("anna");
-  e.set_question(question);
-  e.set_language("da");
-  e.set_state(v1::ESCALATION_STATE_OFFERED);
-  e.set_version(2);
-  v1::SkillRequirement* s = e.add_skills();
-  s->set_skill("billing");
-  s->set_min_proficiency(3);
-  v1::Offer* o = e.add_offers();
-  o->set_offer_id(offer_id);
-  o->set_escalation_id(id);
-  o->set_helper("soren");
-  *o->mutable_deadline() = Stamp(deadline);
-  *e.mutable_offer() = *o;
-  return e;
-}
-
-v1::Event OfferEvent(const v1::Escalation& e) {
-  v1::Event ev;
-  *ev.mutable_offer()->mutable_offer() = e.offer();
-  *ev.mutable_offer()->mutable_escalation() = e;
-  return ev;
-}
-
-v1::Event OfferClosedEvent(const std::string& esc, const std::string& offer,
-                           const std::string& reason) {
-  v1::Event ev;
-  ev.mutable_offer_closed()->set_escalation_id(esc);
-  ev.mutable_offer_closed()->set_offer_id(offer);
-  ev.mutable_offer_closed()->set_reason(reason);
-  return ev;
-}
-
-v1::Message MakeMessage(const std::string& thread, int64_t seq, const std::string& sender,
-                        const std::string& text) {
-  v1::Message m;
-  m.set_thread_id(thread);
-  m.set_seq(seq);
-  m.set_sender(sender);
-  m.set_kind(v1::MESSAGE_KIND_TEXT);
-  m.set_text(text);
-  *m.mutable_create_time() = Stamp(kNow + absl::Seconds(seq));
-  return m;
-}
-
-v1::Event MessageEvent(const v1::Message& m) {
-  v1::Event ev;
-  *ev.mutable_message_posted()->mutable_message() = m;
-  return ev;
-}
-
-v1::Thread MakeThread(const std::string& id, int64_t last_seq, int64_t read_seq,
-                      absl::Time activity = kNow) {
-  v1::Thread t;
-  t.set_id(id);
-  t.set_kind(v1::THREAD_KIND_DIRECT);
-  t.add_participants("anna");
-  t.add_participants("soren");
-  t.set_last_seq(last_seq);
-  t.set_read_seq(read_seq);
-  t.set_unread_count(last_seq - read_seq);
-  *t.mutable_last_activity_time() = Stamp(activity);
-  return t;
-}
-
 FeedStateChange State(FeedState state) {
   FeedStateChange c;
   c.state = state;
@@ -195,10 +128,10 @@ class TrayModelTest : public Utf8Test {
 };
 
 TEST_F(TrayModelTest, OffersShowTheirCountdownSoonestFirst) {
-  model_.ApplyEvent(
-      OfferEvent(MakeEscalation("esc-late", "later", "off-2", kNow + absl::Seconds(40))));
-  model_.ApplyEvent(OfferEvent(
-      MakeEscalation("esc-soon", "kunden vil have refusion", "off-1", kNow + absl::Seconds(12))));
+  model_.ApplyEvent(OfferMadeEvent(
+      OfferedEscalation("esc-late", "off-2", "soren", "later", kNow + absl::Seconds(40))));
+  model_.ApplyEvent(OfferMadeEvent(OfferedEscalation(
+      "esc-soon", "off-1", "soren", "kunden vil have refusion", kNow + absl::Seconds(12))));
   ASSERT_EQ(model_.Offers().size(), 2u);
   EXPECT_EQ(model_.Offers()[0].escalation.id(), "esc-soon");
 
@@ -224,9 +157,11 @@ TEST_F(TrayModelTest, OffersShowTheirCountdownSoonestFirst) {
 }
 
 TEST_F(TrayModelTest, OneKeyAcceptsOrDeclinesTheSelectedOfferElseTheSoonest) {
-  model_.ApplyEvent(OfferEvent(MakeEscalation("esc-1", "q1", "off-1", kNow + absl::Seconds(10))));
-  model_.ApplyEvent(OfferEvent(MakeEscalation("esc-2", "q2", "off-2", kNow + absl::Seconds(20))));
-  model_.LoadThreads({MakeThread("thr-1", 0, 0)});
+  model_.ApplyEvent(
+      OfferMadeEvent(OfferedEscalation("esc-1", "off-1", "soren", "q1", kNow + absl::Seconds(10))));
+  model_.ApplyEvent(
+      OfferMadeEvent(OfferedEscalation("esc-2", "off-2", "soren", "q2", kNow + absl::Seconds(20))));
+  model_.LoadThreads({DirectThread("thr-1", 0, 0)});
   model_.TakeRequests();
 
   model_.HandleKey(Key::Text("a"));
@@ -252,8 +187,9 @@ TEST_F(TrayModelTest, OneKeyAcceptsOrDeclinesTheSelectedOfferElseTheSoonest) {
 }
 
 TEST_F(TrayModelTest, AcceptedOpensTheThreadAndDeclinedRemovesTheOffer) {
-  v1::Escalation e = MakeEscalation("esc-1", "hjælp", "off-1", kNow + absl::Seconds(10));
-  model_.ApplyEvent(OfferEvent(e));
+  v1::Escalation e =
+      OfferedEscalation("esc-1", "off-1", "soren", "hjælp", kNow + absl::Seconds(10));
+  model_.ApplyEvent(OfferMadeEvent(e));
   e.set_state(v1::ESCALATION_STATE_ACCEPTED);
   e.set_helper("soren");
   e.set_thread_id("thr-e");
@@ -270,26 +206,29 @@ TEST_F(TrayModelTest, AcceptedOpensTheThreadAndDeclinedRemovesTheOffer) {
 
   model_.HandleKey(Key::Of(Key::kEscape));
   EXPECT_EQ(model_.open_thread(), "");
-  model_.ApplyEvent(OfferEvent(MakeEscalation("esc-2", "q", "off-2", kNow + absl::Seconds(10))));
-  model_.Declined(MakeEscalation("esc-2", "q", "off-2", kNow + absl::Seconds(10)));
+  model_.ApplyEvent(
+      OfferMadeEvent(OfferedEscalation("esc-2", "off-2", "soren", "q", kNow + absl::Seconds(10))));
+  model_.Declined(OfferedEscalation("esc-2", "off-2", "soren", "q", kNow + absl::Seconds(10)));
   EXPECT_TRUE(model_.Offers().empty());
   EXPECT_EQ(model_.notice(), "declined esc-2");
 }
 
 TEST_F(TrayModelTest, AClosedOfferNeverComesBackFromAnOlderSnapshot) {
-  const v1::Escalation e = MakeEscalation("esc-1", "q", "off-1", kNow + absl::Seconds(10));
-  model_.ApplyEvent(OfferEvent(e));
+  const v1::Escalation e =
+      OfferedEscalation("esc-1", "off-1", "soren", "q", kNow + absl::Seconds(10));
+  model_.ApplyEvent(OfferMadeEvent(e));
   model_.ApplyEvent(OfferClosedEvent("esc-1", "off-1", "cancelled"));
   EXPECT_TRUE(model_.Offers().empty());
   EXPECT_EQ(model_.notice(), "the offer of esc-1 is gone: cancelled");
   model_.LoadOffers({e});  // listed before the close was recorded
   EXPECT_TRUE(model_.Offers().empty());
-  model_.ApplyEvent(OfferEvent(e));  // the same event again
+  model_.ApplyEvent(OfferMadeEvent(e));  // the same event again
   EXPECT_TRUE(model_.Offers().empty());
 
   // Offered again (a new offer id): it is back. An escalation no longer offered to the person
   // leaves the list even if the close event never came.
-  v1::Escalation again = MakeEscalation("esc-1", "q", "off-9", kNow + absl::Seconds(10));
+  v1::Escalation again =
+      OfferedEscalation("esc-1", "off-9", "soren", "q", kNow + absl::Seconds(10));
   model_.LoadOffers({again});
   ASSERT_EQ(model_.Offers().size(), 1u);
   again.set_state(v1::ESCALATION_STATE_QUEUED);
@@ -301,22 +240,22 @@ TEST_F(TrayModelTest, AClosedOfferNeverComesBackFromAnOlderSnapshot) {
 }
 
 TEST_F(TrayModelTest, UnreadCountsMergeEventsAndSnapshotsCountingEachMessageOnce) {
-  model_.LoadThreads({MakeThread("thr-1", 2, 0)});
+  model_.LoadThreads({DirectThread("thr-1", 2, 0)});
   EXPECT_EQ(model_.Threads()[0].unread_count(), 2);
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-1", 3, "anna", "tre")));
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-1", 3, "anna", "tre")));
   EXPECT_EQ(model_.Threads()[0].unread_count(), 3);
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-1", 3, "anna", "tre")));  // delivered twice
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-1", 3, "anna", "tre")));  // delivered twice
   EXPECT_EQ(model_.Threads()[0].unread_count(), 3);
-  model_.LoadThreads({MakeThread("thr-1", 2, 0)});  // a snapshot older than the event
+  model_.LoadThreads({DirectThread("thr-1", 2, 0)});  // a snapshot older than the event
   EXPECT_EQ(model_.Threads()[0].unread_count(), 3);
-  model_.LoadThreads({MakeThread("thr-1", 3, 0)});  // one that has it already
+  model_.LoadThreads({DirectThread("thr-1", 3, 0)});  // one that has it already
   EXPECT_EQ(model_.Threads()[0].unread_count(), 3);
 
   // One's own message: everything before it counts as read.
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-1", 4, "soren", "svar")));
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-1", 4, "soren", "svar")));
   EXPECT_EQ(model_.Threads()[0].unread_count(), 0);
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-1", 5, "anna", "tak")));
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-1", 6, "anna", "igen")));
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-1", 5, "anna", "tak")));
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-1", 6, "anna", "igen")));
   EXPECT_EQ(model_.Threads()[0].unread_count(), 2);
   // Read on another desktop: the marker comes as an event.
   v1::Event marker;
@@ -334,20 +273,20 @@ TEST_F(TrayModelTest, UnreadCountsMergeEventsAndSnapshotsCountingEachMessageOnce
 }
 
 TEST_F(TrayModelTest, ThreadsAreListedMostRecentFirstAndNewOnesArrive) {
-  model_.LoadThreads({MakeThread("thr-old", 1, 1, kNow - absl::Hours(1)),
-                      MakeThread("thr-new", 1, 1, kNow - absl::Minutes(1))});
+  model_.LoadThreads({DirectThread("thr-old", 1, 1, kNow - absl::Hours(1)),
+                      DirectThread("thr-new", 1, 1, kNow - absl::Minutes(1))});
   ASSERT_EQ(model_.Threads().size(), 2u);
   EXPECT_EQ(model_.Threads()[0].id(), "thr-new");
   // A message moves its thread to the top; a message of an unknown thread adds it and asks for
   // a reload to learn what it is.
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-old", 2, "anna", "op")));
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-old", 2, "anna", "op")));
   EXPECT_EQ(model_.Threads()[0].id(), "thr-old");
   model_.TakeRequests();
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-unknown", 1, "anna", "hej")));
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-unknown", 1, "anna", "hej")));
   EXPECT_EQ(model_.Threads().size(), 3u);
   EXPECT_EQ(Requests(TrayRequest::kReload).size(), 1u);
   v1::Event changed;
-  *changed.mutable_thread_changed()->mutable_thread() = MakeThread("thr-team", 0, 0);
+  *changed.mutable_thread_changed()->mutable_thread() = DirectThread("thr-team", 0, 0);
   changed.mutable_thread_changed()->mutable_thread()->set_kind(v1::THREAD_KIND_TEAM);
   changed.mutable_thread_changed()->mutable_thread()->set_team("cph-billing");
   model_.ApplyEvent(changed);
@@ -358,7 +297,7 @@ TEST_F(TrayModelTest, ThreadsAreListedMostRecentFirstAndNewOnesArrive) {
 }
 
 TEST_F(TrayModelTest, TheOpenThreadShowsEachMessageOnceAndIsRead) {
-  model_.LoadThreads({MakeThread("thr-1", 3, 0)});
+  model_.LoadThreads({DirectThread("thr-1", 3, 0)});
   model_.HandleKey(Key::Of(Key::kEnter));
   EXPECT_EQ(model_.open_thread(), "thr-1");
   std::vector<TrayRequest> requests = model_.TakeRequests();
@@ -369,12 +308,12 @@ TEST_F(TrayModelTest, TheOpenThreadShowsEachMessageOnceAndIsRead) {
   EXPECT_EQ(requests.back().seq, 3);
 
   // The page loaded and the live events overlap; each message shows once.
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-1", 4, "anna", "fire 四")));
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-1", 4, "anna", "fire 四")));
   model_.LoadMessages(
       "thr-1",
-      {MakeMessage("thr-1", 1, "anna", "en"), MakeMessage("thr-1", 2, "soren", "to"),
-       MakeMessage("thr-1", 3, "anna", "tre"), MakeMessage("thr-1", 4, "anna", "fire 四")});
-  model_.ApplyEvent(MessageEvent(MakeMessage("thr-1", 4, "anna", "fire 四")));
+      {TextMessage("thr-1", 1, "anna", "en"), TextMessage("thr-1", 2, "soren", "to"),
+       TextMessage("thr-1", 3, "anna", "tre"), TextMessage("thr-1", 4, "anna", "fire 四")});
+  model_.ApplyEvent(PostedEvent(TextMessage("thr-1", 4, "anna", "fire 四")));
   const std::string screen = Text(model_.Render(kNow, 100, 20));
   EXPECT_EQ(Occurrences(screen, "anna: fire 四"), 1) << screen;
   EXPECT_EQ(Occurrences(screen, "soren: to"), 1) << screen;
@@ -390,7 +329,7 @@ TEST_F(TrayModelTest, TheOpenThreadShowsEachMessageOnceAndIsRead) {
 }
 
 TEST_F(TrayModelTest, TypingAReplyInAnyLanguagePostsItByteForByte) {
-  model_.LoadThreads({MakeThread("thr-1", 0, 0)});
+  model_.LoadThreads({DirectThread("thr-1", 0, 0)});
   model_.HandleKey(Key::Of(Key::kEnter));
   model_.TakeRequests();
   const std::string reply = "Hej Anna — 我来处理退款 ąčęėįšųūž, groetjes";
@@ -490,10 +429,11 @@ TEST_F(TrayModelTest, EveryFrameFitsItsWindowWhateverTheLanguage) {
       "客户想退款，请帮忙看看账单。Kunden vil have refusion på sin regning — ąčęėįšųūž, "
       "de klant wil zijn geld terug";
   for (int k = 0; k < 30; ++k) {
-    model_.ApplyEvent(OfferEvent(MakeEscalation(
-        absl::StrCat("esc-", k), question, absl::StrCat("off-", k), kNow + absl::Seconds(10 + k))));
+    model_.ApplyEvent(
+        OfferMadeEvent(OfferedEscalation(absl::StrCat("esc-", k), absl::StrCat("off-", k), "soren",
+                                         question, kNow + absl::Seconds(10 + k))));
   }
-  model_.LoadThreads({MakeThread("thr-1", 0, 0)});
+  model_.LoadThreads({DirectThread("thr-1", 0, 0)});
   auto expect_fits = [](const Frame& frame, int width, int height) {
     ASSERT_EQ(frame.lines.size(), static_cast<size_t>(height));
     for (size_t i = 0; i < frame.lines.size(); ++i) {
@@ -513,7 +453,7 @@ TEST_F(TrayModelTest, EveryFrameFitsItsWindowWhateverTheLanguage) {
   model_.HandleKey(Key::Of(Key::kDown));
   model_.HandleKey(Key::Of(Key::kEnter));
   ASSERT_EQ(model_.open_thread(), "thr-1");
-  model_.LoadMessages("thr-1", {MakeMessage("thr-1", 1, "anna", question + question)});
+  model_.LoadMessages("thr-1", {TextMessage("thr-1", 1, "anna", question + question)});
   for (auto [width, height] : sizes) expect_fits(model_.Render(kNow, width, height), width, height);
 
   const Frame tiny = model_.Render(kNow, 30, 5);

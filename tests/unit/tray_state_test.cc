@@ -12,91 +12,34 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/event_builders.h"
 #include "tests/support/test_stack.h"
 
 namespace backline::qt_tray {
 namespace {
 
-using google::protobuf::util::TimeUtil;
+using ::backline::testing::DirectThread;
+using ::backline::testing::OfferedEscalation;
+using ::backline::testing::OfferMadeEvent;
+using ::backline::testing::PostedEvent;
+using ::backline::testing::Stamp;
+using ::backline::testing::TextMessage;
 
-const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
-
-google::protobuf::Timestamp Stamp(absl::Time t) {
-  return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
-}
+const absl::Time kNow = ::backline::testing::kEventTime;
 
 // An escalation `id` from anna, offered to `helper` with offer `offer_id`, lapsing in 15 s.
 v1::Escalation Offered(const std::string& id, const std::string& offer_id,
                        const std::string& helper = "soren",
                        const std::string& question = "Kunden vil have en refusion") {
-  v1::Escalation e;
-  e.set_id(id);
-  e.set_requester("anna");
-  e.set_question(question);
-  e.set_language("da");
+  v1::Escalation e = OfferedEscalation(id, offer_id, helper, question, kNow + absl::Seconds(15));
   e.set_priority(v1::PRIORITY_HIGH);
-  e.set_state(v1::ESCALATION_STATE_OFFERED);
-  e.set_version(2);
   e.set_thread_id("thr-" + id);
-  v1::SkillRequirement* s = e.add_skills();
-  s->set_skill("billing");
-  s->set_min_proficiency(3);
-  v1::Offer* o = e.add_offers();
-  o->set_offer_id(offer_id);
-  o->set_escalation_id(id);
-  o->set_helper(helper);
-  *o->mutable_offer_time() = Stamp(kNow);
-  *o->mutable_deadline() = Stamp(kNow + absl::Seconds(15));
-  *e.mutable_offer() = *o;
   return e;
 }
 
-v1::Event OfferEvent(const v1::Escalation& e) {
-  v1::Event ev;
-  *ev.mutable_offer()->mutable_offer() = e.offer();
-  *ev.mutable_offer()->mutable_escalation() = e;
-  return ev;
-}
-
 v1::Event OfferClosedEvent(const std::string& id, const std::string& offer_id) {
-  v1::Event ev;
-  ev.mutable_offer_closed()->set_escalation_id(id);
-  ev.mutable_offer_closed()->set_offer_id(offer_id);
-  ev.mutable_offer_closed()->set_reason("timeout");
-  return ev;
-}
-
-v1::Message Message(const std::string& thread, int64_t seq, const std::string& sender,
-                    const std::string& text) {
-  v1::Message m;
-  m.set_thread_id(thread);
-  m.set_seq(seq);
-  m.set_sender(sender);
-  m.set_kind(v1::MESSAGE_KIND_TEXT);
-  m.set_text(text);
-  *m.mutable_create_time() = Stamp(kNow + absl::Seconds(seq));
-  return m;
-}
-
-v1::Event Posted(const v1::Message& m) {
-  v1::Event ev;
-  *ev.mutable_message_posted()->mutable_message() = m;
-  return ev;
-}
-
-v1::Thread ThreadSnapshot(const std::string& id, int64_t last_seq, int64_t read_seq) {
-  v1::Thread t;
-  t.set_id(id);
-  t.set_kind(v1::THREAD_KIND_DIRECT);
-  t.add_participants("anna");
-  t.add_participants("soren");
-  t.set_last_seq(last_seq);
-  t.set_read_seq(read_seq);
-  t.set_unread_count(last_seq - read_seq);
-  *t.mutable_last_activity_time() = Stamp(kNow);
-  return t;
+  return ::backline::testing::OfferClosedEvent(id, offer_id, "timeout");
 }
 
 FeedStateChange Connection(FeedState state) {
@@ -142,8 +85,8 @@ std::vector<std::string> Texts(const TrayThread& t) {
 TEST(TrayStateTest, AnOfferSeenTwiceShowsAndNotifiesOnce) {
   TrayState state("soren");
   const v1::Escalation e = Offered("esc-1", "off-1");
-  state.ApplyEvent(OfferEvent(e));
-  state.ApplyEvent(OfferEvent(e));
+  state.ApplyEvent(OfferMadeEvent(e));
+  state.ApplyEvent(OfferMadeEvent(e));
   state.LoadOffers({e}, state.generation());
   ASSERT_EQ(state.Offers().size(), 1u);
   EXPECT_EQ(state.Offers()[0]->offer.offer_id(), "off-1");
@@ -151,14 +94,14 @@ TEST(TrayStateTest, AnOfferSeenTwiceShowsAndNotifiesOnce) {
   ASSERT_EQ(fresh.size(), 1u);
   EXPECT_EQ(fresh[0].escalation.question(), "Kunden vil have en refusion");
   EXPECT_TRUE(state.TakeNewOffers().empty());
-  state.ApplyEvent(OfferEvent(e));
+  state.ApplyEvent(OfferMadeEvent(e));
   EXPECT_TRUE(state.TakeNewOffers().empty());
 }
 
 TEST(TrayStateTest, AClosedOfferNeverComesBackFromAStaleSnapshot) {
   TrayState state("soren");
   const v1::Escalation e = Offered("esc-1", "off-1");
-  state.ApplyEvent(OfferEvent(e));
+  state.ApplyEvent(OfferMadeEvent(e));
   EXPECT_EQ(state.TakeNewOffers().size(), 1u);
   state.ApplyEvent(OfferClosedEvent("esc-1", "off-1"));
   EXPECT_TRUE(state.Offers().empty());
@@ -170,7 +113,7 @@ TEST(TrayStateTest, AClosedOfferNeverComesBackFromAStaleSnapshot) {
 
 TEST(TrayStateTest, AnOfferClosedBeforeItWasShownIsNotNotified) {
   TrayState state("soren");
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-1")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1")));
   state.ApplyEvent(OfferClosedEvent("esc-1", "off-1"));
   EXPECT_TRUE(state.TakeNewOffers().empty());
 }
@@ -185,11 +128,11 @@ TEST(TrayStateTest, ACloseSeenBeforeItsOfferKeepsTheOfferOut) {
 
 TEST(TrayStateTest, ASnapshotDropsOffersGoneWhileAwayButKeepsOnesNewerThanIt) {
   TrayState state("soren");
-  state.ApplyEvent(OfferEvent(Offered("esc-old", "off-old")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-old", "off-old")));
   state.SetConnection(Connection(FeedState::kConnected));
   const uint64_t asked = ReloadGeneration(state.TakeRequests());
   // Learned after the reload was asked: the snapshot may predate it.
-  state.ApplyEvent(OfferEvent(Offered("esc-new", "off-new")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-new", "off-new")));
   state.LoadOffers({}, asked);
   ASSERT_EQ(state.Offers().size(), 1u);
   EXPECT_EQ(state.Offers()[0]->escalation.id(), "esc-new");
@@ -211,10 +154,10 @@ TEST(TrayStateTest, ASnapshotBringsOffersMadeBeforeTheTrayStarted) {
 
 TEST(TrayStateTest, AReofferReplacesTheOfferAndNotifiesAgain) {
   TrayState state("soren");
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-1")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1")));
   EXPECT_EQ(state.TakeNewOffers().size(), 1u);
   state.ApplyEvent(OfferClosedEvent("esc-1", "off-1"));
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-2")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-2")));
   ASSERT_EQ(state.Offers().size(), 1u);
   EXPECT_EQ(state.Offers()[0]->offer.offer_id(), "off-2");
   EXPECT_EQ(state.TakeNewOffers().size(), 1u);
@@ -226,7 +169,7 @@ TEST(TrayStateTest, AReofferReplacesTheOfferAndNotifiesAgain) {
 TEST(TrayStateTest, AnEscalationNoLongerOfferedToMeLeavesTheTray) {
   TrayState state("soren");
   v1::Escalation e = Offered("esc-1", "off-1");
-  state.ApplyEvent(OfferEvent(e));
+  state.ApplyEvent(OfferMadeEvent(e));
   e.set_state(v1::ESCALATION_STATE_CANCELLED);
   e.set_version(3);
   v1::Event updated;
@@ -237,7 +180,7 @@ TEST(TrayStateTest, AnEscalationNoLongerOfferedToMeLeavesTheTray) {
 
 TEST(TrayStateTest, OffersLapseOnlyAfterTheirDeadlineAndAGrace) {
   TrayState state("soren");
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-1")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1")));
   state.Tick(kNow + absl::Seconds(15) + kLapsedOfferGrace);
   EXPECT_EQ(state.Offers().size(), 1u);
   state.Tick(kNow + absl::Seconds(15) + kLapsedOfferGrace + absl::Seconds(1));
@@ -248,8 +191,8 @@ TEST(TrayStateTest, OffersAreShownSoonestDeadlineFirst) {
   TrayState state("soren");
   v1::Escalation later = Offered("esc-a", "off-a");
   *later.mutable_offer()->mutable_deadline() = Stamp(kNow + absl::Seconds(30));
-  state.ApplyEvent(OfferEvent(later));
-  state.ApplyEvent(OfferEvent(Offered("esc-b", "off-b")));
+  state.ApplyEvent(OfferMadeEvent(later));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-b", "off-b")));
   ASSERT_EQ(state.Offers().size(), 2u);
   EXPECT_EQ(state.Offers()[0]->escalation.id(), "esc-b");
   EXPECT_EQ(state.Offers()[1]->escalation.id(), "esc-a");
@@ -258,7 +201,7 @@ TEST(TrayStateTest, OffersAreShownSoonestDeadlineFirst) {
 TEST(TrayStateTest, AcceptingClosesTheOfferAndOpensItsThread) {
   TrayState state("soren");
   v1::Escalation e = Offered("esc-1", "off-1");
-  state.ApplyEvent(OfferEvent(e));
+  state.ApplyEvent(OfferMadeEvent(e));
   state.TakeRequests();
   e.set_state(v1::ESCALATION_STATE_ACCEPTED);
   e.set_helper("soren");
@@ -278,7 +221,7 @@ TEST(TrayStateTest, AcceptingClosesTheOfferAndOpensItsThread) {
 
 TEST(TrayStateTest, AnOfferGoneOnAcceptLeavesTheTray) {
   TrayState state("soren");
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-1")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1")));
   state.Failed("accept esc-1", absl::FailedPreconditionError("the offer lapsed"));
   state.OfferGone("esc-1");
   EXPECT_TRUE(state.Offers().empty());
@@ -290,13 +233,13 @@ TEST(TrayStateTest, AnOfferGoneOnAcceptLeavesTheTray) {
 
 TEST(TrayStateTest, MessagesAreKeyedByThreadAndSeq) {
   TrayState state("soren");
-  const v1::Message m1 = Message("thr-1", 1, "anna", "Hej Søren");
-  const v1::Message m2 = Message("thr-1", 2, "anna", "Er du der?");
-  state.ApplyEvent(Posted(m1));
-  state.ApplyEvent(Posted(m2));
-  state.ApplyEvent(Posted(m1));                                             // delivered again
-  state.LoadMessages("thr-1", {m1, m2});                                    // and listed
-  state.LoadMessages("thr-1", {Message("thr-2", 1, "anna", "elsewhere")});  // not this thread
+  const v1::Message m1 = TextMessage("thr-1", 1, "anna", "Hej Søren");
+  const v1::Message m2 = TextMessage("thr-1", 2, "anna", "Er du der?");
+  state.ApplyEvent(PostedEvent(m1));
+  state.ApplyEvent(PostedEvent(m2));
+  state.ApplyEvent(PostedEvent(m1));                                            // delivered again
+  state.LoadMessages("thr-1", {m1, m2});                                        // and listed
+  state.LoadMessages("thr-1", {TextMessage("thr-2", 1, "anna", "elsewhere")});  // not this thread
   const TrayThread* t = state.FindThread("thr-1");
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(Texts(*t), (std::vector<std::string>{"Hej Søren", "Er du der?"}));
@@ -307,14 +250,15 @@ TEST(TrayStateTest, MessagesAreKeyedByThreadAndSeq) {
 TEST(TrayStateTest, UnreadMergesSnapshotsAndEventsInAnyOrder) {
   // Events first, then a snapshot that was taken before the last of them.
   TrayState a("soren");
-  a.ApplyEvent(Posted(Message("thr-1", 3, "anna", "tre")));
-  a.LoadThreads({ThreadSnapshot("thr-1", 2, 1)});
+  a.ApplyEvent(PostedEvent(TextMessage("thr-1", 3, "anna", "tre")));
+  a.LoadThreads({DirectThread("thr-1", 2, 1)});
   EXPECT_EQ(a.FindThread("thr-1")->unread(), 2);
   // The snapshot first, then the same event.
   TrayState b("soren");
-  b.LoadThreads({ThreadSnapshot("thr-1", 2, 1)});
-  b.ApplyEvent(Posted(Message("thr-1", 2, "anna", "to")));  // already counted by the snapshot
-  b.ApplyEvent(Posted(Message("thr-1", 3, "anna", "tre")));
+  b.LoadThreads({DirectThread("thr-1", 2, 1)});
+  b.ApplyEvent(
+      PostedEvent(TextMessage("thr-1", 2, "anna", "to")));  // already counted by the snapshot
+  b.ApplyEvent(PostedEvent(TextMessage("thr-1", 3, "anna", "tre")));
   EXPECT_EQ(b.FindThread("thr-1")->unread(), 2);
   // Reading elsewhere (another desktop) and answering clear it; others reading do not.
   v1::Event marker;
@@ -327,21 +271,21 @@ TEST(TrayStateTest, UnreadMergesSnapshotsAndEventsInAnyOrder) {
   marker.mutable_read_marker()->set_seq(2);
   b.ApplyEvent(marker);
   EXPECT_EQ(b.FindThread("thr-1")->unread(), 1);
-  b.ApplyEvent(Posted(Message("thr-1", 4, "soren", "fire")));
+  b.ApplyEvent(PostedEvent(TextMessage("thr-1", 4, "soren", "fire")));
   EXPECT_EQ(b.FindThread("thr-1")->unread(), 0);
   // An older snapshot changes nothing.
-  b.LoadThreads({ThreadSnapshot("thr-1", 2, 1)});
+  b.LoadThreads({DirectThread("thr-1", 2, 1)});
   EXPECT_EQ(b.FindThread("thr-1")->unread(), 0);
   EXPECT_EQ(b.FindThread("thr-1")->thread.last_seq(), 4);
 }
 
 TEST(TrayStateTest, AnEditOrDeletionIsNotUndoneByAnOlderListing) {
   TrayState state("soren");
-  const v1::Message original = Message("thr-1", 1, "anna", "første udgave");
+  const v1::Message original = TextMessage("thr-1", 1, "anna", "første udgave");
   v1::Message edited = original;
   edited.set_text("anden udgave");
   *edited.mutable_edit_time() = Stamp(kNow + absl::Minutes(1));
-  state.ApplyEvent(Posted(original));
+  state.ApplyEvent(PostedEvent(original));
   v1::Event changed;
   *changed.mutable_message_changed()->mutable_message() = edited;
   state.ApplyEvent(changed);
@@ -360,25 +304,25 @@ TEST(TrayStateTest, AnEditOrDeletionIsNotUndoneByAnOlderListing) {
 
 TEST(TrayStateTest, AThreadOnlyTheStreamMentionedIsLoadedOnce) {
   TrayState state("soren");
-  state.ApplyEvent(Posted(Message("thr-1", 1, "anna", "en")));
-  state.ApplyEvent(Posted(Message("thr-1", 2, "anna", "to")));
+  state.ApplyEvent(PostedEvent(TextMessage("thr-1", 1, "anna", "en")));
+  state.ApplyEvent(PostedEvent(TextMessage("thr-1", 2, "anna", "to")));
   auto requests = state.TakeRequests();
   ASSERT_EQ(Count(requests, TrayRequest::kLoadThread), 1);
   // It failed: asked again only when something new calls for it.
   state.Done(requests[0], false);
   EXPECT_TRUE(state.TakeRequests().empty());
-  state.ApplyEvent(Posted(Message("thr-1", 3, "anna", "tre")));
+  state.ApplyEvent(PostedEvent(TextMessage("thr-1", 3, "anna", "tre")));
   requests = state.TakeRequests();
   ASSERT_EQ(Count(requests, TrayRequest::kLoadThread), 1);
-  state.LoadThreads({ThreadSnapshot("thr-1", 3, 0)});
+  state.LoadThreads({DirectThread("thr-1", 3, 0)});
   state.Done(requests[0], true);
-  state.ApplyEvent(Posted(Message("thr-1", 4, "anna", "fire")));
+  state.ApplyEvent(PostedEvent(TextMessage("thr-1", 4, "anna", "fire")));
   EXPECT_EQ(Count(state.TakeRequests(), TrayRequest::kLoadThread), 0);
 }
 
 TEST(TrayStateTest, TheThreadShownIsMarkedReadWhileTheWindowIsVisible) {
   TrayState state("soren");
-  state.LoadThreads({ThreadSnapshot("thr-1", 2, 0)});
+  state.LoadThreads({DirectThread("thr-1", 2, 0)});
   state.SetVisible(false);
   state.OpenThread("thr-1");
   EXPECT_EQ(Kinds(state.TakeRequests()),
@@ -390,9 +334,9 @@ TEST(TrayStateTest, TheThreadShownIsMarkedReadWhileTheWindowIsVisible) {
   EXPECT_EQ(requests[0].thread_id, "thr-1");
   EXPECT_EQ(requests[0].seq, 2);
   // A message while the marker is on its way is marked once the answer is in.
-  state.ApplyEvent(Posted(Message("thr-1", 3, "anna", "tre")));
+  state.ApplyEvent(PostedEvent(TextMessage("thr-1", 3, "anna", "tre")));
   EXPECT_TRUE(state.TakeRequests().empty());
-  state.LoadThreads({ThreadSnapshot("thr-1", 2, 2)});
+  state.LoadThreads({DirectThread("thr-1", 2, 2)});
   state.Done(requests[0], true);
   requests = state.TakeRequests();
   ASSERT_EQ(requests.size(), 1u);
@@ -401,13 +345,13 @@ TEST(TrayStateTest, TheThreadShownIsMarkedReadWhileTheWindowIsVisible) {
 
 TEST(TrayStateTest, ThreadsAreTitledByWhatTheyAreAbout) {
   TrayState state("soren");
-  v1::Thread esc = ThreadSnapshot("thr-esc-1", 1, 1);
+  v1::Thread esc = DirectThread("thr-esc-1", 1, 1);
   esc.set_kind(v1::THREAD_KIND_ESCALATION);
   esc.set_escalation_id("esc-1");
-  v1::Thread team = ThreadSnapshot("thr-team", 0, 0);
+  v1::Thread team = DirectThread("thr-team", 0, 0);
   team.set_kind(v1::THREAD_KIND_TEAM);
   team.set_team("cph-billing");
-  state.LoadThreads({esc, team, ThreadSnapshot("thr-direct", 3, 1)});
+  state.LoadThreads({esc, team, DirectThread("thr-direct", 3, 1)});
   EXPECT_EQ(Count(state.TakeRequests(), TrayRequest::kLoadEscalation), 1);
   EXPECT_EQ(state.ThreadTitle(*state.FindThread("thr-esc-1")), "escalation esc-1");
   state.LoadEscalations({Offered("esc-1", "off-1")});
@@ -448,7 +392,7 @@ TEST(TrayStateTest, EveryConnectReloadsAndSendsTheStatusChosenWhileAway) {
 
 TEST(TrayStateTest, AGapReloadsWhatIsShown) {
   TrayState state("soren");
-  state.LoadThreads({ThreadSnapshot("thr-1", 1, 1)});
+  state.LoadThreads({DirectThread("thr-1", 1, 1)});
   state.OpenThread("thr-1");
   state.TakeRequests();
   v1::Event gap;
@@ -485,8 +429,8 @@ TEST(TrayStateTest, TheSummarySaysPresenceOffersUnreadAndConnection) {
   EXPECT_EQ(state.Summarize(kNow).title, "Backline — soren: AVAILABLE");
   EXPECT_EQ(state.Summarize(kNow).badge, TrayBadge::kAvailable);
 
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-1")));
-  state.ApplyEvent(Posted(Message("thr-2", 1, "anna", "hej")));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1")));
+  state.ApplyEvent(PostedEvent(TextMessage("thr-2", 1, "anna", "hej")));
   TraySummary s = state.Summarize(kNow);
   EXPECT_EQ(s.title, "Backline — soren: AVAILABLE, 1 offer, 1 unread");
   EXPECT_EQ(s.badge, TrayBadge::kOffer);
@@ -516,7 +460,7 @@ TEST(TrayStateTest, AnOfferLineCountsDownAndNeverSplitsACharacter) {
   TrayState state("soren");
   std::string question;
   for (int i = 0; i < 200; ++i) question += "退";  // 3 bytes each, past the 120 shown
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-1", "soren", question)));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1", "soren", question)));
   const std::string line = state.OfferLine(*state.Offers()[0], kNow + absl::Milliseconds(2500));
   std::string expected_question;
   for (int i = 0; i < 120; ++i) expected_question += "退";
@@ -532,9 +476,10 @@ TEST(TrayStateTest, TheStateFileCarriesEveryLanguageByteForByte) {
                                           testing::ReadTestData("seeds/nl-callcenter.txt")};
   TrayState state("soren");
   for (size_t i = 0; i < seeds.size(); ++i) {
-    state.ApplyEvent(Posted(Message("thr-1", static_cast<int64_t>(i) + 1, "anna", seeds[i])));
+    state.ApplyEvent(
+        PostedEvent(TextMessage("thr-1", static_cast<int64_t>(i) + 1, "anna", seeds[i])));
   }
-  state.ApplyEvent(OfferEvent(Offered("esc-1", "off-1", "soren", seeds[1])));
+  state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1", "soren", seeds[1])));
   const nlohmann::json j =
       nlohmann::json::parse(state.ToJson(kNow, R"({"shown": {"window_title": "x"}})"));
   EXPECT_EQ(j["me"], "soren");
