@@ -70,6 +70,28 @@ class RoutingTest : public ::testing::Test {
     return r;
   }
 
+  // Under kBullseye: soren (ring 1) on a call, karl and lis (ring 2, not open yet) available
+  // and listening, and one billing escalation from anna waiting in the queue.
+  struct Waiting {
+    std::unique_ptr<Client> soren, karl, lis;
+    std::unique_ptr<EventStream> soren_s, karl_s, lis_s;
+    v1::Escalation escalation;
+  };
+  Waiting OneWaiting() {
+    Waiting w;
+    w.soren = Person("soren");
+    w.soren_s = LogIn(*w.soren, v1::PRESENCE_STATUS_ON_CALL);
+    w.karl = Person("karl");
+    w.lis = Person("lis");
+    w.karl_s = LogIn(*w.karl, v1::PRESENCE_STATUS_AVAILABLE);
+    w.lis_s = LogIn(*w.lis, v1::PRESENCE_STATUS_AVAILABLE);
+    auto e = anna_->Escalate(Billing(2));
+    EXPECT_TRUE(e.ok()) << e.status();
+    if (e.ok()) w.escalation = *e;
+    EXPECT_EQ(w.escalation.state(), v1::ESCALATION_STATE_QUEUED);
+    return w;
+  }
+
   std::unique_ptr<TestStack> stack_;
   std::unique_ptr<Client> anna_;
 };
@@ -340,32 +362,26 @@ TEST_F(RoutingTest, ParallelOffersThatAllLapseAreRoutedOnAndCountAsMissed) {
 TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {
   Start(kBullseye);
   // Ring 1 staffed but busy; ring 2 not open for a while: the escalation waits.
-  auto soren = Person("soren");
-  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_ON_CALL);
-  auto karl = Person("karl"), lis = Person("lis");
-  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
-  auto lis_s = LogIn(*lis, v1::PRESENCE_STATUS_AVAILABLE);
-  auto e = anna_->Escalate(Billing(2));
-  ASSERT_TRUE(e.ok());
-  ASSERT_EQ(e->state(), v1::ESCALATION_STATE_QUEUED);
+  Waiting w = OneWaiting();
+  const std::string id = w.escalation.id();
   // The list rides the event stream...
-  auto listed = WaitForEvent(*karl_s, [&](const v1::Event& ev) {
+  auto listed = WaitForEvent(*w.karl_s, [&](const v1::Event& ev) {
     return ev.has_waiting_changed() && ev.waiting_changed().waiting() &&
-           ev.waiting_changed().escalation().id() == e->id();
+           ev.waiting_changed().escalation().id() == id;
   });
   ASSERT_TRUE(listed.has_value()) << "karl's list did not get the waiting escalation";
   EXPECT_TRUE(listed->waiting_changed().best_match());  // billing 3 beats lis's 2
   // ...and can be read.
-  auto waiting = lis->ListWaiting(v1::ListWaitingRequest());
+  auto waiting = w.lis->ListWaiting(v1::ListWaitingRequest());
   ASSERT_TRUE(waiting.ok()) << waiting.status();
   ASSERT_EQ(waiting->escalations_size(), 1);
-  EXPECT_EQ(waiting->escalations(0).escalation().id(), e->id());
+  EXPECT_EQ(waiting->escalations(0).escalation().id(), id);
   EXPECT_EQ(waiting->escalations(0).escalation().queue_position(), 1);
 
   // Both grab it at once: one wins, the other is told it is gone.
   absl::StatusOr<v1::Escalation> a, b;
-  std::thread t1([&] { a = karl->TakeEscalation(e->id()); });
-  std::thread t2([&] { b = lis->TakeEscalation(e->id()); });
+  std::thread t1([&] { a = w.karl->TakeEscalation(id); });
+  std::thread t2([&] { b = w.lis->TakeEscalation(id); });
   t1.join();
   t2.join();
   ASSERT_NE(a.ok(), b.ok()) << a.status() << " / " << b.status();
@@ -382,27 +398,21 @@ TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {
 
 TEST_F(RoutingTest, AnOfferTakesItOffTheLookingForHelpLists) {
   Start(kBullseye);
-  auto soren = Person("soren");
-  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_ON_CALL);
-  auto karl = Person("karl"), lis = Person("lis");
-  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
-  auto lis_s = LogIn(*lis, v1::PRESENCE_STATUS_AVAILABLE);
-  auto e = anna_->Escalate(Billing(2));
-  ASSERT_TRUE(e.ok());
-  ASSERT_EQ(e->state(), v1::ESCALATION_STATE_QUEUED);
+  Waiting w = OneWaiting();
+  const std::string id = w.escalation.id();
   auto waiting_is = [&](bool waiting) {
     return [&, waiting](const v1::Event& ev) {
       return ev.has_waiting_changed() && ev.waiting_changed().waiting() == waiting &&
-             ev.waiting_changed().escalation().id() == e->id();
+             ev.waiting_changed().escalation().id() == id;
     };
   };
-  ASSERT_TRUE(WaitForEvent(*lis_s, waiting_is(true)).has_value());
+  ASSERT_TRUE(WaitForEvent(*w.lis_s, waiting_is(true)).has_value());
   // Soren is free again and takes the head of the queue (or ring 2 opens first): either way it
   // is offered, and every list that showed it is told it is gone, without reloading.
-  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
-  EXPECT_TRUE(WaitForEvent(*lis_s, waiting_is(false)).has_value());
-  EXPECT_TRUE(WaitForEvent(*karl_s, waiting_is(false)).has_value());
-  auto waiting = lis->ListWaiting(v1::ListWaitingRequest());
+  ASSERT_TRUE(w.soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  EXPECT_TRUE(WaitForEvent(*w.lis_s, waiting_is(false)).has_value());
+  EXPECT_TRUE(WaitForEvent(*w.karl_s, waiting_is(false)).has_value());
+  auto waiting = w.lis->ListWaiting(v1::ListWaitingRequest());
   ASSERT_TRUE(waiting.ok()) << waiting.status();
   EXPECT_EQ(waiting->escalations_size(), 0);
 }
@@ -586,8 +596,7 @@ TEST_F(RoutingTest, ListEscalationsByScope) {
   ASSERT_TRUE(soren->AcceptOffer(first->id()).ok());
   EXPECT_EQ(ids(list(*soren, v1::ESCALATION_SCOPE_OFFERED)),
             (std::vector<std::string>{second->id()}));
-  EXPECT_EQ(ids(list(*soren, v1::ESCALATION_SCOPE_OPEN)),
-            (std::vector<std::string>{first->id()}));
+  EXPECT_EQ(ids(list(*soren, v1::ESCALATION_SCOPE_OPEN)), (std::vector<std::string>{first->id()}));
   // The requester is in both threads from the start: newest first.
   EXPECT_EQ(ids(list(*anna_, v1::ESCALATION_SCOPE_OPEN)),
             (std::vector<std::string>{second->id(), first->id()}));
