@@ -25,10 +25,7 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     SharedRedis().Flush();
     stack_ = std::make_unique<TestStack>(SharedRedis());
-    char tmpl[] = "/tmp/backline-cli-XXXXXX";
-    dir_ = mkdtemp(tmpl);
   }
-  void TearDown() override { RunProcess({"/bin/rm", "-rf", dir_}); }
 
   // Runs `backline` as `who` (a token is minted for them unless `token` is given).
   ProcessResult Backline(std::vector<std::string> args, const std::string& token = "",
@@ -63,7 +60,8 @@ class CliTest : public ::testing::Test {
       "\"site\":\"cph\",\"languages\":[\"da\",\"lt\"],\"skills\":{\"billing\":4}}\n";
 
   std::unique_ptr<TestStack> stack_;
-  std::string dir_;
+  TempDir tmp_{"backline-cli"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(CliTest, TheWholeFlowFromTheCommandLine) {

@@ -160,8 +160,6 @@ class ClientFeedTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SharedRedis().Flush();
-    char tmpl[] = "/tmp/backline-feed-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     // A desktop session is dropped after 1 s without a sign of life.
     server_ = std::make_unique<ServerProcess>(BACKLINE_SERVER_PATH, dir_, SharedRedis().port(),
                                               R"({"presence": {"liveness_timeout_seconds": 1}})");
@@ -176,10 +174,7 @@ class ClientFeedTest : public ::testing::Test {
     ASSERT_TRUE(thread.ok()) << thread.status();
     thread_ = thread->id();
   }
-  void TearDown() override {
-    server_.reset();
-    RunProcess({"/bin/rm", "-rf", dir_});
-  }
+  void TearDown() override { server_.reset(); }
 
   // Options of a client of the server process: short backoffs, so that the test is quick.
   ClientOptions OptionsFor(const std::string& person, v1::Role role) const {
@@ -204,7 +199,8 @@ class ClientFeedTest : public ::testing::Test {
     return p.ok() ? p->status() : v1::PRESENCE_STATUS_UNSPECIFIED;
   }
 
-  std::string dir_;
+  TempDir tmp_{"backline-feed"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<TestStack> other_;
   std::unique_ptr<Client> anna_;

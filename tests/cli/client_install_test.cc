@@ -40,11 +40,8 @@ class ClientInstallTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SharedRedis().Flush();
-    char tmpl[] = "/tmp/backline-install-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     prefix_ = dir_ + "/prefix";
   }
-  void TearDown() override { RunProcess({"/bin/rm", "-rf", dir_}); }
 
   // Runs a build step; fails the test with its output when it fails.
   void Step(const std::vector<std::string>& argv,
@@ -53,7 +50,8 @@ class ClientInstallTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << absl::StrJoin(argv, " ") << "\n" << r.out << r.err;
   }
 
-  std::string dir_;
+  TempDir tmp_{"backline-install"};
+  const std::string dir_ = tmp_.path();
   std::string prefix_;
 };
 

@@ -26,8 +26,6 @@ class KbBotTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SharedRedis().Flush();
-    char tmpl[] = "/tmp/backline-kbbot-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     stack_ = std::make_unique<TestStack>(SharedRedis());
     stack_->ApplyRoster({
         MakePerson("anna", v1::ROLE_AGENT, {}, {"da", "zh-Hant", "nl"}),
@@ -37,16 +35,13 @@ class KbBotTest : public ::testing::Test {
     });
     anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
     // The token as an admin would issue it.
-    ProcessResult token = RunProcess({BACKLINE_CLI_PATH, "admin", "token", "--bot", "kb"},
-                                     {{"BACKLINE_TOKEN_SECRET", kTestSecret},
-                                      {"BACKLINE_CONFIG", dir_ + "/none"}});
+    ProcessResult token =
+        RunProcess({BACKLINE_CLI_PATH, "admin", "token", "--bot", "kb"},
+                   {{"BACKLINE_TOKEN_SECRET", kTestSecret}, {"BACKLINE_CONFIG", dir_ + "/none"}});
     ASSERT_EQ(token.exit_code, 0) << token.err;
     std::ofstream(dir_ + "/kb.token") << token.out;
   }
-  void TearDown() override {
-    bot_.reset();
-    RunProcess({"/bin/rm", "-rf", dir_});
-  }
+  void TearDown() override { bot_.reset(); }
 
   // Starts the bot on `kb_dir` and waits until its subscription is stored.
   void StartBot(const std::string& kb_dir, std::vector<std::string> extra = {}) {
@@ -110,7 +105,8 @@ class KbBotTest : public ::testing::Test {
 
   std::string SampleKb() const { return std::string(BACKLINE_SOURCE_DIR) + "/deploy/kb"; }
 
-  std::string dir_;
+  TempDir tmp_{"backline-kbbot"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<TestStack> stack_;
   std::unique_ptr<Client> anna_;
   std::unique_ptr<BackgroundProcess> bot_;
@@ -265,8 +261,8 @@ TEST_F(KbBotTest, TheCliShowsMarksAndCountsHits) {
 }
 
 TEST_F(KbBotTest, RefusesToStartWithoutAFolderOrABotToken) {
-  ProcessResult r = RunProcess({BACKLINE_KB_BOT_PATH, "--target", stack_->target(),
-                                "--token_file", dir_ + "/kb.token", "--kb", dir_ + "/missing"});
+  ProcessResult r = RunProcess({BACKLINE_KB_BOT_PATH, "--target", stack_->target(), "--token_file",
+                                dir_ + "/kb.token", "--kb", dir_ + "/missing"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("cannot read the knowledge-base folder"), std::string::npos) << r.err;
   std::ofstream(dir_ + "/anna.token") << stack_->Token("anna", v1::ROLE_AGENT);

@@ -31,15 +31,13 @@ class RouterRaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SharedRedis().Flush();
-    char tmpl[] = "/tmp/backline-race-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     std::ofstream(dir_ + "/secret") << kTestSecret << "\n";
     std::ofstream(dir_ + "/router.json")
         << R"({"routing": {"offer_timeout_seconds": 0.4, "max_missed_offers": 100}})";
   }
-  void TearDown() override { RunProcess({"/bin/rm", "-rf", dir_}); }
 
-  std::string dir_;
+  TempDir tmp_{"backline-race"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(RouterRaceTest, InvariantsHoldWithFourRoutersAndOneKilled) {

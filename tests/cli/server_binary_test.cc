@@ -73,12 +73,9 @@ int HealthStatus(const std::string& target) {
 class ServerBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/backline-server-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     secret_ = dir_ + "/token.secret";
     std::ofstream(secret_) << kTestSecret << "\n";
   }
-  void TearDown() override { RunProcess({"/bin/rm", "-rf", dir_}); }
 
   std::unique_ptr<BackgroundProcess> StartServer(const RedisServer& redis, int port) {
     auto p = std::make_unique<BackgroundProcess>(std::vector<std::string>{
@@ -90,7 +87,8 @@ class ServerBinaryTest : public ::testing::Test {
     return p;
   }
 
-  std::string dir_;
+  TempDir tmp_{"backline-server"};
+  const std::string dir_ = tmp_.path();
   std::string secret_;
 };
 

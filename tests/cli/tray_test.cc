@@ -60,8 +60,6 @@ class TrayTest : public ::testing::Test {
     // Column widths of what the tray shows, as the terminal counts them.
     ASSERT_NE(std::setlocale(LC_CTYPE, "C.UTF-8"), nullptr);
     SharedRedis().Flush();
-    char tmpl[] = "/tmp/backline-tray-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     ServerConfig config = TestConfig(SharedRedis());
     config.presence.liveness_timeout = absl::Seconds(60);
     config.routing.offer_timeout = absl::Seconds(120);
@@ -72,10 +70,7 @@ class TrayTest : public ::testing::Test {
     anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
     soren_ = stack_->ClientFor("soren", v1::ROLE_SENIOR);
   }
-  void TearDown() override {
-    tray_.reset();
-    RunProcess({"/bin/rm", "-rf", dir_});
-  }
+  void TearDown() override { tray_.reset(); }
 
   std::map<std::string, std::string> CliEnv(const std::string& target, const std::string& token) {
     return {{"BACKLINE_TARGET", target},
@@ -164,7 +159,8 @@ class TrayTest : public ::testing::Test {
     return (m[1].matched ? 60 * std::stoi(m[1]) : 0) + std::stoi(m[2]);
   }
 
-  std::string dir_;
+  TempDir tmp_{"backline-tray"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<TestStack> stack_;
   std::unique_ptr<Client> anna_;
   std::unique_ptr<Client> soren_;

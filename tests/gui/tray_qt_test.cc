@@ -86,8 +86,6 @@ class TrayQtTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SharedRedis().Flush();
-    char tmpl[] = "/tmp/backline-tray-qt-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     state_file_ = dir_ + "/state.json";
     // A desktop session is dropped 1 s after its stream is gone (the killed server's lease); an
     // offer waits two minutes for its answer, however slowly the machine runs the test.
@@ -114,7 +112,6 @@ class TrayQtTest : public ::testing::Test {
     x_.reset();
     server_.reset();
     other_.reset();
-    RunProcess({"/bin/rm", "-rf", dir_});
   }
 
   // Starts the tray as Søren, asking to be AVAILABLE.
@@ -198,7 +195,8 @@ class TrayQtTest : public ::testing::Test {
                      : std::vector<v1::Message>{};
   }
 
-  std::string dir_;
+  TempDir tmp_{"backline-tray-qt"};
+  const std::string dir_ = tmp_.path();
   std::string state_file_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<TestStack> other_;

@@ -11,6 +11,20 @@
 
 namespace backline::testing {
 
+// A fresh directory /tmp/<prefix>-XXXXXX, removed with all it holds on destruction. Declare it
+// before the members that use it, so that it goes after them.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 struct ProcessResult {
   int exit_code = -1;  // -1 when killed for exceeding the timeout
   std::string out;

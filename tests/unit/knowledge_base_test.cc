@@ -2,12 +2,13 @@
 // character bigrams for Chinese and Japanese), article parsing, language preference, BM25
 // ranking, snippets — and the sample knowledge base of deploy/kb answering questions in Danish,
 // Chinese, Dutch and Lithuanian with the article in that language.
+#include "services/kb_bot/knowledge_base.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 
-#include "services/kb_bot/knowledge_base.h"
 #include "services/kb_bot/text_analysis.h"
 #include "tests/support/process.h"
 
@@ -206,14 +207,13 @@ TEST_F(SampleKnowledgeBaseTest, EveryLanguageFindsItsOwnArticle) {
             "zh-Hant/%E9%80%80%E6%AC%BE%E7%94%B3%E8%AB%8B.md");
   EXPECT_EQ(Top("De klant heeft de factuur niet ontvangen", "nl"), "nl/factuur-niet-ontvangen.md");
   EXPECT_EQ(Top("Klientas prašo sąskaitos kopijos", "lt"), "lt/saskaitos-kopija.md");
-  EXPECT_EQ(Top("The customer cannot hear me through the headset", "en"),
-            "en/headset-no-audio.md");
+  EXPECT_EQ(Top("The customer cannot hear me through the headset", "en"), "en/headset-no-audio.md");
   EXPECT_EQ(Top("zzz qqq", "da"), "");
 }
 
 TEST(KnowledgeBaseLoadTest, ReadsAFolderAndNoticesChanges) {
-  char tmpl[] = "/tmp/backline-kb-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  const ::backline::testing::TempDir tmp("backline-kb");
+  const std::string& dir = tmp.path();
   ASSERT_EQ(::mkdir((dir + "/da").c_str(), 0755), 0);
   std::ofstream(dir + "/da/a.md") << "# Faktura\n\nkreditnota\n";
   std::ofstream(dir + "/ignored.pdf") << "not an article";

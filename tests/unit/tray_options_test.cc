@@ -3,7 +3,6 @@
 #include "cli/qt_tray/tray_options.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -11,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "services/common/token.h"
+#include "tests/support/process.h"
 #include "tests/support/test_stack.h"
 
 namespace backline::qt_tray {
@@ -33,17 +33,12 @@ std::string TokenFor(const std::string& id) {
 class TrayOptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/backline-tray-options-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     token_file_ = dir_ + "/soren.token";
     std::ofstream(token_file_) << "  " << TokenFor("soren") << "\n";
   }
-  void TearDown() override {
-    unlink(token_file_.c_str());
-    rmdir(dir_.c_str());
-  }
 
-  std::string dir_;
+  testing::TempDir tmp_{"backline-tray-options"};
+  const std::string dir_ = tmp_.path();
   std::string token_file_;
 };
 
