@@ -24,6 +24,7 @@
 #include "backline/client.h"
 #include "cli/args.h"
 #include "cli/roster_file.h"
+#include "cli/skill_spec.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/tray.h"
 #include "google/protobuf/util/json_util.h"
@@ -428,14 +429,9 @@ absl::StatusOr<absl::Duration> ParseSeconds(const Args& a, const char* flag, dou
 absl::Status ParseSkills(const Args& a,
                          google::protobuf::RepeatedPtrField<v1::SkillRequirement>* skills) {
   for (const std::string& spec : a.GetAll("skill")) {
-    std::vector<std::string> parts = absl::StrSplit(spec, ':');
-    int level = 1;
-    if (parts.size() > 2 || (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &level))) {
-      return absl::InvalidArgumentError(absl::StrCat("--skill ", spec, ": use NAME or NAME:LEVEL"));
-    }
-    v1::SkillRequirement* s = skills->Add();
-    s->set_skill(parts[0]);
-    s->set_min_proficiency(level);
+    auto s = ParseSkillSpec(spec);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("--skill ", s.status().message()));
+    *skills->Add() = *s;
   }
   return absl::OkStatus();
 }
@@ -1050,9 +1046,8 @@ int Rate(Cli& c, const Args& a) {
   if (verdict != "helpful" && verdict != "not-helpful") {
     return c.Usage("say helpful or not-helpful");
   }
-  auto r = c.Timed("rate", [&] {
-    return c.client().RateKnowledgeHit(*thread, seq, verdict == "helpful");
-  });
+  auto r = c.Timed("rate",
+                   [&] { return c.client().RateKnowledgeHit(*thread, seq, verdict == "helpful"); });
   if (!r.ok()) return c.Fail(r.status());
   if (c.json) {
     c.PrintJson(*r);
@@ -1375,7 +1370,9 @@ const std::vector<Command>& Commands() {
        "",
        "full-screen tray: live offers with a countdown, threads with unread counts, replies\n"
        "      keys: a accept, d decline, up/down select, Enter open (in a thread: send), Esc\n"
-       "      back, 1 available 2 on call 3 wrap-up 4 break 5 meeting 0 offline, r reload, q quit",
+       "      back, 1 available 2 on call 3 wrap-up 4 break 5 meeting 0 offline, r reload, q quit\n"
+       "      in an escalation's thread: /resolve [note], /transfer SKILL[:LEVEL]..., /invite "
+       "PERSON",
        {},
        {},
        Tray},

@@ -192,6 +192,23 @@ class Dispatcher {
           return [](TrayModel&) {};
         });
       }
+      case TrayRequest::kResolve:
+        return Call([this, r] {
+          return Changed(r, "resolve", "resolved",
+                         client_.ResolveEscalation(r.escalation_id, r.text));
+        });
+      case TrayRequest::kTransfer:
+        return Call([this, r] {
+          v1::TransferEscalationRequest req;
+          for (const v1::SkillRequirement& s : r.skills) *req.add_skills() = s;
+          return Changed(r, "transfer",
+                         "back in the queue:", client_.TransferEscalation(r.escalation_id, req));
+        });
+      case TrayRequest::kInvite:
+        return Call([this, r] {
+          return Changed(r, "invite", absl::StrCat(r.text, " invited into"),
+                         client_.InviteExpert(r.escalation_id, r.text));
+        });
       case TrayRequest::kQuit:
         return;
     }
@@ -212,6 +229,15 @@ class Dispatcher {
     return [=](TrayModel& m) {
       answer.ok() ? (m.*done)(*answer)
                   : m.Failed(absl::StrCat(what, r.escalation_id), answer.status());
+    };
+  }
+
+  // The answer to a command typed in an escalation's thread.
+  static Change Changed(const TrayRequest& r, const char* what, std::string done,
+                        absl::StatusOr<v1::Escalation> answer) {
+    return [=](TrayModel& m) {
+      answer.ok() ? m.EscalationChanged(*answer, done)
+                  : m.Failed(absl::StrCat(what, " ", r.escalation_id), answer.status());
     };
   }
 

@@ -7,7 +7,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "cli/skill_spec.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/text.h"
 #include "google/protobuf/util/time_util.h"
@@ -82,7 +84,11 @@ std::string ListHelp() {
   return help;
 }
 
-constexpr char kThreadHelp[] = "Enter send  Esc back to the list  PgUp/PgDn scroll  Ctrl-C quit";
+constexpr char kThreadHelp[] =
+    "Enter send  /resolve [note]  /transfer SKILL[:LEVEL]…  /invite PERSON  Esc back to the list  "
+    "PgUp/PgDn scroll  Ctrl-C quit";
+constexpr char kCommandUsage[] =
+    "commands: /resolve [note], /transfer SKILL[:LEVEL]…, /invite PERSON; //text sends /text";
 
 // The person's pending offer of an escalation, if it has one.
 const v1::Offer* OfferTo(const v1::Escalation& e, const std::string& me) {
@@ -267,6 +273,12 @@ void TrayModel::Accepted(const v1::Escalation& e) {
   Notify(absl::StrCat("accepted ", e.id(), ": write to ", e.requester(), " below"));
 }
 
+void TrayModel::EscalationChanged(const v1::Escalation& e, const std::string& done) {
+  RememberEscalation(e);
+  Request(TrayRequest::Of(TrayRequest::kLoadPresence));  // the load may have changed
+  Notify(absl::StrCat(done, " ", e.id()));
+}
+
 void TrayModel::Declined(const v1::Escalation& e) {
   RememberEscalation(e);
   auto it = offers_.find(e.id());
@@ -301,6 +313,11 @@ void TrayModel::PostFailed(const std::string& text, const absl::Status& error) {
 void TrayModel::Notify(std::string text) {
   notice_ = std::move(text);
   notice_is_error_ = false;
+}
+
+void TrayModel::NotifyError(std::string text) {
+  notice_ = std::move(text);
+  notice_is_error_ = true;
 }
 
 // ---------- bookkeeping ----------
@@ -554,6 +571,12 @@ void TrayModel::ThreadKey(const Key& key) {
       return CloseThread();
     case Key::kEnter: {
       if (absl::StripAsciiWhitespace(input_).empty()) return;
+      if (absl::StartsWith(input_, "/") && !absl::StartsWith(input_, "//")) {
+        const std::string line = input_;
+        input_.clear();
+        return ThreadCommand(line);
+      }
+      if (absl::StartsWith(input_, "//")) input_.erase(0, 1);
       TrayRequest r = TrayRequest::ForThread(TrayRequest::kPost, open_thread_, input_);
       input_.clear();
       scroll_ = 0;
@@ -581,6 +604,49 @@ void TrayModel::ThreadKey(const Key& key) {
     default:
       return;
   }
+}
+
+void TrayModel::ThreadCommand(const std::string& line) {
+  std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+  const std::string command = words.empty() ? "" : words[0];
+  auto thread = threads_.find(open_thread_);
+  const std::string escalation = thread == threads_.end() ? "" : thread->second.escalation_id();
+  if (command != "/resolve" && command != "/transfer" && command != "/invite") {
+    return NotifyError(absl::StrCat(command, ": unknown; ", kCommandUsage));
+  }
+  if (escalation.empty()) {
+    return NotifyError(absl::StrCat(command, ": this thread belongs to no escalation"));
+  }
+  TrayRequest r = TrayRequest::Of(TrayRequest::kResolve);
+  r.escalation_id = escalation;
+  r.thread_id = open_thread_;
+  if (command == "/resolve") {
+    absl::string_view note =
+        absl::StripAsciiWhitespace(absl::string_view(line).substr(command.size()));
+    r.text = std::string(note);
+    Notify(absl::StrCat("resolving ", escalation, "…"));
+  } else if (command == "/invite") {
+    if (words.size() != 2) {
+      return NotifyError("/invite: name one person, e.g. /invite mei");
+    }
+    r.kind = TrayRequest::kInvite;
+    r.text = words[1];
+    Notify(absl::StrCat("inviting ", words[1], " into ", escalation, "…"));
+  } else {
+    r.kind = TrayRequest::kTransfer;
+    for (size_t i = 1; i < words.size(); ++i) {
+      auto skill = ParseSkillSpec(words[i]);
+      if (!skill.ok()) {
+        return NotifyError(absl::StrCat("/transfer ", skill.status().message()));
+      }
+      r.skills.push_back(*skill);
+    }
+    if (r.skills.empty()) {
+      return NotifyError("/transfer: name the skills it needs, e.g. /transfer billing:3");
+    }
+    Notify(absl::StrCat("transferring ", escalation, "…"));
+  }
+  Request(std::move(r));
 }
 
 // ---------- rendering ----------

@@ -63,6 +63,9 @@ struct TrayRequest {
     kReload,        // threads, offers and presence afresh (after a (re)connect or a gap)
     kLoadPresence,  // the person's presence (load and status may have changed)
     kTyping,        // thread_id: the person is typing there
+    kResolve,       // escalation_id, text: the resolution note (typed /resolve in its thread)
+    kTransfer,      // escalation_id, skills (typed /transfer)
+    kInvite,        // escalation_id, text: the expert to bring in (typed /invite)
     kQuit,
   };
   Kind kind = kQuit;
@@ -72,6 +75,7 @@ struct TrayRequest {
   std::string text;
   int64_t seq = 0;
   v1::PresenceStatus status = v1::PRESENCE_STATUS_UNSPECIFIED;
+  std::vector<v1::SkillRequirement> skills;
 
   static TrayRequest Of(Kind kind) {
     TrayRequest r;
@@ -145,6 +149,8 @@ class TrayModel {
   // The answers of the person's own calls.
   void Accepted(const v1::Escalation& escalation);
   void Declined(const v1::Escalation& escalation);
+  // The answer to /resolve, /transfer or /invite: `done` says what happened ("resolved").
+  void EscalationChanged(const v1::Escalation& escalation, const std::string& done);
   void Posted(const v1::Message& message);
   // A call failed: `what` ("accept esc-1") and the server's error, shown on the notice line.
   // A post that failed gives its text back to the input line, if that is empty.
@@ -205,6 +211,10 @@ class TrayModel {
 
   void ListKey(const Key& key);
   void ThreadKey(const Key& key);
+  // A line typed in a thread that starts with '/': a command on the thread's escalation.
+  void ThreadCommand(const std::string& line);
+  // A notice shown as an error.
+  void NotifyError(std::string text);
   // The offer `a`/`d` act on: the selected one, else the one closest to its deadline.
   const PendingOffer* TargetOffer() const;
 

@@ -66,7 +66,8 @@ class TrayTest : public ::testing::Test {
     stack_ = std::make_unique<TestStack>(config, Stack::kAll);
     stack_->ApplyRoster(
         {MakePerson("anna", v1::ROLE_AGENT),
-         MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da", "zh-Hant", "nl", "lt"})});
+         MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da", "zh-Hant", "nl", "lt"}),
+         MakePerson("mei", v1::ROLE_SENIOR, {{"billing", 2}}, {"da"})});
     anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
     soren_ = stack_->ClientFor("soren", v1::ROLE_SENIOR);
   }
@@ -278,6 +279,65 @@ TEST_F(TrayTest, OffersCountDownOneKeyAcceptsRepliesInEveryLanguageAndItRedraws)
 // The must-hold: kill the server under a connected tray and a connected `backline watch`;
 // events happen meanwhile (recorded by another instance on the same Redis); the server comes
 // back on the same port; both show every one of them, once.
+TEST_F(TrayTest, CommandsInTheThreadInviteTransferAndResolve) {
+  ASSERT_NO_FATAL_FAILURE(StartTray(stack_->target()));
+  ASSERT_NO_FATAL_FAILURE(BecomeAvailable());
+  std::string screen;
+  auto accept = [&](const std::string& esc) {
+    ASSERT_TRUE(tray_->WaitForScreen(Shows(esc + "  "), kWait, &screen)) << screen;
+    tray_->Keys({"a"});
+    ASSERT_TRUE(EscalationBecomes(
+        esc, [](const v1::Escalation& e) { return e.state() == v1::ESCALATION_STATE_ACCEPTED; }));
+    ASSERT_TRUE(
+        tray_->WaitForScreen(Shows("── " + anna_->GetEscalation(esc)->thread_id()), kWait, &screen))
+        << screen;
+  };
+  auto command = [&](const std::string& line) {
+    tray_->Type(line);
+    tray_->Keys({"Enter"});
+  };
+
+  const std::string esc = Ask("Kan kunden få en kreditnota?");
+  ASSERT_NO_FATAL_FAILURE(accept(esc));
+  // A mistyped command says what there is, and nothing is posted.
+  command("/resolv");
+  ASSERT_TRUE(tray_->WaitForScreen(Shows("/resolv: unknown; commands: /resolve"), kWait, &screen))
+      << screen;
+  command("/invite mei");
+  ASSERT_TRUE(EscalationBecomes(
+      esc, [](const v1::Escalation& e) { return e.experts_size() == 1 && e.experts(0) == "mei"; }));
+  ASSERT_TRUE(tray_->WaitForScreen(Shows("mei invited into " + esc), kWait, &screen)) << screen;
+  // Two slashes send the text itself.
+  const std::string thread = anna_->GetEscalation(esc)->thread_id();
+  command("//resolve is what I type when it is done");
+  EXPECT_EQ(LastTextOfSoren(thread, "/resolve is what I type when it is done"),
+            "/resolve is what I type when it is done");
+  command("/resolve kreditnota sendt — løst");
+  ASSERT_TRUE(EscalationBecomes(esc, [](const v1::Escalation& e) {
+    return e.state() == v1::ESCALATION_STATE_RESOLVED &&
+           e.close_reason() == "kreditnota sendt — løst";
+  }));
+  ASSERT_TRUE(tray_->WaitForScreen(Shows("resolved " + esc), kWait, &screen)) << screen;
+  EXPECT_EQ(soren_->GetPresence()->load(), 0);
+
+  // A second one goes back to the queue needing another level; a bad spec changes nothing.
+  tray_->Keys({"Escape"});
+  const std::string second = Ask("Hvordan krediterer jeg et gebyr?");
+  ASSERT_NO_FATAL_FAILURE(accept(second));
+  command("/transfer billing:x");
+  ASSERT_TRUE(
+      tray_->WaitForScreen(Shows("/transfer billing:x: use NAME or NAME:LEVEL"), kWait, &screen))
+      << screen;
+  EXPECT_EQ(anna_->GetEscalation(second)->state(), v1::ESCALATION_STATE_ACCEPTED);
+  command("/transfer billing:2");
+  ASSERT_TRUE(EscalationBecomes(second, [](const v1::Escalation& e) {
+    return e.state() != v1::ESCALATION_STATE_ACCEPTED && e.skills_size() == 1 &&
+           e.skills(0).skill() == "billing" && e.skills(0).min_proficiency() == 2;
+  }));
+  ASSERT_TRUE(tray_->WaitForScreen(Shows("back in the queue: " + second), kWait, &screen))
+      << screen;
+}
+
 TEST_F(TrayTest, TrayAndWatchSurviveAKilledServerAndShowWhatHappenedMeanwhileOnce) {
   ServerProcess server(BACKLINE_SERVER_PATH, dir_, SharedRedis().port(), kServerConfig);
   ASSERT_NO_FATAL_FAILURE(server.Start());

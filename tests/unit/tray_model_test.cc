@@ -367,6 +367,77 @@ TEST_F(TrayModelTest, TypingAReplyInAnyLanguagePostsItByteForByte) {
   EXPECT_TRUE(Requests(TrayRequest::kPost).empty());
 }
 
+TEST_F(TrayModelTest, CommandsTypedInAnEscalationsThreadActOnIt) {
+  v1::Escalation e =
+      OfferedEscalation("esc-1", "off-1", "soren", "hjælp", kNow + absl::Seconds(10));
+  e.set_state(v1::ESCALATION_STATE_ACCEPTED);
+  e.set_helper("soren");
+  e.set_thread_id("thr-e");
+  model_.Accepted(e);
+  ASSERT_EQ(model_.open_thread(), "thr-e");
+  model_.TakeRequests();
+  // What typing `line` and Enter asks of the server, typing indicators aside.
+  auto enter = [&](const std::string& line) {
+    Type(line);
+    model_.HandleKey(Key::Of(Key::kEnter));
+    std::vector<TrayRequest> out;
+    for (TrayRequest& r : model_.TakeRequests()) {
+      if (r.kind != TrayRequest::kTyping) out.push_back(std::move(r));
+    }
+    return out;
+  };
+
+  std::vector<TrayRequest> r = enter("/resolve  kreditnota sendt ");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kind, TrayRequest::kResolve);
+  EXPECT_EQ(r[0].escalation_id, "esc-1");
+  EXPECT_EQ(r[0].text, "kreditnota sendt");
+  EXPECT_EQ(model_.input(), "");
+
+  r = enter("/transfer billing:3 refunds");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kind, TrayRequest::kTransfer);
+  ASSERT_EQ(r[0].skills.size(), 2u);
+  EXPECT_EQ(r[0].skills[0].skill(), "billing");
+  EXPECT_EQ(r[0].skills[0].min_proficiency(), 3);
+  EXPECT_EQ(r[0].skills[1].skill(), "refunds");
+  EXPECT_EQ(r[0].skills[1].min_proficiency(), 1);
+
+  r = enter("/invite mei");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kind, TrayRequest::kInvite);
+  EXPECT_EQ(r[0].text, "mei");
+
+  // Mistakes say what to type and ask nothing of the server.
+  for (const char* bad : {"/invite", "/invite mei lis", "/transfer", "/transfer billing:x",
+                          "/transfer :3", "/resolved"}) {
+    EXPECT_TRUE(enter(bad).empty()) << bad;
+    EXPECT_FALSE(model_.notice().empty()) << bad;
+  }
+  EXPECT_TRUE(absl::StartsWith(model_.notice(), "/resolved: unknown; commands: /resolve"))
+      << model_.notice();
+  // Two slashes post the text from the second one on.
+  r = enter("//resolve");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kind, TrayRequest::kPost);
+  EXPECT_EQ(r[0].text, "/resolve");
+
+  model_.EscalationChanged(e, "resolved");
+  EXPECT_EQ(model_.notice(), "resolved esc-1");
+  EXPECT_EQ(Requests(TrayRequest::kLoadPresence).size(), 1u);
+
+  // A direct thread has no escalation to act on.
+  TrayModel direct("soren");
+  direct.LoadThreads({DirectThread("thr-d", 0, 0)});
+  direct.HandleKey(Key::Of(Key::kEnter));
+  ASSERT_EQ(direct.open_thread(), "thr-d");
+  for (char32_t c : DecodeUtf8("/resolve")) direct.HandleKey(Key::Text(EncodeUtf8(c)));
+  direct.TakeRequests();
+  direct.HandleKey(Key::Of(Key::kEnter));
+  EXPECT_TRUE(direct.TakeRequests().empty());
+  EXPECT_EQ(direct.notice(), "/resolve: this thread belongs to no escalation");
+}
+
 TEST_F(TrayModelTest, PresenceKeysAndQuit) {
   const std::vector<std::pair<std::string, v1::PresenceStatus>> keys = {
       {"1", v1::PRESENCE_STATUS_AVAILABLE}, {"2", v1::PRESENCE_STATUS_ON_CALL},
