@@ -74,6 +74,16 @@ void TraySession::AnswerOffer(bool accept, const std::string& escalation_id,
   });
 }
 
+void TraySession::Resolve(const std::string& escalation_id) {
+  Enqueue([this, escalation_id] {
+    auto e = client_.ResolveEscalation(escalation_id);
+    Post([escalation_id, e = std::move(e)](TrayState& state) {
+      e.ok() ? state.Resolved(*e)
+             : state.Failed(absl::StrCat("resolve ", escalation_id), e.status());
+    });
+  });
+}
+
 void TraySession::Reply(const std::string& thread_id, const std::string& text) {
   // The idempotency key is chosen here, once: the client's retries reuse it, so the reply lands
   // once however often it is sent again.

@@ -55,6 +55,8 @@ class TraySession {
   void Decline(const std::string& escalation_id, const std::string& offer_id);
   // Posts `text` (UTF-8) to a thread; on failure the text comes back (TrayState::ReplyFailed).
   void Reply(const std::string& thread_id, const std::string& text);
+  // Marks an accepted escalation solved (TrayState::Resolved, or Failed).
+  void Resolve(const std::string& escalation_id);
 
  private:
   void AnswerOffer(bool accept, const std::string& escalation_id, const std::string& offer_id);

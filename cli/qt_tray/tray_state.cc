@@ -208,6 +208,21 @@ void TrayState::Declined(const v1::Escalation& escalation) {
   Changed();
 }
 
+void TrayState::Resolved(const v1::Escalation& escalation) {
+  RememberEscalation(escalation);
+  notice_ = absl::StrCat("Resolved: ", OneLine(escalation.question(), 80));
+  Request(TrayRequest::Of(TrayRequest::kLoadPresence));
+  Changed();
+}
+
+const v1::Escalation* TrayState::ResolvableEscalation() const {
+  auto t = threads_.find(open_thread_);
+  if (t == threads_.end() || t->second.thread.escalation_id().empty()) return nullptr;
+  auto e = escalations_.find(t->second.thread.escalation_id());
+  if (e == escalations_.end() || e->second.state() != v1::ESCALATION_STATE_ACCEPTED) return nullptr;
+  return &e->second;
+}
+
 void TrayState::OfferGone(const std::string& escalation_id) {
   auto it = offers_.find(escalation_id);
   if (it == offers_.end()) return;

@@ -135,6 +135,8 @@ class TrayState {
   // The person accepted or declined: the offer is gone; an accepted one's thread is shown.
   void Accepted(const v1::Escalation& escalation);
   void Declined(const v1::Escalation& escalation);
+  // The answer to Resolve: the escalation as it now stands.
+  void Resolved(const v1::Escalation& escalation);
   // A call failed; `what` says which ("accept esc-1"). An offer that is gone (FAILED_PRECONDITION
   // on accept or decline) leaves the tray. The request that failed may be asked again.
   void Failed(const std::string& what, const absl::Status& error);
@@ -177,6 +179,8 @@ class TrayState {
   // Pending offers, soonest deadline first.
   std::vector<const PendingOffer*> Offers() const;
   const PendingOffer* FindOffer(const std::string& escalation_id) const;
+  // The escalation of the thread shown while it is ACCEPTED (so it can be resolved), else null.
+  const v1::Escalation* ResolvableEscalation() const;
   // Threads, most recently active first.
   std::vector<const TrayThread*> Threads() const;
   const TrayThread* FindThread(const std::string& thread_id) const;

@@ -233,8 +233,11 @@ void TrayWindow::BuildWidgets() {
   reply_ = new QLineEdit(central);
   reply_->setPlaceholderText("Reply… (Alt+R)");
   send_ = new QPushButton("&Send", central);
+  resolve_ = new QPushButton("Res&olve", central);
+  resolve_->setToolTip("Mark the escalation of this thread solved (Alt+O)");
   reply_row->addWidget(reply_, 1);
   reply_row->addWidget(send_);
+  reply_row->addWidget(resolve_);
   layout->addLayout(reply_row);
   connect(reply_, &QLineEdit::returnPressed, this, [this] { SendReply(); });
   auto* focus_reply = new QAction("Reply", this);
@@ -242,6 +245,9 @@ void TrayWindow::BuildWidgets() {
   connect(focus_reply, &QAction::triggered, this, [this] { reply_->setFocus(); });
   addAction(focus_reply);
   connect(send_, &QPushButton::clicked, this, [this] { SendReply(); });
+  connect(resolve_, &QPushButton::clicked, this, [this] {
+    if (const v1::Escalation* e = state_.ResolvableEscalation()) session_->Resolve(e->id());
+  });
 
   setCentralWidget(central);
   connection_ = new QLabel(this);
@@ -374,6 +380,7 @@ void TrayWindow::DrawMessages() {
                                       : FromUtf8(state_.ThreadTitle(*t)));
   reply_->setEnabled(t != nullptr);
   send_->setEnabled(t != nullptr);
+  resolve_->setEnabled(state_.ResolvableEscalation() != nullptr);
   // A thread just opened (picked, or an offer accepted) is there to be answered.
   if (t != nullptr && drawn_thread_ != state_.open_thread()) reply_->setFocus();
   drawn_thread_ = state_.open_thread();
@@ -433,6 +440,7 @@ void TrayWindow::WriteStateFile() {
       {"messages", ItemTexts(messages_)},
       {"presence", presence_->currentText()},
       {"connection", connection_->text()},
+      {"resolve_enabled", resolve_->isEnabled()},
   };
   const QJsonObject extra{{"shown", shown}, {"notifications", notified}};
   const std::string json =

@@ -82,6 +82,7 @@ class TrayWindow : public QMainWindow {
   QListWidget* messages_ = nullptr;
   QLineEdit* reply_ = nullptr;
   QPushButton* send_ = nullptr;
+  QPushButton* resolve_ = nullptr;
   QComboBox* presence_ = nullptr;
   QLabel* connection_ = nullptr;
   QLabel* notice_ = nullptr;

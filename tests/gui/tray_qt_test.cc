@@ -312,6 +312,16 @@ TEST_F(TrayQtTest, WithATrayHostOffersAreAnsweredAndAServerRestartLosesNothing) 
   }));
   ASSERT_TRUE(WaitForState([](const json& s) { return s["offers"].empty(); }, &state))
       << state.dump(2);
+
+  // The first one's thread is still shown; Alt+O resolves it on the server and frees Søren.
+  ASSERT_EQ(state["open_thread"], esc->thread_id()) << state.dump(2);
+  ASSERT_TRUE(state["shown"]["resolve_enabled"].get<bool>()) << state.dump(2);
+  ASSERT_TRUE(x_->Key(window, "alt+o"));
+  ASSERT_TRUE(Eventually([&] { return StateOf(esc->id()) == v1::ESCALATION_STATE_RESOLVED; }))
+      << "state: " << State().dump(2);
+  ASSERT_TRUE(WaitForState([](const json& s) { return !s["shown"]["resolve_enabled"].get<bool>(); },
+                           &state))
+      << state.dump(2);
   EXPECT_EQ(StopTray(), 0);
 }
 

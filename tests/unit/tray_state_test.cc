@@ -219,6 +219,26 @@ TEST(TrayStateTest, AcceptingClosesTheOfferAndOpensItsThread) {
   EXPECT_TRUE(state.Offers().empty());
 }
 
+TEST(TrayStateTest, OnlyTheOpenThreadOfAnAcceptedEscalationCanBeResolved) {
+  TrayState state("soren");
+  v1::Escalation e = Offered("esc-1", "off-1");
+  state.ApplyEvent(OfferMadeEvent(e));
+  EXPECT_EQ(state.ResolvableEscalation(), nullptr);  // offered, not accepted
+  e.set_state(v1::ESCALATION_STATE_ACCEPTED);
+  e.set_helper("soren");
+  e.set_version(3);
+  state.Accepted(e);
+  ASSERT_NE(state.ResolvableEscalation(), nullptr);
+  EXPECT_EQ(state.ResolvableEscalation()->id(), "esc-1");
+  for (const TrayRequest& r : state.TakeRequests()) state.Done(r, true);
+  e.set_state(v1::ESCALATION_STATE_RESOLVED);
+  e.set_version(4);
+  state.Resolved(e);
+  EXPECT_EQ(state.ResolvableEscalation(), nullptr);
+  EXPECT_TRUE(absl::StartsWith(state.notice(), "Resolved: Kunden vil have en refusion"));
+  EXPECT_EQ(Count(state.TakeRequests(), TrayRequest::kLoadPresence), 1);
+}
+
 TEST(TrayStateTest, AnOfferGoneOnAcceptLeavesTheTray) {
   TrayState state("soren");
   state.ApplyEvent(OfferMadeEvent(Offered("esc-1", "off-1")));
