@@ -234,6 +234,11 @@ TEST_F(ClientFeedTest, CallbackFeedSurvivesAKilledServerAndDeliversEveryEventOnc
   Post(200, 300);
   ASSERT_TRUE(recorder.WaitFor([](const Items& i) { return CountMessages(i) >= 300; }))
       << "messages delivered: " << CountMessages(recorder.Snapshot());
+  // The resumed stream says CONNECTED once it has caught up, which can be after the last of
+  // those messages when they were still being written while it replayed the missed ones.
+  ASSERT_TRUE(recorder.WaitFor([](const Items& i) {
+    return CountStates(i, FeedState::kConnected) == 2;
+  })) << StateLetters(recorder.Snapshot());
   // The reconnected stream is his desktop session again: back with the status he had chosen,
   // without setting it.
   EXPECT_TRUE(Eventually([&] { return SorenStatus() == v1::PRESENCE_STATUS_AVAILABLE; }));
