@@ -572,9 +572,7 @@ void TrayModel::ThreadKey(const Key& key) {
     case Key::kEnter: {
       if (absl::StripAsciiWhitespace(input_).empty()) return;
       if (absl::StartsWith(input_, "/") && !absl::StartsWith(input_, "//")) {
-        const std::string line = input_;
-        input_.clear();
-        return ThreadCommand(line);
+        return ThreadCommand();
       }
       if (absl::StartsWith(input_, "//")) input_.erase(0, 1);
       TrayRequest r = TrayRequest::ForThread(TrayRequest::kPost, open_thread_, input_);
@@ -606,7 +604,8 @@ void TrayModel::ThreadKey(const Key& key) {
   }
 }
 
-void TrayModel::ThreadCommand(const std::string& line) {
+void TrayModel::ThreadCommand() {
+  const std::string line = input_;
   std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipWhitespace());
   const std::string command = words.empty() ? "" : words[0];
   auto thread = threads_.find(open_thread_);
@@ -646,6 +645,7 @@ void TrayModel::ThreadCommand(const std::string& line) {
     }
     Notify(absl::StrCat("transferring ", escalation, "…"));
   }
+  input_.clear();
   Request(std::move(r));
 }
 

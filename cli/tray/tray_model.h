@@ -211,8 +211,9 @@ class TrayModel {
 
   void ListKey(const Key& key);
   void ThreadKey(const Key& key);
-  // A line typed in a thread that starts with '/': a command on the thread's escalation.
-  void ThreadCommand(const std::string& line);
+  // The input line of a thread starts with '/': a command on the thread's escalation. The line
+  // is cleared once the command is asked for, and kept to correct when it is wrong.
+  void ThreadCommand();
   // A notice shown as an error.
   void NotifyError(std::string text);
   // The offer `a`/`d` act on: the selected one, else the one closest to its deadline.

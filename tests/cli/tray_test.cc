@@ -303,6 +303,8 @@ TEST_F(TrayTest, CommandsInTheThreadInviteTransferAndResolve) {
   command("/resolv");
   ASSERT_TRUE(tray_->WaitForScreen(Shows("/resolv: unknown; commands: /resolve"), kWait, &screen))
       << screen;
+  EXPECT_NE(screen.find("> /resolv"), std::string::npos) << "kept to correct\n" << screen;
+  for (int i = 0; i < 7; ++i) tray_->Keys({"BSpace"});
   command("/invite mei");
   ASSERT_TRUE(EscalationBecomes(
       esc, [](const v1::Escalation& e) { return e.experts_size() == 1 && e.experts(0) == "mei"; }));
@@ -329,7 +331,8 @@ TEST_F(TrayTest, CommandsInTheThreadInviteTransferAndResolve) {
       tray_->WaitForScreen(Shows("/transfer billing:x: use NAME or NAME:LEVEL"), kWait, &screen))
       << screen;
   EXPECT_EQ(anna_->GetEscalation(second)->state(), v1::ESCALATION_STATE_ACCEPTED);
-  command("/transfer billing:2");
+  tray_->Keys({"BSpace"});  // the line is kept: correct the level and send it again
+  command("2");
   ASSERT_TRUE(EscalationBecomes(second, [](const v1::Escalation& e) {
     return e.state() != v1::ESCALATION_STATE_ACCEPTED && e.skills_size() == 1 &&
            e.skills(0).skill() == "billing" && e.skills(0).min_proficiency() == 2;

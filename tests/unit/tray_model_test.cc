@@ -408,11 +408,15 @@ TEST_F(TrayModelTest, CommandsTypedInAnEscalationsThreadActOnIt) {
   EXPECT_EQ(r[0].kind, TrayRequest::kInvite);
   EXPECT_EQ(r[0].text, "mei");
 
-  // Mistakes say what to type and ask nothing of the server.
+  // Mistakes say what to type, ask nothing of the server, and stay on the line to correct.
   for (const char* bad : {"/invite", "/invite mei lis", "/transfer", "/transfer billing:x",
                           "/transfer :3", "/resolved"}) {
     EXPECT_TRUE(enter(bad).empty()) << bad;
     EXPECT_FALSE(model_.notice().empty()) << bad;
+    EXPECT_EQ(model_.input(), bad);
+    for (size_t i = 0; i < std::string(bad).size(); ++i) {
+      model_.HandleKey(Key::Of(Key::kBackspace));
+    }
   }
   EXPECT_TRUE(absl::StartsWith(model_.notice(), "/resolved: unknown; commands: /resolve"))
       << model_.notice();
