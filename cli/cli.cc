@@ -24,9 +24,9 @@
 #include "backline/client.h"
 #include "cli/args.h"
 #include "cli/roster_file.h"
-#include "cli/skill_spec.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/tray.h"
+#include "cli/words.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/principal.h"
@@ -405,18 +405,6 @@ class Cli {
   std::unique_ptr<Client> client_;
 };
 
-absl::StatusOr<v1::PresenceStatus> ParseStatus(const std::string& word) {
-  std::string w = absl::AsciiStrToUpper(word);
-  absl::StrReplaceAll({{"-", "_"}}, &w);
-  v1::PresenceStatus s;
-  if (v1::PresenceStatus_Parse("PRESENCE_STATUS_" + w, &s) &&
-      s != v1::PRESENCE_STATUS_UNSPECIFIED) {
-    return s;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "\"", word, "\" is not a status: available, on_call, wrap_up, break, meeting, offline"));
-}
-
 absl::StatusOr<absl::Duration> ParseSeconds(const Args& a, const char* flag, double fallback) {
   double s = fallback;
   if (a.Has(flag) && (!absl::SimpleAtod(a.Get(flag), &s) || s < 0)) {
@@ -440,7 +428,7 @@ absl::Status ParseSkills(const Args& a,
 
 int PresenceSet(Cli& c, const Args& a) {
   if (a.positional().size() != 1) return c.Usage("presence set needs one status");
-  auto status = ParseStatus(a.positional()[0]);
+  auto status = ParseStatusWord(a.positional()[0]);
   if (!status.ok()) return c.Usage(std::string(status.status().message()));
   auto p = c.Timed("presence set",
                    [&] { return c.client().SetStatus(*status, a.Get("reason"), a.Get("person")); });

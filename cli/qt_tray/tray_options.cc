@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "cli/args.h"
+#include "cli/words.h"
 #include "nlohmann/json.hpp"
 
 namespace backline::qt_tray {
@@ -60,8 +61,10 @@ absl::StatusOr<TrayOptions> ParseTrayOptions(
   if (!me.ok()) return me.status();
   o.me = std::move(*me);
   if (args->Has("status")) {
-    auto status = ParseStatusWord(args->Get("status"));
-    if (!status.ok()) return status.status();
+    auto status = cli::ParseStatusWord(args->Get("status"));
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--status: ", status.status().message()));
+    }
     o.status = *status;
   }
   o.state_file = args->Get("state-file");
@@ -84,20 +87,6 @@ std::string TrayUsage() {
          "  --hidden             start in the system tray, without the window (if there is a\n"
          "                       tray; otherwise the window opens anyway)\n"
          "  --state-file F       keep F (JSON) up to date with what the tray shows\n";
-}
-
-absl::StatusOr<v1::PresenceStatus> ParseStatusWord(absl::string_view word) {
-  std::string name = absl::AsciiStrToUpper(word);
-  absl::StrReplaceAll({{"-", "_"}}, &name);
-  v1::PresenceStatus status;
-  if (v1::PresenceStatus_Parse("PRESENCE_STATUS_" + name, &status) &&
-      status != v1::PRESENCE_STATUS_UNSPECIFIED) {
-    return status;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--status: \"", word,
-                   "\" is not one of available, on_call, wrap_up, break, meeting, "
-                   "offline"));
 }
 
 absl::StatusOr<std::string> TokenSubject(absl::string_view token) {

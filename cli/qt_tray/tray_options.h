@@ -39,9 +39,6 @@ absl::StatusOr<TrayOptions> ParseTrayOptions(
 // What --help prints.
 std::string TrayUsage();
 
-// `available`, `on-call`, `ON_CALL`... as a status; INVALID_ARGUMENT listing them otherwise.
-absl::StatusOr<v1::PresenceStatus> ParseStatusWord(absl::string_view word);
-
 // The subject (`sub`) of a bearer token (an HS256 JWT), read without checking the signature: the
 // server checks it on every call; the tray only needs to know whose messages are its own.
 absl::StatusOr<std::string> TokenSubject(absl::string_view token);

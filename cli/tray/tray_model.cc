@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "cli/skill_spec.h"
+#include "cli/words.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/text.h"
 #include "google/protobuf/util/time_util.h"

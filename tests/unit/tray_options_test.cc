@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "cli/words.h"
 #include "services/common/token.h"
 #include "tests/support/process.h"
 #include "tests/support/test_stack.h"
@@ -107,10 +108,11 @@ TEST(TokenSubjectTest, ReadsTheSubjectWithoutTheSecret) {
 }
 
 TEST(ParseStatusWordTest, TakesTheCliSpellings) {
-  EXPECT_EQ(*ParseStatusWord("available"), v1::PRESENCE_STATUS_AVAILABLE);
-  EXPECT_EQ(*ParseStatusWord("wrap-up"), v1::PRESENCE_STATUS_WRAP_UP);
-  EXPECT_EQ(*ParseStatusWord("ON_CALL"), v1::PRESENCE_STATUS_ON_CALL);
-  EXPECT_EQ(ParseStatusWord("unspecified").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*cli::ParseStatusWord("available"), v1::PRESENCE_STATUS_AVAILABLE);
+  EXPECT_EQ(*cli::ParseStatusWord("wrap-up"), v1::PRESENCE_STATUS_WRAP_UP);
+  EXPECT_EQ(*cli::ParseStatusWord("ON_CALL"), v1::PRESENCE_STATUS_ON_CALL);
+  EXPECT_EQ(cli::ParseStatusWord("unspecified").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
-#include "cli/skill_spec.h"
+#include "cli/words.h"
 
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 
 namespace backline::cli {
@@ -20,6 +22,18 @@ absl::StatusOr<v1::SkillRequirement> ParseSkillSpec(absl::string_view spec) {
   s.set_skill(parts[0]);
   s.set_min_proficiency(level);
   return s;
+}
+
+absl::StatusOr<v1::PresenceStatus> ParseStatusWord(absl::string_view word) {
+  std::string name = absl::AsciiStrToUpper(word);
+  absl::StrReplaceAll({{"-", "_"}}, &name);
+  v1::PresenceStatus status;
+  if (v1::PresenceStatus_Parse("PRESENCE_STATUS_" + name, &status) &&
+      status != v1::PRESENCE_STATUS_UNSPECIFIED) {
+    return status;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "\"", word, "\" is not a status: available, on_call, wrap_up, break, meeting, offline"));
 }
 
 }  // namespace backline::cli
