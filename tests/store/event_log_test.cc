@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "tests/support/redis_server.h"
 
 namespace backline::testing {
@@ -69,6 +70,24 @@ TEST_F(EventLogTest, TrimmedEventsAreAGap) {
   ASSERT_TRUE(from_recent.ok());
   EXPECT_FALSE(from_recent->gap);
   EXPECT_EQ(from_recent->events.size(), 4u);
+}
+
+// Age counts on Redis's clock (the entries' ids): once the old entries are past the maximum age,
+// the next append drops them (in whole stream nodes) and a reader from before is told of the gap.
+TEST_F(EventLogTest, EventsPastTheMaximumAgeAreDropped) {
+  store::EventLogConfig config;
+  config.max_age = absl::Milliseconds(300);
+  store::EventLog log(&redis_, &keys_, config);
+  const std::string first = *log.Append("anna", "e0", 0);
+  for (int i = 1; i < 250; ++i) ASSERT_TRUE(log.Append("anna", absl::StrCat("e", i), 0).ok());
+  EXPECT_EQ(redis_.Command({"XLEN", keys_.Events("anna")})->integer, 250) << "trimmed too soon";
+  absl::SleepFor(absl::Milliseconds(400));
+  ASSERT_TRUE(log.Append("anna", "late", 0).ok());
+  EXPECT_LT(redis_.Command({"XLEN", keys_.Events("anna")})->integer, 200);
+  auto page = log.ReadAfter("anna", first, 1000);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->gap);
+  EXPECT_EQ(page->events.back().payload, "late");
 }
 
 TEST_F(EventLogTest, UnknownCursorIsAGapToo) {

@@ -119,6 +119,45 @@ TEST_F(PresenceStoreTest, CandidatesAreRankedByWeakestSkillThenIdleTime) {
   EXPECT_EQ(redis_.Command({"EXISTS", keys_.Scratch()})->integer, 0);
 }
 
+// A ring's roles: one role set, or several (anyone with one of them), in every ranking; people
+// with none of them are never returned, however well they rank.
+TEST_F(PresenceStoreTest, CandidatesHaveOneOfTheRingsRoles) {
+  google::protobuf::RepeatedPtrField<v1::Person> people;
+  *people.Add() = MakePerson("agent", v1::ROLE_AGENT, {{"billing", 5}}, {"da"});
+  *people.Add() = MakePerson("senior", v1::ROLE_SENIOR, {{"billing", 3}}, {"da"});
+  *people.Add() = MakePerson("leader", v1::ROLE_TEAM_LEADER, {{"billing", 4}}, {"da"});
+  *people.Add() = MakePerson("super", v1::ROLE_SUPERVISOR, {{"billing", 2}}, {"da"});
+  ASSERT_TRUE(roster_.Apply(people, false).ok());
+  for (const char* id : {"agent", "super", "leader", "senior"}) {
+    ASSERT_TRUE(presence_.SetStatus(id, v1::PRESENCE_STATUS_AVAILABLE, "", true).ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  auto ids = [](const absl::StatusOr<std::vector<presence::Candidate>>& cs) {
+    std::vector<std::string> out;
+    if (!cs.ok()) return std::vector<std::string>{cs.status().ToString()};
+    for (const auto& c : *cs) out.push_back(c.id);
+    return out;
+  };
+  presence::HelperRequirements req;
+  req.skills = {{"billing", 1}};
+  // An agent is never offered work, whatever their skills.
+  EXPECT_EQ(ids(presence_.SelectCandidates(req, 10)),
+            (std::vector<std::string>{"leader", "senior", "super"}));
+  req.role_keys = {keys_.RoleIndex("senior")};
+  EXPECT_EQ(ids(presence_.SelectCandidates(req, 10)), (std::vector<std::string>{"senior"}));
+  req.role_keys = {keys_.RoleIndex("senior"), keys_.RoleIndex("supervisor")};
+  EXPECT_EQ(ids(presence_.SelectCandidates(req, 10)), (std::vector<std::string>{"senior", "super"}));
+  EXPECT_EQ(ids(presence_.SelectCandidates(req, 1)), (std::vector<std::string>{"senior"}));
+  req.ranking = presence::HelperRequirements::Ranking::kLongestIdle;
+  EXPECT_EQ(ids(presence_.SelectCandidates(req, 10)), (std::vector<std::string>{"super", "senior"}));
+  req.role_keys = {keys_.RoleIndex("agent"), keys_.RoleIndex("team_leader"),
+                   keys_.RoleIndex("supervisor")};
+  EXPECT_EQ(ids(presence_.SelectCandidates(req, 10)), (std::vector<std::string>{"super", "leader"}));
+  req.ranking = presence::HelperRequirements::Ranking::kLeastLoaded;
+  EXPECT_EQ(ids(presence_.SelectCandidates(req, 1)), (std::vector<std::string>{"super"}));
+  EXPECT_EQ(redis_.Command({"EXISTS", keys_.Scratch()})->integer, 0);
+}
+
 TEST_F(PresenceStoreTest, StatusUnknownPersonIsNotFound) {
   EXPECT_EQ(presence_.SetStatus("ghost", v1::PRESENCE_STATUS_AVAILABLE, "", true).status().code(),
             absl::StatusCode::kNotFound);

@@ -5,10 +5,12 @@
 --
 -- The work is done by Redis's own set operations, not by walking people in Lua: the
 -- intersection of "offerable now" (scored by idle-since), the skill indexes (scored by
--- proficiency), the language index and the ring's filters (role sets, team or site) is stored in
--- a scratch key with score = idle_since - weakest proficiency * W (W = 1e13 to rank by
--- proficiency, 0 to rank by idle time only), so ascending score order is the ranking
+-- proficiency), the language index and the ring's team or site (and its role set, when it names
+-- one) is stored in a scratch key with score = idle_since - weakest proficiency * W (W = 1e13 to
+-- rank by proficiency, 0 to rank by idle time only), so ascending score order is the ranking
 -- (milliseconds since the epoch stay far below 1e13, and the sums are exact in a double).
+-- Several role sets are not unioned into a key of their own (that costs Redis more than the
+-- whole intersection): the walk checks the few people it looks at against them instead.
 -- KEYS[1] pool: the offerable index (or the on-call index), KEYS[2] language index,
 -- KEYS[3] excluded-people set, KEYS[4], KEYS[5] scratch keys (deleted before returning),
 -- KEYS[6] scope set (team or site), KEYS[7] round-robin pointer, KEYS[8 .. 7+R] role sets, then
@@ -75,12 +77,13 @@ end
 local inputs, weights = {KEYS[1], skills_key}, {1, -1e13}
 if by_language then inputs[#inputs + 1] = KEYS[2]; weights[#weights + 1] = 0 end
 if with_scope then inputs[#inputs + 1] = KEYS[6]; weights[#weights + 1] = 0 end
-if nroles > 0 then
-  local args = {'ZUNIONSTORE', scratch, nroles}
-  for r = 1, nroles do args[#args + 1] = KEYS[7 + r] end
-  redis.call(unpack(args))
-  inputs[#inputs + 1] = scratch
-  weights[#weights + 1] = 0
+if nroles == 1 then inputs[#inputs + 1] = KEYS[8]; weights[#weights + 1] = 0 end
+local function has_role(id)
+  if nroles < 2 then return true end
+  for r = 1, nroles do
+    if redis.call('SISMEMBER', KEYS[7 + r], id) == 1 then return true end
+  end
+  return false
 end
 local args = {'ZINTERSTORE', scratch, #inputs}
 for _, k in ipairs(inputs) do args[#args + 1] = k end
@@ -109,7 +112,7 @@ while true do
         ok = tonumber(redis.call('ZSCORE', KEYS[first_skill + s - 1], id) or '0') >= mins[s]
       end
     end
-    if ok then found[#found + 1] = {id, weakest, idle} end
+    if ok and has_role(id) then found[#found + 1] = {id, weakest, idle} end
     if W > 0 and #found >= limit then break end
   end
   if W > 0 and #found >= limit then break end

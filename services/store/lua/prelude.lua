@@ -18,12 +18,11 @@ local BL_NKEYS = #KEYS - 2 - 2 * tonumber(ARGV[tonumber(ARGV[5])])
 
 -- Appends one event to a user's log, trims the log to its retention, remembers the newest cursor
 -- (so that resume can tell a trimmed log from an empty one) and announces it on the channel.
--- Stream ids come from the Redis clock, so age trimming uses it too.
+-- Stream ids come from the Redis clock, so age trimming counts from the new entry's id.
 local function bl_append_event(stream, last, user, payload)
   local prev = redis.call('GET', last) or '0-0'
   local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 'p', prev, 'e', payload)
-  local t = redis.call('TIME')
-  local min_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[3])
+  local min_ms = tonumber(string.match(id, '^%d+')) - tonumber(ARGV[3])
   redis.call('XTRIM', stream, 'MINID', '~', string.format('%d', math.max(min_ms, 0)))
   redis.call('SET', last, id)
   redis.call('PUBLISH', ARGV[1], user .. '\n' .. id .. '\n' .. prev .. '\n' .. payload)
