@@ -256,7 +256,11 @@ absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
   call.Arg(static_cast<int64_t>(req.role_keys.size()));
   call.Arg(req.only_person);
   static constexpr const char* kRankingCode[] = {"p", "i", "l", "r"};
-  call.Arg(kRankingCode[static_cast<int>(req.ranking)]);
+  // One skill by proficiency among the offerable: the free indexes are that ranking already.
+  const bool from_free_indexes = req.ranking == HelperRequirements::Ranking::kProficiency &&
+                                 req.skills.size() == 1 && !req.on_call_pool &&
+                                 req.only_person.empty();
+  call.Arg(from_free_indexes ? "P" : kRankingCode[static_cast<int>(req.ranking)]);
   for (const auto& [skill, min] : req.skills) call.Arg(static_cast<int64_t>(min));
   auto reply = call.Run(*redis_, SelectCandidatesScript());
   if (!reply.ok()) return reply.status();

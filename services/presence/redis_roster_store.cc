@@ -50,11 +50,13 @@ RedisRosterStore::RedisRosterStore(store::RedisClient* redis, const store::Keys*
     : redis_(redis), keys_(keys), events_(events), clock_(clock) {}
 
 absl::StatusOr<RedisRosterStore::Snapshot> RedisRosterStore::Load() {
-  auto head =
-      redis_->Pipeline({{"GET", keys_->RosterVersion()}, {"ZRANGE", keys_->People(), "0", "-1"}});
+  auto head = redis_->Pipeline({{"GET", keys_->RosterVersion()},
+                                {"ZRANGE", keys_->People(), "0", "-1"},
+                                {"EXISTS", keys_->FreeIndexReady()}});
   if (!head.ok()) return head.status();
   Snapshot snap;
   snap.version = (*head)[0].is_nil() ? "0" : (*head)[0].AsString();
+  snap.free_indexes_ready = (*head)[2].AsInteger() == 1;
   std::vector<std::string> ids;
   for (const auto& e : (*head)[1].elements) ids.push_back(e.str);
   auto people = GetMany(ids);
@@ -102,7 +104,8 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
     for (const std::string& id : diff.removed) response.add_removed(id);
     response.set_unchanged(diff.unchanged);
     response.set_dry_run(dry_run);
-    if (dry_run || (diff.added.empty() && diff.updated.empty() && diff.removed.empty())) {
+    if (dry_run || (diff.added.empty() && diff.updated.empty() && diff.removed.empty() &&
+                    snap.free_indexes_ready)) {
       return response;
     }
 
@@ -124,19 +127,34 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
       Cmd(call, "HSET", keys_->Presence(p->id()),
           {"status", absl::StrCat(static_cast<int>(v1::PRESENCE_STATUS_OFFLINE)), "since",
            absl::StrCat(now), "reason", "", "capacity", absl::StrCat(p->capacity()), "idle_since",
-           absl::StrCat(now), "missed", "0", "alive", "0"});
+           absl::StrCat(now), "missed", "0", "alive", "0", "skills", EncodeSkills(*p)});
       // Someone removed and added back keeps the load of the threads they still hold.
       Cmd(call, "HINCRBY", keys_->Presence(p->id()), {"load", "0"});
       Cmd(call, "HINCRBY", keys_->Presence(p->id()), {"offers", "0"});
     }
+    std::set<std::string> refreshed;
+    auto refresh_presence = [&](const v1::Person& p) {
+      Cmd(call, "HSET", keys_->Presence(p.id()),
+          {"capacity", absl::StrCat(p.capacity()), "skills", EncodeSkills(p)});
+      call.Arg("R");
+      call.Arg(static_cast<int64_t>(call.Key(keys_->Presence(p.id()))));
+      call.Arg(p.id());
+      refreshed.insert(p.id());
+    };
     for (const v1::Person* p : diff.updated) {
       write_person(*p);
       IndexChanges(call, p->id(), IndexEntriesFor(snap.people.at(p->id()), *keys_),
                    IndexEntriesFor(*p, *keys_));
-      Cmd(call, "HSET", keys_->Presence(p->id()), {"capacity", absl::StrCat(p->capacity())});
-      call.Arg("R");
-      call.Arg(static_cast<int64_t>(call.Key(keys_->Presence(p->id()))));
-      call.Arg(p->id());
+      refresh_presence(*p);
+    }
+    if (!snap.free_indexes_ready) {
+      // The first change after an upgrade gives everyone's presence hash their skills, which
+      // lists the offerable in the free indexes; from then on they are complete.
+      for (const v1::Person* p : diff.added) refreshed.insert(p->id());
+      for (const v1::Person& p : people) {
+        if (!refreshed.count(p.id())) refresh_presence(p);
+      }
+      Cmd(call, "SET", keys_->FreeIndexReady(), {"1"});
     }
     for (const std::string& id : diff.removed) {
       IndexChanges(call, id, IndexEntriesFor(snap.people.at(id), *keys_), {});
@@ -150,7 +168,7 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
       Cmd(call, "ZREM", keys_->Liveness(), {id});
       Cmd(call, "HSET", keys_->Presence(id),
           {"status", absl::StrCat(static_cast<int>(v1::PRESENCE_STATUS_OFFLINE)), "alive", "0",
-           "capacity", "0"});
+           "capacity", "0", "skills", ""});
       call.Arg("R");
       call.Arg(static_cast<int64_t>(call.Key(keys_->Presence(id))));
       call.Arg(id);

@@ -42,6 +42,7 @@ class RedisRosterStore {
   struct Snapshot {
     std::string version;
     std::map<std::string, v1::Person> people;
+    bool free_indexes_ready = false;  // Keys::FreeIndexReady is set
   };
   absl::StatusOr<Snapshot> Load();
   absl::StatusOr<std::vector<std::string>> Members(const std::string& index_key);

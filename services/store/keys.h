@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 #include "absl/strings/string_view.h"
 
 namespace backline::store {
@@ -53,6 +55,17 @@ class Keys {
   // Sorted set of people who may be offered work now -> idle_since (ms). Kept in step with the
   // presence hashes by every script that changes one of them.
   std::string Offerable() const { return Key("idx:offerable", ""); }
+  // Zset per skill and proficiency level: the offerable people with that skill at that level ->
+  // idle_since (ms), kept with the offerable index (the scripts build these names from the
+  // offerable index's, so the two must stay side by side). The top of a one-skill ranking is
+  // read from them, best level first, without intersecting whole sets.
+  std::string FreeIndex(absl::string_view skill, int level) const {
+    return Key("idx:free:", absl::StrCat(skill, ":", level));
+  }
+  // String, present once every presence hash carries its person's skills (set by the first
+  // roster change after an upgrade): until then the free indexes may be incomplete and are not
+  // read.
+  std::string FreeIndexReady() const { return Key("idx:free_ready", ""); }
   // Zset: people ON_CALL, alive and below capacity (idle-since scores): whom a policy may let
   // take URGENT escalations while on a customer call.
   std::string OnCallIndex() const { return Key("idx:on_call", ""); }

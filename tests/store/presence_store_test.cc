@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -198,6 +199,7 @@ TEST_F(PresenceStoreTest, OfferableIndexNeverDisagreesWithTheHashes) {
     for (int i = 0; i < 10; ++i) {
       auto r = Roster(30);
       r.Mutable(i)->set_capacity(i % 3);
+      r.Mutable(i)->mutable_skills(0)->set_proficiency(5 - i % 5);
       ASSERT_TRUE(roster_.Apply(r, false).ok());
     }
   });
@@ -224,7 +226,101 @@ TEST_F(PresenceStoreTest, OfferableIndexNeverDisagreesWithTheHashes) {
     auto load = redis_.Command({"ZSCORE", keys_.LoadIndex(), id});
     ASSERT_TRUE(load.ok());
     EXPECT_EQ(load->AsInteger(-1), f->elements[2].AsInteger()) << id;
+    // The free indexes list exactly the offerable, under their skill's level, by idle time.
+    auto person = roster_.Get(id);
+    ASSERT_TRUE(person.ok());
+    const int level = person->skills(0).proficiency();
+    for (int l = 1; l <= 5; ++l) {
+      auto score = redis_.Command({"ZSCORE", keys_.FreeIndex("billing", l), id});
+      ASSERT_TRUE(score.ok());
+      if (l == level && offerable.count(id)) {
+        EXPECT_EQ(score->str, redis_.Command({"ZSCORE", keys_.Offerable(), id})->str) << id;
+      } else {
+        EXPECT_TRUE(score->is_nil()) << id << " is listed free at billing level " << l;
+      }
+    }
   }
+}
+
+// The free indexes are the one-skill ranking that intersecting the indexes gives: for random
+// rosters, presence and requirements both ways agree, person for person — also before the
+// indexes were ever built (an upgrade), until a roster change builds them.
+TEST_F(PresenceStoreTest, FreeIndexesRankAsTheIntersectionDoes) {
+  std::mt19937 rng(7);
+  const char* skills[] = {"billing", "refunds", "hardware"};
+  const char* langs[] = {"da", "nl", "lt"};
+  const v1::Role roles[] = {v1::ROLE_SENIOR, v1::ROLE_TEAM_LEADER, v1::ROLE_SUPERVISOR};
+  google::protobuf::RepeatedPtrField<v1::Person> people;
+  for (int i = 0; i < 60; ++i) {
+    std::map<std::string, int> have;
+    for (const char* skill : skills) {
+      if (rng() % 3 != 0) have[skill] = 1 + static_cast<int>(rng() % 5);
+    }
+    v1::Person p = MakePerson(absl::StrCat("p", i), roles[rng() % 3], have,
+                              {langs[rng() % 3]}, 1 + static_cast<int>(rng() % 3));
+    p.set_team(absl::StrCat("team", rng() % 3));
+    *people.Add() = std::move(p);
+  }
+  ASSERT_TRUE(roster_.Apply(people, false).ok());
+  for (int i = 0; i < 60; ++i) {
+    const v1::PresenceStatus status =
+        rng() % 4 == 0 ? v1::PRESENCE_STATUS_BREAK : v1::PRESENCE_STATUS_AVAILABLE;
+    ASSERT_TRUE(presence_.SetStatus(absl::StrCat("p", i), status, "", true).ok());
+    clock_.Advance(absl::Milliseconds(rng() % 3));  // some idle since the same moment
+  }
+  ASSERT_TRUE(redis_.Command({"SADD", "declined-test", "p3", "p7", "p11", "p19"}).ok());
+  auto query = [&](int n) {
+    presence::HelperRequirements req;
+    req.skills = {{skills[n % 3], 1 + (n / 3) % 5}};
+    if (n % 2) req.language = langs[n % 3];
+    if (n % 5 == 0) req.excluded_set_key = "declined-test";
+    if (n % 7 == 0) req.scope_key = keys_.TeamIndex(absl::StrCat("team", n % 3));
+    if (n % 4 == 1) req.role_keys = {keys_.RoleIndex("senior")};
+    if (n % 4 == 2) req.role_keys = {keys_.RoleIndex("senior"), keys_.RoleIndex("supervisor")};
+    req.exclude_person = absl::StrCat("p", n % 60);
+    return req;
+  };
+  auto rank = [&](const presence::HelperRequirements& req, int limit) {
+    auto r = presence_.SelectCandidates(req, limit);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    for (const auto& c : r.value_or(std::vector<presence::Candidate>{})) {
+      out.push_back(absl::StrCat(c.id, "/", c.proficiency, "/", c.idle_since_ms, "/", c.load));
+    }
+    return out;
+  };
+  auto rank_all = [&]() {
+    std::vector<std::vector<std::string>> out;
+    for (int n = 0; n < 90; ++n) {
+      for (int limit : {1, 3, 50}) out.push_back(rank(query(n), limit));
+    }
+    return out;
+  };
+  ASSERT_EQ(redis_.Command({"EXISTS", keys_.FreeIndexReady()})->integer, 1);
+  const auto from_free = rank_all();
+  size_t found = 0;
+  for (const auto& r : from_free) found += r.size();
+  EXPECT_GT(found, 500u) << "the queries found too few people to compare anything";
+
+  // Without the ready mark the same calls intersect the indexes.
+  ASSERT_TRUE(redis_.Command({"DEL", keys_.FreeIndexReady()}).ok());
+  EXPECT_EQ(rank_all(), from_free);
+
+  // Data from before the free indexes: no skills in the presence hashes, no free indexes. The
+  // intersection still ranks; the next roster change (even one that changes nothing) builds them.
+  auto free_keys = redis_.Command({"KEYS", "*idx:free:*"});
+  ASSERT_TRUE(free_keys.ok());
+  for (const auto& k : free_keys->elements) ASSERT_TRUE(redis_.Command({"DEL", k.str}).ok());
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(redis_.Command({"HDEL", keys_.Presence(absl::StrCat("p", i)), "skills",
+                                "free_in"}).ok());
+  }
+  EXPECT_EQ(rank_all(), from_free);
+  auto again = roster_.Apply(people, false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->unchanged(), 60);
+  ASSERT_EQ(redis_.Command({"EXISTS", keys_.FreeIndexReady()})->integer, 1);
+  EXPECT_EQ(rank_all(), from_free);
 }
 
 }  // namespace

@@ -18,7 +18,8 @@
 -- own ARGV: [1] limit, [2] person never to return (the requester), [3] '1' to filter by language,
 -- [4] '1' to skip the excluded set, [5] '1' to filter by the scope set, [6] R, the number of role
 -- sets (their union filters), [7] only this person ('' for anyone), [8] order: 'p' proficiency,
--- 'i' longest idle, 'l' least loaded, 'r' round robin, [9..] minimum proficiency per
+-- 'P' proficiency for one skill among the offerable (read from the free indexes when they are
+-- complete), 'i' longest idle, 'l' least loaded, 'r' round robin, [9..] minimum proficiency per
 -- requirement, in KEYS order
 -- (KEYS that a flag or the order switches off are not read.)
 -- Returns {id, proficiency, idle_since, load, ...}, best first.
@@ -30,7 +31,6 @@ local with_scope = ARGV[BL_ARG0 + 5] == '1'
 local nroles = tonumber(ARGV[BL_ARG0 + 6])
 local only = ARGV[BL_ARG0 + 7]
 local order = ARGV[BL_ARG0 + 8]
-local W = order == 'p' and 1e13 or 0
 local scratch, scratch2 = KEYS[4], KEYS[5]
 local first_skill = 8 + nroles
 local nskills = BL_NKEYS - first_skill + 1
@@ -64,6 +64,52 @@ if only ~= '' then
   return {only, weakest, tonumber(idle), tonumber(redis.call('ZSCORE', BL_LOAD_INDEX, only) or '0')}
 end
 
+local function load_of(id) return tonumber(redis.call('ZSCORE', BL_LOAD_INDEX, id) or '0') end
+local function in_roles(id)
+  if nroles == 0 then return true end
+  for r = 1, nroles do
+    if redis.call('SISMEMBER', KEYS[7 + r], id) == 1 then return true end
+  end
+  return false
+end
+
+-- One skill, by proficiency, among the offerable: the free indexes hold them by skill and level,
+-- longest idle first (equal times by id, as Redis orders equal scores) — the ranking itself. Walk
+-- them from the best level down and check the few people looked at; no intersection, so the cost
+-- does not grow with the number of people available.
+if order == 'P' then
+  local index_base = string.sub(KEYS[1], 1, #KEYS[1] - #'offerable')
+  if redis.call('EXISTS', index_base .. 'free_ready') == 1 then
+    local skill = string.sub(KEYS[first_skill], #index_base + #'skill:' + 1)
+    local out, chunk = {}, limit + 16
+    for level = 5, math.max(mins[1], 1), -1 do
+      local key, offset = index_base .. 'free:' .. skill .. ':' .. level, 0
+      while #out < 4 * limit do
+        local page = redis.call('ZRANGE', key, offset, offset + chunk - 1, 'WITHSCORES')
+        for i = 1, #page, 2 do
+          local id = page[i]
+          if id ~= requester and
+             (not with_excluded or redis.call('SISMEMBER', KEYS[3], id) == 0) and
+             (not by_language or redis.call('SISMEMBER', KEYS[2], id) == 1) and
+             (not with_scope or redis.call('SISMEMBER', KEYS[6], id) == 1) and in_roles(id) then
+            out[#out + 1] = id
+            out[#out + 1] = level
+            out[#out + 1] = tonumber(page[i + 1])
+            out[#out + 1] = load_of(id)
+            if #out == 4 * limit then break end
+          end
+        end
+        if #page < 2 * chunk then break end
+        offset = offset + chunk
+      end
+      if #out == 4 * limit then break end
+    end
+    return out
+  end
+  order = 'p'  -- not complete yet: rank by intersecting the indexes
+end
+local W = order == 'p' and 1e13 or 0
+
 -- The weakest proficiency of everyone with all the skills (one skill: that skill's index).
 local skills_key = KEYS[first_skill]
 if nskills > 1 then
@@ -78,13 +124,7 @@ local inputs, weights = {KEYS[1], skills_key}, {1, -1e13}
 if by_language then inputs[#inputs + 1] = KEYS[2]; weights[#weights + 1] = 0 end
 if with_scope then inputs[#inputs + 1] = KEYS[6]; weights[#weights + 1] = 0 end
 if nroles == 1 then inputs[#inputs + 1] = KEYS[8]; weights[#weights + 1] = 0 end
-local function has_role(id)
-  if nroles < 2 then return true end
-  for r = 1, nroles do
-    if redis.call('SISMEMBER', KEYS[7 + r], id) == 1 then return true end
-  end
-  return false
-end
+local function has_role(id) return nroles < 2 or in_roles(id) end
 local args = {'ZINTERSTORE', scratch, #inputs}
 for _, k in ipairs(inputs) do args[#args + 1] = k end
 args[#args + 1] = 'WEIGHTS'
@@ -118,7 +158,6 @@ while true do
   if W > 0 and #found >= limit then break end
   offset = offset + chunk
 end
-local function load_of(id) return tonumber(redis.call('ZSCORE', BL_LOAD_INDEX, id) or '0') end
 if order == 'l' then
   for _, c in ipairs(found) do c[4] = load_of(c[1]) end
 end

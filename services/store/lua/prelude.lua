@@ -65,11 +65,13 @@ local BL_OFFLINE = '6'    -- PresenceStatus.PRESENCE_STATUS_OFFLINE
 -- when P became offerable and `unavailable P` when P, holding offers, is no longer AVAILABLE or
 -- alive (the router withdraws the offers P may no longer hold); presence watchers hear P. Keeps
 -- the on-call index (ON_CALL, alive, below capacity; routers hear `on_call P` when P enters it)
--- and the load index the same way. Every script that changes a presence hash ends with this.
--- Returns true when offerable.
+-- and the load index the same way, and the free indexes (Keys::FreeIndex: one per skill and
+-- level, named after the offerable index; the presence hash's `skills` are the person's,
+-- `free_in` the ones they are listed under now). Every script that changes a presence hash ends
+-- with this. Returns true when offerable.
 local function bl_refresh_offerable(presence, offerable, person)
   local f = redis.call('HMGET', presence, 'status', 'load', 'capacity', 'alive', 'idle_since',
-                       'offers')
+                       'offers', 'skills', 'free_in')
   local room = f[4] == '1' and tonumber(f[2] or '0') < tonumber(f[3] or '0')
   local ok = f[1] == BL_AVAILABLE and room
   if f[1] == BL_ON_CALL and room then
@@ -84,7 +86,21 @@ local function bl_refresh_offerable(presence, offerable, person)
   else
     redis.call('ZREM', BL_LOAD_INDEX, person)
   end
-  local was = redis.call('ZSCORE', offerable, person) ~= false
+  local was_idle = redis.call('ZSCORE', offerable, person)
+  local was = was_idle ~= false
+  local free, had = ok and (f[7] or '') or '', f[8] or ''
+  if had ~= free or (ok and tonumber(was_idle or '-1') ~= tonumber(f[5] or '0')) then
+    local base = string.sub(offerable, 1, #offerable - #'offerable') .. 'free:'
+    if had ~= free then
+      for skill, level in string.gmatch(had, '([^;:]+):(%d+)') do
+        redis.call('ZREM', base .. skill .. ':' .. level, person)
+      end
+      redis.call('HSET', presence, 'free_in', free)
+    end
+    for skill, level in string.gmatch(free, '([^;:]+):(%d+)') do
+      redis.call('ZADD', base .. skill .. ':' .. level, tonumber(f[5] or '0'), person)
+    end
+  end
   if ok then
     redis.call('ZADD', offerable, tonumber(f[5] or '0'), person)
     if not was then redis.call('PUBLISH', ARGV[6], 'available ' .. person) end
