@@ -53,6 +53,17 @@ absl::Status ReadSeconds(const json& obj, const char* name, const std::string& p
   return absl::OkStatus();
 }
 
+// A Redis address, keeping the settings already read (pool, timeouts, spin).
+absl::StatusOr<store::RedisOptions> WithRedisAddress(const store::RedisOptions& settings,
+                                                     absl::string_view address) {
+  auto opts = store::ParseRedisAddress(address);
+  if (!opts.ok()) return opts.status();
+  opts->pool_size = settings.pool_size;
+  opts->command_timeout = settings.command_timeout;
+  opts->reply_spin = settings.reply_spin;
+  return opts;
+}
+
 }  // namespace
 
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
@@ -69,16 +80,15 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
   std::string redis;
   BL_RETURN_IF_ERROR(Read(j, "redis", "", &redis));
   if (!redis.empty()) {
-    auto opts = store::ParseRedisAddress(redis);
-    if (!opts.ok()) return opts.status();
-    opts->pool_size = c->redis.pool_size;
-    opts->command_timeout = c->redis.command_timeout;
-    c->redis = *opts;
+    BL_ASSIGN_OR_RETURN(c->redis, WithRedisAddress(c->redis, redis));
   }
   BL_RETURN_IF_ERROR(Read(j, "redis_pool_size", "", &c->redis.pool_size, 1, 256));
   double timeout_ms = absl::ToDoubleMilliseconds(c->redis.command_timeout);
   BL_RETURN_IF_ERROR(Read(j, "redis_timeout_ms", "", &timeout_ms, 10, 60000));
   c->redis.command_timeout = absl::Milliseconds(timeout_ms);
+  double spin_us = absl::ToDoubleMicroseconds(c->redis.reply_spin);
+  BL_RETURN_IF_ERROR(Read(j, "redis_reply_spin_us", "", &spin_us, 0, 1000));
+  c->redis.reply_spin = absl::Microseconds(spin_us);
   BL_RETURN_IF_ERROR(Read(j, "key_prefix", "", &c->key_prefix));
   std::string secret_file;
   BL_RETURN_IF_ERROR(Read(j, "token_secret_file", "", &secret_file));
@@ -134,11 +144,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   }
   if (const std::string v = absl::GetFlag(FLAGS_listen); !v.empty()) c.listen = v;
   if (const std::string v = absl::GetFlag(FLAGS_redis); !v.empty()) {
-    auto opts = store::ParseRedisAddress(v);
-    if (!opts.ok()) return opts.status();
-    opts->pool_size = c.redis.pool_size;
-    opts->command_timeout = c.redis.command_timeout;
-    c.redis = *opts;
+    BL_ASSIGN_OR_RETURN(c.redis, WithRedisAddress(c.redis, v));
   }
   if (const std::string v = absl::GetFlag(FLAGS_key_prefix); !v.empty()) c.key_prefix = v;
   if (const std::string v = absl::GetFlag(FLAGS_token_secret_file); !v.empty()) {

@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -87,8 +88,8 @@ absl::Status Unavailable(absl::string_view what, const redisContext* c) {
       absl::StrCat("redis ", what, ": ", c != nullptr && c->err ? c->errstr : "no connection"));
 }
 
-// Sends one command and reads its reply on a blocking context.
-absl::StatusOr<RedisReply> RoundTrip(redisContext* c, absl::Span<const std::string> argv) {
+// Appends one command to the context's output buffer.
+bool Append(redisContext* c, absl::Span<const std::string> argv) {
   std::vector<const char*> ptrs;
   std::vector<size_t> lens;
   ptrs.reserve(argv.size());
@@ -97,12 +98,39 @@ absl::StatusOr<RedisReply> RoundTrip(redisContext* c, absl::Span<const std::stri
     ptrs.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* raw = static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
-  if (raw == nullptr) return Unavailable("command failed", c);
-  RedisReply reply = CopyReply(raw);
+  return redisAppendCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data()) ==
+         REDIS_OK;
+}
+
+// Sends what was appended, then polls the socket for up to `spin` before the caller's blocking
+// read: a reply that comes within it is read without the thread going to sleep.
+bool SendAndSpin(redisContext* c, absl::Duration spin) {
+  for (int done = 0; !done;) {
+    if (redisBufferWrite(c, &done) != REDIS_OK) return false;
+  }
+  if (spin <= absl::ZeroDuration()) return true;
+  const absl::Time until = absl::Now() + spin;
+  pollfd p{c->fd, POLLIN, 0};
+  do {
+    if (::poll(&p, 1, 0) != 0) return true;
+  } while (absl::Now() < until);
+  return true;
+}
+
+// Reads one reply on a blocking context.
+absl::StatusOr<RedisReply> ReadReply(redisContext* c, absl::string_view what) {
+  void* raw = nullptr;
+  if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) return Unavailable(what, c);
+  RedisReply reply = CopyReply(static_cast<redisReply*>(raw));
   freeReplyObject(raw);
   return reply;
+}
+
+// Sends one command and reads its reply on a blocking context.
+absl::StatusOr<RedisReply> RoundTrip(redisContext* c, absl::Span<const std::string> argv,
+                                     absl::Duration spin = absl::ZeroDuration()) {
+  if (!Append(c, argv) || !SendAndSpin(c, spin)) return Unavailable("command failed", c);
+  return ReadReply(c, "command failed");
 }
 
 // Connects, authenticates and selects the database.
@@ -257,7 +285,7 @@ absl::StatusOr<RedisReply> RedisClient::Command(std::initializer_list<absl::stri
 absl::StatusOr<RedisReply> RedisClient::Command(absl::Span<const std::string> argv) {
   auto conn = Acquire();
   if (!conn.ok()) return conn.status();
-  auto reply = RoundTrip((*conn)->get(), argv);
+  auto reply = RoundTrip((*conn)->get(), argv, options_.reply_spin);
   Release(std::move(conn).value(), reply.ok());
   if (!reply.ok()) return reply.status();
   if (reply->type == RedisReply::Type::kError && IsTransientError(reply->str)) {
@@ -273,30 +301,26 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
   std::unique_ptr<Connection> conn = std::move(conn_or).value();
   redisContext* c = conn->get();
   for (const auto& argv : commands) {
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
-    for (const std::string& a : argv) {
-      ptrs.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data()) !=
-        REDIS_OK) {
+    if (!Append(c, argv)) {
       absl::Status st = Unavailable("pipeline append", c);
       Release(std::move(conn), false);
       return st;
     }
   }
+  if (!SendAndSpin(c, options_.reply_spin)) {
+    absl::Status st = Unavailable("pipeline write", c);
+    Release(std::move(conn), false);
+    return st;
+  }
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
-      absl::Status st = Unavailable("pipeline read", c);
+    auto reply = ReadReply(c, "pipeline read");
+    if (!reply.ok()) {
       Release(std::move(conn), false);
-      return st;
+      return reply.status();
     }
-    replies.push_back(CopyReply(static_cast<redisReply*>(raw)));
-    freeReplyObject(raw);
+    replies.push_back(std::move(reply).value());
   }
   Release(std::move(conn), true);
   for (const RedisReply& r : replies) {
@@ -358,14 +382,7 @@ void RedisSubscriber::Run() {
       redisContext* c = ctx->get();
       std::vector<std::string> argv = {"SUBSCRIBE"};
       argv.insert(argv.end(), channels_.begin(), channels_.end());
-      std::vector<const char*> ptrs;
-      std::vector<size_t> lens;
-      for (const std::string& a : argv) {
-        ptrs.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      bool ok = redisAppendCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(),
-                                       lens.data()) == REDIS_OK;
+      bool ok = Append(c, argv);
       {
         absl::MutexLock lock(&mu_);
         if (stop_.load()) break;
