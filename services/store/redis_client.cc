@@ -102,18 +102,32 @@ bool Append(redisContext* c, absl::Span<const std::string> argv) {
          REDIS_OK;
 }
 
-// Sends what was appended, then polls the socket for up to `spin` before the caller's blocking
-// read: a reply that comes within it is read without the thread going to sleep.
-bool SendAndSpin(redisContext* c, absl::Duration spin) {
+// Whether a connection polls for its replies: it does while replies come within the budget, and
+// after one that did not (Redis busy, or waiting for a core itself) it blocks at once for the
+// next kSkipAfterMiss calls, so that a saturated machine does not also burn CPU polling.
+struct Spinner {
+  static constexpr int kSkipAfterMiss = 16;
+  absl::Duration budget;
+  int skip = 0;
+};
+
+// Sends what was appended, then polls the socket for up to the spinner's budget before the
+// caller's blocking read: a reply that comes within it is read without the thread going to sleep.
+bool SendAndSpin(redisContext* c, Spinner* spinner) {
   for (int done = 0; !done;) {
     if (redisBufferWrite(c, &done) != REDIS_OK) return false;
   }
-  if (spin <= absl::ZeroDuration()) return true;
-  const absl::Time until = absl::Now() + spin;
+  if (spinner == nullptr || spinner->budget <= absl::ZeroDuration()) return true;
+  if (spinner->skip > 0) {
+    --spinner->skip;
+    return true;
+  }
+  const absl::Time until = absl::Now() + spinner->budget;
   pollfd p{c->fd, POLLIN, 0};
   do {
     if (::poll(&p, 1, 0) != 0) return true;
   } while (absl::Now() < until);
+  spinner->skip = Spinner::kSkipAfterMiss;
   return true;
 }
 
@@ -128,8 +142,8 @@ absl::StatusOr<RedisReply> ReadReply(redisContext* c, absl::string_view what) {
 
 // Sends one command and reads its reply on a blocking context.
 absl::StatusOr<RedisReply> RoundTrip(redisContext* c, absl::Span<const std::string> argv,
-                                     absl::Duration spin = absl::ZeroDuration()) {
-  if (!Append(c, argv) || !SendAndSpin(c, spin)) return Unavailable("command failed", c);
+                                     Spinner* spinner = nullptr) {
+  if (!Append(c, argv) || !SendAndSpin(c, spinner)) return Unavailable("command failed", c);
   return ReadReply(c, "command failed");
 }
 
@@ -229,11 +243,13 @@ RedisScript::RedisScript(std::string name, std::string source)
 
 class RedisClient::Connection {
  public:
-  explicit Connection(ContextPtr c) : ctx_(std::move(c)) {}
+  Connection(ContextPtr c, absl::Duration spin) : ctx_(std::move(c)) { spinner_.budget = spin; }
   redisContext* get() { return ctx_.get(); }
+  Spinner* spinner() { return &spinner_; }
 
  private:
   ContextPtr ctx_;
+  Spinner spinner_;
 };
 
 RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {}
@@ -262,7 +278,7 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
     --open_;
     return ctx.status();
   }
-  return std::make_unique<Connection>(std::move(ctx).value());
+  return std::make_unique<Connection>(std::move(ctx).value(), options_.reply_spin);
 }
 
 void RedisClient::Release(std::unique_ptr<Connection> conn, bool healthy) {
@@ -285,7 +301,7 @@ absl::StatusOr<RedisReply> RedisClient::Command(std::initializer_list<absl::stri
 absl::StatusOr<RedisReply> RedisClient::Command(absl::Span<const std::string> argv) {
   auto conn = Acquire();
   if (!conn.ok()) return conn.status();
-  auto reply = RoundTrip((*conn)->get(), argv, options_.reply_spin);
+  auto reply = RoundTrip((*conn)->get(), argv, (*conn)->spinner());
   Release(std::move(conn).value(), reply.ok());
   if (!reply.ok()) return reply.status();
   if (reply->type == RedisReply::Type::kError && IsTransientError(reply->str)) {
@@ -307,7 +323,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
       return st;
     }
   }
-  if (!SendAndSpin(c, options_.reply_spin)) {
+  if (!SendAndSpin(c, conn->spinner())) {
     absl::Status st = Unavailable("pipeline write", c);
     Release(std::move(conn), false);
     return st;

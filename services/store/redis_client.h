@@ -37,7 +37,8 @@ struct RedisOptions {
   absl::Duration command_timeout = absl::Seconds(2);
   // How long a caller polls for the reply before its read blocks (zero: block at once). Redis
   // mostly answers within tens of microseconds; a thread put to sleep and woken again costs
-  // more than that, in CPU and in latency, above all on a virtual machine.
+  // more than that, in CPU and in latency, above all on a virtual machine. A connection whose
+  // reply did not come in time blocks at once for its next few calls (a busy machine).
   absl::Duration reply_spin = absl::Microseconds(50);
 };
 
