@@ -48,13 +48,14 @@ def verdict(ok):
 def main():
     d = sys.argv[1]
     rows = []
-    for layout in ("all-in-one", "split"):
+    for layout in ("all-in-one", "split", "all-in-one-redis-nice-0"):
         esc = load(d, layout + "-escalations")
         r = figure(esc, "escalation -> offer")
         if r and r["n"]:
             idle = idle_core_floor(esc)
             rows.append((
-                f"escalation → offer on the helper's stream, 2,200 connected, 100/s ({layout}; "
+                f"escalation → offer on the helper's stream, 2,200 connected, 100/s "
+                f"({layout.replace('-redis-nice-0', ', Redis at the default priority')}; "
                 f"others on the machine: {others(esc):.0f} % of a core)",
                 "p99 < 10 ms; p50 ≤ 4× (gRPC + Redis round trip)",
                 f"p99 {r['p99_ms']:.1f} ms; p50 {r['p50_ms']:.2f} ms = "
