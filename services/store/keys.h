@@ -11,7 +11,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-
 #include "absl/strings/string_view.h"
 
 namespace backline::store {
