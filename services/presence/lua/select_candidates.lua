@@ -78,12 +78,11 @@ end
 -- them from the best level down and check the few people looked at; no intersection, so the cost
 -- does not grow with the number of people available.
 if order == 'P' then
-  local index_base = string.sub(KEYS[1], 1, #KEYS[1] - #'offerable')
-  if redis.call('EXISTS', index_base .. 'free_ready') == 1 then
-    local skill = string.sub(KEYS[first_skill], #index_base + #'skill:' + 1)
+  if redis.call('EXISTS', bl_index_beside(KEYS[1], 'free_ready')) == 1 then
+    local skill = string.sub(KEYS[first_skill], #bl_index_beside(KEYS[1], 'skill:') + 1)
     local out, chunk = {}, limit + 16
     for level = 5, math.max(mins[1], 1), -1 do
-      local key, offset = index_base .. 'free:' .. skill .. ':' .. level, 0
+      local key, offset = bl_index_beside(KEYS[1], 'free:' .. skill .. ':' .. level), 0
       while #out < 4 * limit do
         local page = redis.call('ZRANGE', key, offset, offset + chunk - 1, 'WITHSCORES')
         for i = 1, #page, 2 do

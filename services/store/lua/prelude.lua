@@ -69,6 +69,12 @@ local BL_OFFLINE = '6'    -- PresenceStatus.PRESENCE_STATUS_OFFLINE
 -- level, named after the offerable index; the presence hash's `skills` are the person's,
 -- `free_in` the ones they are listed under now). Every script that changes a presence hash ends
 -- with this. Returns true when offerable.
+-- A key of the indexes kept beside the offerable index (same prefix): `free:<skill>:<level>`
+-- (Keys::FreeIndex), `free_ready` (Keys::FreeIndexReady), `skill:<skill>` (Keys::SkillIndex).
+local function bl_index_beside(offerable, name)
+  return string.sub(offerable, 1, #offerable - #'offerable') .. name
+end
+
 local function bl_refresh_offerable(presence, offerable, person)
   local f = redis.call('HMGET', presence, 'status', 'load', 'capacity', 'alive', 'idle_since',
                        'offers', 'skills', 'free_in')
@@ -90,15 +96,15 @@ local function bl_refresh_offerable(presence, offerable, person)
   local was = was_idle ~= false
   local free, had = ok and (f[7] or '') or '', f[8] or ''
   if had ~= free or (ok and tonumber(was_idle or '-1') ~= tonumber(f[5] or '0')) then
-    local base = string.sub(offerable, 1, #offerable - #'offerable') .. 'free:'
     if had ~= free then
       for skill, level in string.gmatch(had, '([^;:]+):(%d+)') do
-        redis.call('ZREM', base .. skill .. ':' .. level, person)
+        redis.call('ZREM', bl_index_beside(offerable, 'free:' .. skill .. ':' .. level), person)
       end
       redis.call('HSET', presence, 'free_in', free)
     end
     for skill, level in string.gmatch(free, '([^;:]+):(%d+)') do
-      redis.call('ZADD', base .. skill .. ':' .. level, tonumber(f[5] or '0'), person)
+      redis.call('ZADD', bl_index_beside(offerable, 'free:' .. skill .. ':' .. level),
+                 tonumber(f[5] or '0'), person)
     end
   end
   if ok then
