@@ -21,9 +21,12 @@ absl::Status FromGrpc(const grpc::Status& s) {
 }
 
 Backoff::Backoff(absl::Duration initial, absl::Duration max)
-    : initial_(std::max(initial, absl::Milliseconds(1))),
-      max_(std::max(max, initial_)),
-      rng_(std::random_device{}()) {}
+    : initial_(std::max(initial, absl::Milliseconds(1))), max_(std::max(max, initial_)) {}
+
+std::mt19937_64& ThreadRandom() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng;
+}
 
 absl::Duration Backoff::Next() {
   absl::Duration base = initial_;
@@ -31,7 +34,7 @@ absl::Duration Backoff::Next() {
   if (failures_ < 64) ++failures_;
   base = std::min(base, max_);
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return std::clamp(base * jitter(rng_), initial_, max_);
+  return std::clamp(base * jitter(ThreadRandom()), initial_, max_);
 }
 
 ClientImpl::ClientImpl(ClientOptions o) : options(std::move(o)) {
@@ -171,7 +174,7 @@ bool Client::WaitForConnected(absl::Duration timeout) {
 
 std::string Client::NewRequestId() {
   static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::mt19937_64& rng = internal::ThreadRandom();
   std::string id;
   for (int i = 0; i < 20; ++i) id.push_back(kAlphabet[rng() % 36]);
   return id;

@@ -35,8 +35,11 @@ class Backoff {
   absl::Duration initial_;
   absl::Duration max_;
   int failures_ = 0;
-  std::mt19937_64 rng_;
 };
+
+// This thread's random engine, seeded once from std::random_device: seeding one per call cost
+// more than the call's own work on a busy desktop.
+std::mt19937_64& ThreadRandom();
 
 // Shared by a Client and every feed and stream opened from it (they may outlive the Client).
 // Immutable after construction, so thread-safe.
