@@ -58,7 +58,8 @@ struct LoadReport {
   int cores = 0;
   Row lag{"generator: how late actions ran after their time"};
   bool counted_round_trips = false;
-  RoundTripReport round_trips;
+  RoundTripReport round_trips;        // each requester's next escalation (record cached)
+  RoundTripReport first_round_trips;  // each requester's first since the roster was applied
 
   nlohmann::json ToJson() const;
   std::string Markdown() const;

@@ -104,12 +104,16 @@ def main():
                      verdict(server["cpu_share_of_one_core"] < 0.02)))
     esc = load(d, "all-in-one-escalations")
     rt = (esc or {}).get("redis_round_trips")
-    if rt:
+    first = (esc or {}).get("redis_round_trips_first")
+    if rt and first:
         rows.append(("Redis round trips per escalation, create → offer (counted with MONITOR)",
                      "≤ 4, stated and justified",
-                     f"{rt['before_offer']:.2f} ({rt['in_call']:.2f} in the whole call; INFO reads: "
-                     f"{rt['reads_per_escalation']:.2f})",
-                     verdict(rt["before_offer"] <= 4.05)))
+                     f"{rt['before_offer']:.2f} once the requester's roster record is kept "
+                     f"({rt['in_call']:.2f} in the whole call; INFO reads: "
+                     f"{rt['reads_per_escalation']:.2f}); {first['before_offer']:.2f} for a "
+                     f"requester's first escalation (INFO reads: "
+                     f"{first['reads_per_escalation']:.2f})",
+                     verdict(max(rt["before_offer"], first["before_offer"]) <= 4.05)))
     print("| target | bar | this run | |")
     print("| --- | --- | --- | --- |")
     for row in rows:

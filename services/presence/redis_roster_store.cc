@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/events.h"
 #include "services/common/principal.h"
@@ -41,6 +42,15 @@ void IndexChanges(store::ScriptCall& call, const std::string& id,
       Cmd(call, "SADD", e.key, {id});
     }
   }
+}
+
+absl::StatusOr<v1::Person> PersonFromReply(absl::string_view id, const store::RedisReply& reply) {
+  if (reply.is_nil()) {
+    return absl::NotFoundError(absl::StrCat("person \"", id, "\" is not on the roster"));
+  }
+  v1::Person p;
+  if (!p.ParseFromString(reply.str)) return absl::DataLossError("stored person does not parse");
+  return p;
 }
 
 }  // namespace
@@ -212,12 +222,22 @@ absl::StatusOr<v1::Person> RedisRosterStore::Get(absl::string_view id) {
   BL_RETURN_IF_ERROR(CheckName("id", id));
   auto reply = redis_->Command({"HGET", keys_->Person(id), "proto"});
   if (!reply.ok()) return reply.status();
-  if (reply->is_nil()) {
-    return absl::NotFoundError(absl::StrCat("person \"", id, "\" is not on the roster"));
+  return PersonFromReply(id, *reply);
+}
+
+absl::StatusOr<RedisRosterStore::VersionedPerson> RedisRosterStore::GetVersioned(
+    absl::string_view id) {
+  BL_RETURN_IF_ERROR(CheckName("id", id));
+  // Redis runs a pipeline's commands in order: the version is read before the record.
+  auto replies =
+      redis_->Pipeline({{"GET", keys_->RosterVersion()}, {"HGET", keys_->Person(id), "proto"}});
+  if (!replies.ok()) return replies.status();
+  VersionedPerson out;
+  BL_ASSIGN_OR_RETURN(out.person, PersonFromReply(id, (*replies)[1]));
+  if (!(*replies)[0].is_nil() && !absl::SimpleAtoi((*replies)[0].str, &out.roster_version)) {
+    return absl::DataLossError("stored roster version is not a number");
   }
-  v1::Person p;
-  if (!p.ParseFromString(reply->str)) return absl::DataLossError("stored person does not parse");
-  return p;
+  return out;
 }
 
 absl::StatusOr<v1::ListPeopleResponse> RedisRosterStore::List(

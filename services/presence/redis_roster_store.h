@@ -29,6 +29,15 @@ class RedisRosterStore {
   // NOT_FOUND when the person is not on the roster.
   absl::StatusOr<v1::Person> Get(absl::string_view id);
 
+  // A person with the roster version read in the same round trip, just before the record: the
+  // record is that version's or a later one's. A script that finds the version unchanged knows
+  // the record is still current (every roster change increments it).
+  struct VersionedPerson {
+    v1::Person person;
+    int64_t roster_version = 0;
+  };
+  absl::StatusOr<VersionedPerson> GetVersioned(absl::string_view id);
+
   // People matching every set filter of `request`, ordered by id, one page.
   absl::StatusOr<v1::ListPeopleResponse> List(const v1::ListPeopleRequest& request);
 

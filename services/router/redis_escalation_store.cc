@@ -213,7 +213,8 @@ absl::StatusOr<Outcome> RedisEscalationStore::RunTransition(store::ScriptCall& c
 
 absl::StatusOr<std::string> RedisEscalationStore::Create(
     const v1::Escalation& e, absl::string_view request_id, const std::vector<Timer>& timers,
-    const std::vector<std::string>& bots, int64_t bots_version, const EventList& events) {
+    const std::vector<std::string>& bots, int64_t bots_version, int64_t roster_version,
+    const EventList& events) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(e.id()));
   // Without a request id the key is unique to this escalation and so never matches.
@@ -226,6 +227,7 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(
   call.Key(keys_->Thread(e.thread_id()));
   call.Key(keys_->ThreadMembers(e.thread_id()));
   call.Key(keys_->UserThreads(e.requester()));
+  call.Key(keys_->RosterVersion());
   for (const auto& s : e.skills()) call.Key(keys_->SkillIndex(s.skill()));
   for (const std::string& bot : bots) call.Key(keys_->UserThreads(bot));
   call.Arg(e.id());
@@ -239,6 +241,7 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(
   call.Arg(static_cast<int64_t>(e.skills_size()));
   call.Arg(static_cast<int64_t>(bots.size()));
   call.Arg(static_cast<int64_t>(timers.size()));
+  call.Arg(roster_version);
   for (const auto& s : e.skills()) call.Arg(s.skill());
   for (const std::string& bot : bots) call.Arg(bot);
   for (const Timer& t : timers) {
@@ -251,6 +254,7 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(
   if (status == "OK") return e.id();
   if (status == "EXISTS") return reply->elements[1].AsString();
   if (status == "BOTS_CHANGED") return absl::AbortedError(kBotsChanged);
+  if (status == "ROSTER_CHANGED") return absl::AbortedError(kRosterChanged);
   if (status == "UNKNOWN_SKILL") {
     return absl::InvalidArgumentError(absl::StrCat("skills: nobody on the roster has the skill \"",
                                                    reply->elements[1].AsString(), "\""));

@@ -33,6 +33,8 @@ enum class Outcome {
 
 // Create found the bot subscriptions changed since they were matched.
 inline constexpr absl::string_view kBotsChanged = "bot subscriptions changed";
+// Create found the roster changed since the requester's record was read.
+inline constexpr absl::string_view kRosterChanged = "roster changed";
 
 struct StoredEscalation {
   v1::Escalation escalation;
@@ -66,11 +68,12 @@ class RedisEscalationStore {
   // the same requester created with the same request id. INVALID_ARGUMENT for a skill nobody
   // has.
   // `bots` (matched against subscriptions at `bots_version`) join its thread; kBotsChanged when
-  // the subscriptions changed since (match again).
+  // the subscriptions changed since (match again). The requester's team and site were read at
+  // `roster_version`; kRosterChanged when the roster changed since (read the requester again).
   absl::StatusOr<std::string> Create(const v1::Escalation& escalation, absl::string_view request_id,
                                      const std::vector<Timer>& timers,
                                      const std::vector<std::string>& bots, int64_t bots_version,
-                                     const EventList& events);
+                                     int64_t roster_version, const EventList& events);
 
   // Bot subscriptions and their version.
   struct BotSubscriptions {

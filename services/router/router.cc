@@ -29,34 +29,40 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
     return absl::PermissionDeniedError("bots cannot escalate");
   }
   BL_RETURN_IF_ERROR(ValidateCreateRequest(&request));
-  auto requester = roster_->Get(caller.id);
-  if (absl::IsNotFound(requester.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("\"", caller.id, "\" is not on the roster, so cannot escalate"));
-  }
-  if (!requester.ok()) return requester.status();
-  const absl::Time now = clock_->Now();
-  v1::Escalation e = NewEscalation(NewServerId("esc"), *requester, request, now);
-  const GroupPolicy& group = config_.policy.For(e);
-  std::vector<RedisEscalationStore::Timer> timers;
-  if (group.broadcast_after > absl::ZeroDuration()) {
-    timers.push_back({TimerMember("wait", e.id(), 0), now + group.broadcast_after});
-  }
-  if (group.expire_after > absl::ZeroDuration()) {
-    timers.push_back({TimerMember("expire", e.id(), 0), now + group.expire_after});
-  }
-  // Bots whose subscriptions match are brought into its thread and told; the script checks
-  // the subscriptions did not change meanwhile.
+  // The script checks both the roster version the requester's record was read at and the
+  // version of the bot subscriptions the bots were matched against; when either changed, the
+  // escalation is made again from fresh reads.
+  v1::Escalation e;
   absl::StatusOr<std::string> created;
+  bool roster_changed = false, bots_changed = false;
   for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
-    BL_ASSIGN_OR_RETURN(auto bots, MatchingBots(e, /*reload=*/attempt > 0));
+    auto requester = Requester(caller.id, roster_changed);
+    if (absl::IsNotFound(requester.status())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("\"", caller.id, "\" is not on the roster, so cannot escalate"));
+    }
+    if (!requester.ok()) return requester.status();
+    const absl::Time now = clock_->Now();
+    e = NewEscalation(NewServerId("esc"), requester->person, request, now);
+    const GroupPolicy& group = config_.policy.For(e);
+    std::vector<RedisEscalationStore::Timer> timers;
+    if (group.broadcast_after > absl::ZeroDuration()) {
+      timers.push_back({TimerMember("wait", e.id(), 0), now + group.broadcast_after});
+    }
+    if (group.expire_after > absl::ZeroDuration()) {
+      timers.push_back({TimerMember("expire", e.id(), 0), now + group.expire_after});
+    }
+    // Bots whose subscriptions match are brought into its thread and told.
+    BL_ASSIGN_OR_RETURN(auto bots, MatchingBots(e, bots_changed));
     EventList events = {{e.requester(), EscalationUpdatedEvent(e, now)}};
     v1::Event told = EventAt(now);
     *told.mutable_escalation_created()->mutable_escalation() = e;
     for (const std::string& bot : bots.first) events.push_back({bot, told});
-    created =
-        escalations_->Create(e, request.request_id(), timers, bots.first, bots.second, events);
-    if (created.ok() || created.status().message() != kBotsChanged) break;
+    created = escalations_->Create(e, request.request_id(), timers, bots.first, bots.second,
+                                   requester->roster_version, events);
+    roster_changed = !created.ok() && created.status().message() == kRosterChanged;
+    bots_changed = !created.ok() && created.status().message() == kBotsChanged;
+    if (!roster_changed && !bots_changed) break;
   }
   BL_ASSIGN_OR_RETURN(std::string id, std::move(created));
   if (id == e.id()) {
@@ -69,6 +75,27 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
   }
   BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
   return std::move(stored.escalation);
+}
+
+absl::StatusOr<presence::RedisRosterStore::VersionedPerson> Router::Requester(const std::string& id,
+                                                                              bool reload) {
+  if (!reload) {
+    absl::MutexLock lock(&mu_);
+    auto it = requesters_.find(id);
+    if (it != requesters_.end()) {
+      return presence::RedisRosterStore::VersionedPerson{it->second, requesters_version_};
+    }
+  }
+  BL_ASSIGN_OR_RETURN(auto fresh, roster_->GetVersioned(id));
+  absl::MutexLock lock(&mu_);
+  if (fresh.roster_version > requesters_version_ || requesters_.size() >= kMaxCachedRequesters) {
+    requesters_.clear();
+    requesters_version_ = fresh.roster_version;
+  }
+  // A record read at an older version than the cache's (a race with a newer read) is used
+  // once and not kept.
+  if (fresh.roster_version == requesters_version_) requesters_[id] = fresh.person;
+  return fresh;
 }
 
 absl::StatusOr<std::pair<std::vector<std::string>, int64_t>> Router::MatchingBots(

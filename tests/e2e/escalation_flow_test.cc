@@ -168,6 +168,29 @@ TEST_F(EscalationFlowTest, QueuedUntilSomeoneEligibleBecomesAvailable) {
   EXPECT_EQ(offer->offer().escalation().id(), created->id());
 }
 
+TEST_F(EscalationFlowTest, ARosterChangeOnAnotherInstanceReachesTheNextEscalation) {
+  // The router keeps the requesters' roster records between escalations; a roster applied
+  // through another instance must still decide the next one.
+  auto first = anna_->Escalate(RefundQuestion());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->team(), "cph-billing");
+  EXPECT_EQ(first->site(), "cph");
+
+  TestStack other(SharedRedis());
+  other.ApplyRoster({
+      MakePerson("anna", v1::ROLE_AGENT, {}, {"da", "en"}, -1, "aar-refunds", "aar"),
+      MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da", "en"}),
+  });
+  auto second = anna_->Escalate(RefundQuestion());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->team(), "aar-refunds");
+  EXPECT_EQ(second->site(), "aar");
+
+  other.ApplyRoster({MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da", "en"})});
+  auto third = anna_->Escalate(RefundQuestion());
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kFailedPrecondition) << third.status();
+}
+
 TEST_F(EscalationFlowTest, DeclineMovesOnAndIsNotOfferedAgain) {
   // A second eligible senior.
   auto ida = stack_->ClientFor("ida", v1::ROLE_SENIOR);
