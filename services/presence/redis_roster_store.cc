@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/events.h"
 #include "services/common/principal.h"
@@ -124,6 +123,7 @@ absl::StatusOr<v1::ApplyRosterResponse> RedisRosterStore::Apply(
     call.Key(keys_->RosterVersion());
     call.Key(keys_->Offerable());
     call.Arg(snap.version);
+    Cmd(call, "SET", keys_->RosterStamp(), {NewServerId("roster")});
     auto write_person = [&](const v1::Person& p) {
       Cmd(call, "HSET", keys_->Person(p.id()),
           {"proto", p.SerializeAsString(), "role", absl::StrCat(static_cast<int>(p.role())), "team",
@@ -228,15 +228,13 @@ absl::StatusOr<v1::Person> RedisRosterStore::Get(absl::string_view id) {
 absl::StatusOr<RedisRosterStore::VersionedPerson> RedisRosterStore::GetVersioned(
     absl::string_view id) {
   BL_RETURN_IF_ERROR(CheckName("id", id));
-  // Redis runs a pipeline's commands in order: the version is read before the record.
+  // Redis runs a pipeline's commands in order: the stamp is read before the record.
   auto replies =
-      redis_->Pipeline({{"GET", keys_->RosterVersion()}, {"HGET", keys_->Person(id), "proto"}});
+      redis_->Pipeline({{"GET", keys_->RosterStamp()}, {"HGET", keys_->Person(id), "proto"}});
   if (!replies.ok()) return replies.status();
   VersionedPerson out;
   BL_ASSIGN_OR_RETURN(out.person, PersonFromReply(id, (*replies)[1]));
-  if (!(*replies)[0].is_nil() && !absl::SimpleAtoi((*replies)[0].str, &out.roster_version)) {
-    return absl::DataLossError("stored roster version is not a number");
-  }
+  out.roster_stamp = (*replies)[0].AsString();  // "" before the first roster was applied
   return out;
 }
 

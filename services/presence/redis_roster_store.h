@@ -29,12 +29,12 @@ class RedisRosterStore {
   // NOT_FOUND when the person is not on the roster.
   absl::StatusOr<v1::Person> Get(absl::string_view id);
 
-  // A person with the roster version read in the same round trip, just before the record: the
-  // record is that version's or a later one's. A script that finds the version unchanged knows
-  // the record is still current (every roster change increments it).
+  // A person with the roster's stamp (Keys::RosterStamp) read in the same round trip, just
+  // before the record: the record is that roster's or a later one's. A script that finds the
+  // stamp unchanged knows the record is still current (every roster change sets a new one).
   struct VersionedPerson {
     v1::Person person;
-    int64_t roster_version = 0;
+    std::string roster_stamp;
   };
   absl::StatusOr<VersionedPerson> GetVersioned(absl::string_view id);
 

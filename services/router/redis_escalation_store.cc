@@ -213,7 +213,7 @@ absl::StatusOr<Outcome> RedisEscalationStore::RunTransition(store::ScriptCall& c
 
 absl::StatusOr<std::string> RedisEscalationStore::Create(
     const v1::Escalation& e, absl::string_view request_id, const std::vector<Timer>& timers,
-    const std::vector<std::string>& bots, int64_t bots_version, int64_t roster_version,
+    const std::vector<std::string>& bots, int64_t bots_version, absl::string_view roster_stamp,
     const EventList& events) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(e.id()));
@@ -227,7 +227,7 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(
   call.Key(keys_->Thread(e.thread_id()));
   call.Key(keys_->ThreadMembers(e.thread_id()));
   call.Key(keys_->UserThreads(e.requester()));
-  call.Key(keys_->RosterVersion());
+  call.Key(keys_->RosterStamp());
   for (const auto& s : e.skills()) call.Key(keys_->SkillIndex(s.skill()));
   for (const std::string& bot : bots) call.Key(keys_->UserThreads(bot));
   call.Arg(e.id());
@@ -241,7 +241,7 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(
   call.Arg(static_cast<int64_t>(e.skills_size()));
   call.Arg(static_cast<int64_t>(bots.size()));
   call.Arg(static_cast<int64_t>(timers.size()));
-  call.Arg(roster_version);
+  call.Arg(std::string(roster_stamp));
   for (const auto& s : e.skills()) call.Arg(s.skill());
   for (const std::string& bot : bots) call.Arg(bot);
   for (const Timer& t : timers) {

@@ -68,12 +68,13 @@ class RedisEscalationStore {
   // the same requester created with the same request id. INVALID_ARGUMENT for a skill nobody
   // has.
   // `bots` (matched against subscriptions at `bots_version`) join its thread; kBotsChanged when
-  // the subscriptions changed since (match again). The requester's team and site were read at
-  // `roster_version`; kRosterChanged when the roster changed since (read the requester again).
+  // the subscriptions changed since (match again). The requester's team and site were read
+  // from the roster stamped `roster_stamp`; kRosterChanged when the roster changed since (read
+  // the requester again).
   absl::StatusOr<std::string> Create(const v1::Escalation& escalation, absl::string_view request_id,
                                      const std::vector<Timer>& timers,
                                      const std::vector<std::string>& bots, int64_t bots_version,
-                                     int64_t roster_version, const EventList& events);
+                                     absl::string_view roster_stamp, const EventList& events);
 
   // Bot subscriptions and their version.
   struct BotSubscriptions {

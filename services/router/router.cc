@@ -29,7 +29,7 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
     return absl::PermissionDeniedError("bots cannot escalate");
   }
   BL_RETURN_IF_ERROR(ValidateCreateRequest(&request));
-  // The script checks both the roster version the requester's record was read at and the
+  // The script checks both the stamp of the roster the requester's record was read from and the
   // version of the bot subscriptions the bots were matched against; when either changed, the
   // escalation is made again from fresh reads.
   v1::Escalation e;
@@ -59,7 +59,7 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
     *told.mutable_escalation_created()->mutable_escalation() = e;
     for (const std::string& bot : bots.first) events.push_back({bot, told});
     created = escalations_->Create(e, request.request_id(), timers, bots.first, bots.second,
-                                   requester->roster_version, events);
+                                   requester->roster_stamp, events);
     roster_changed = !created.ok() && created.status().message() == kRosterChanged;
     bots_changed = !created.ok() && created.status().message() == kBotsChanged;
     if (!roster_changed && !bots_changed) break;
@@ -83,18 +83,18 @@ absl::StatusOr<presence::RedisRosterStore::VersionedPerson> Router::Requester(co
     absl::MutexLock lock(&mu_);
     auto it = requesters_.find(id);
     if (it != requesters_.end()) {
-      return presence::RedisRosterStore::VersionedPerson{it->second, requesters_version_};
+      return presence::RedisRosterStore::VersionedPerson{it->second, requesters_stamp_};
     }
   }
   BL_ASSIGN_OR_RETURN(auto fresh, roster_->GetVersioned(id));
   absl::MutexLock lock(&mu_);
-  if (fresh.roster_version > requesters_version_ || requesters_.size() >= kMaxCachedRequesters) {
+  // Stamps have no order: a read that raced a roster change may put the older roster's stamp
+  // back, and then the script refuses its records until a fresh read replaces them again.
+  if (fresh.roster_stamp != requesters_stamp_ || requesters_.size() >= kMaxCachedRequesters) {
     requesters_.clear();
-    requesters_version_ = fresh.roster_version;
+    requesters_stamp_ = fresh.roster_stamp;
   }
-  // A record read at an older version than the cache's (a race with a newer read) is used
-  // once and not kept.
-  if (fresh.roster_version == requesters_version_) requesters_[id] = fresh.person;
+  requesters_[id] = fresh.person;
   return fresh;
 }
 

@@ -123,8 +123,8 @@ class Router {
   // against; `reload` reads the subscriptions from Redis first.
   absl::StatusOr<std::pair<std::vector<std::string>, int64_t>> MatchingBots(const v1::Escalation& e,
                                                                             bool reload);
-  // The requester's roster record with the roster version it is current at: from the cache
-  // of requesters unless `reload` (the create script found the roster changed since).
+  // The requester's roster record with the stamp of the roster it is from: from the cache of
+  // requesters unless `reload` (the create script found the roster changed since).
   absl::StatusOr<presence::RedisRosterStore::VersionedPerson> Requester(const std::string& id,
                                                                         bool reload);
 
@@ -143,12 +143,12 @@ class Router {
   // Bot subscriptions as last read; the create script checks their version.
   RedisEscalationStore::BotSubscriptions bots_ ABSL_GUARDED_BY(mu_);
   bool bots_loaded_ ABSL_GUARDED_BY(mu_) = false;
-  // Roster records of people who escalated, all read at `requesters_version_` of the roster
+  // Roster records of people who escalated, all from the roster stamped `requesters_stamp_`
   // (the create script checks it, so a record is never used past a roster change); dropped
-  // whole when a newer version is seen or it reaches kMaxCachedRequesters.
+  // whole when another stamp is seen or it reaches kMaxCachedRequesters.
   static constexpr size_t kMaxCachedRequesters = 100000;
   absl::flat_hash_map<std::string, v1::Person> requesters_ ABSL_GUARDED_BY(mu_);
-  int64_t requesters_version_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string requesters_stamp_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace backline::router

@@ -27,6 +27,9 @@ class Keys {
   std::string People() const { return Key("people", ""); }
   // Counter: bumped by every roster change, so that concurrent applies cannot interleave.
   std::string RosterVersion() const { return Key("roster:version", ""); }
+  // A random id of the roster as last applied: unlike the version (a counter), never the same
+  // twice, even when Redis lost its data and the roster was applied again.
+  std::string RosterStamp() const { return Key("roster:stamp", ""); }
   // Sorted set per skill: person id -> proficiency.
   std::string SkillIndex(absl::string_view skill) const { return Key("idx:skill:", skill); }
   // Set per language tag (and each of its prefixes): person ids.

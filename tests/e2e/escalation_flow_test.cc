@@ -191,6 +191,22 @@ TEST_F(EscalationFlowTest, ARosterChangeOnAnotherInstanceReachesTheNextEscalatio
   EXPECT_EQ(third.status().code(), absl::StatusCode::kFailedPrecondition) << third.status();
 }
 
+TEST_F(EscalationFlowTest, ARosterAppliedAgainAfterRedisLostItsDataReachesTheNextEscalation) {
+  // A roster applied to an emptied Redis counts its versions from the start again: the kept
+  // records must not pass for current because a version number came round again.
+  auto first = anna_->Escalate(RefundQuestion());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->team(), "cph-billing");
+  SharedRedis().Flush();
+  stack_->ApplyRoster({
+      MakePerson("anna", v1::ROLE_AGENT, {}, {"da", "en"}, -1, "aar-refunds", "aar"),
+      MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da", "en"}),
+  });
+  auto second = anna_->Escalate(RefundQuestion());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->team(), "aar-refunds");
+}
+
 TEST_F(EscalationFlowTest, DeclineMovesOnAndIsNotOfferedAgain) {
   // A second eligible senior.
   auto ida = stack_->ClientFor("ida", v1::ROLE_SENIOR);

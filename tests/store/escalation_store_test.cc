@@ -22,7 +22,7 @@ class EscalationStoreTest : public ::testing::Test {
     request.set_question("kunden kan ikke se sin faktura");
     request.set_priority(priority);
     v1::Escalation e = router::NewEscalation(NewServerId("esc"), anna_, request, clock_.Now());
-    auto id = escalations_.Create(e, "", timers, {}, /*bots_version=*/0, /*roster_version=*/0, {});
+    auto id = escalations_.Create(e, "", timers, {}, /*bots_version=*/0, /*roster_stamp=*/"", {});
     EXPECT_TRUE(id.ok()) << id.status();
     return e.id();
   }

@@ -4,11 +4,11 @@
 -- KEYS[1] escalation hash, KEYS[2] request-id key, KEYS[3] queue, KEYS[4] queue requirements,
 -- KEYS[5] escalations by creation time, KEYS[6] timers, KEYS[7] bot subscriptions,
 -- KEYS[8] thread, KEYS[9] thread members, KEYS[10] requester's thread index, KEYS[11] roster
--- version, then one skill index per required skill, then each matching bot's thread index
+-- stamp, then one skill index per required skill, then each matching bot's thread index
 -- own ARGV: [1] escalation id, [2] serialized immutable part, [3] queue score,
 -- [4] requirements (for the queue), [5] version of the bot subscriptions the bots were matched
 -- against, [6] thread id, [7] site, [8] requester, [9] n skills, [10] m bots, [11] t timers,
--- [12] roster version the requester's record was read at,
+-- [12] stamp of the roster the requester's record was read from,
 -- then the n skill names (in KEYS order), the m bot ids, and t pairs (timer member, due ms)
 -- Returns {'OK'}, {'EXISTS', id}, {'UNKNOWN_SKILL', name}, {'BOTS_CHANGED'} (match again) or
 -- {'ROSTER_CHANGED'} (read the requester again).
@@ -18,7 +18,7 @@ if existing then return {'EXISTS', existing} end
 if (redis.call('HGET', KEYS[7], '_version') or '0') ~= ARGV[BL_ARG0 + 5] then
   return {'BOTS_CHANGED'}
 end
-if (redis.call('GET', KEYS[11]) or '0') ~= ARGV[BL_ARG0 + 12] then return {'ROSTER_CHANGED'} end
+if (redis.call('GET', KEYS[11]) or '') ~= ARGV[BL_ARG0 + 12] then return {'ROSTER_CHANGED'} end
 local nskills, nbots, ntimers = tonumber(ARGV[BL_ARG0 + 9]), tonumber(ARGV[BL_ARG0 + 10]),
                                 tonumber(ARGV[BL_ARG0 + 11])
 local skill_arg, bot_arg = BL_ARG0 + 12, BL_ARG0 + 12 + nskills
