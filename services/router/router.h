@@ -3,7 +3,9 @@
 // transfer, invite — and reacts to helpers becoming available or leaving and to timers (offer
 // deadlines, rings opening, waiting too long). Stateless between calls: everything is in Redis,
 // so any number of router instances can run against one Redis, and each step is one atomic
-// script that detects when another instance moved first.
+// script that detects when another instance moved first. What a router keeps (the bot
+// subscriptions, the requesters' roster records) the create script checks against Redis's
+// version or stamp of it.
 #pragma once
 
 #include <map>
