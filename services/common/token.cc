@@ -38,7 +38,33 @@ absl::StatusOr<std::string> TokenCodec::Issue(const Principal& principal, absl::
   return token;
 }
 
+namespace {
+
+absl::Status Expired() {
+  return absl::UnauthenticatedError("token has expired or has no valid expiry");
+}
+
+}  // namespace
+
 absl::StatusOr<Principal> TokenCodec::Verify(absl::string_view token) const {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = verified_.find(token);
+    if (it != verified_.end()) {
+      if (it->second.expires > now) return it->second.principal;
+      verified_.erase(it);
+      return Expired();
+    }
+  }
+  BL_ASSIGN_OR_RETURN(Verified v, VerifyUncached(token));
+  absl::MutexLock lock(&mu_);
+  if (verified_.size() >= kMaxVerified) verified_.clear();
+  verified_.emplace(std::string(token), v);
+  return v.principal;
+}
+
+absl::StatusOr<TokenCodec::Verified> TokenCodec::VerifyUncached(absl::string_view token) const {
   if (token.empty()) return absl::UnauthenticatedError("missing bearer token");
   if (token.size() > 4096) return absl::UnauthenticatedError("token too long");
   using namespace jwt::params;
@@ -63,19 +89,20 @@ absl::StatusOr<Principal> TokenCodec::Verify(absl::string_view token) const {
   const auto exp = json.find("exp");
   if (exp == json.end() || !exp->is_number_integer() || exp->get<int64_t>() <= 0 ||
       exp->get<int64_t>() <= absl::ToUnixSeconds(absl::Now())) {
-    return absl::UnauthenticatedError("token has expired or has no valid expiry");
+    return Expired();
   }
-  Principal p;
+  Verified v;
+  v.expires = exp->get<int64_t>();
   try {
-    p.id = json.at("sub").get<std::string>();
-    p.role = ParseRole(json.at("role").get<std::string>());
+    v.principal.id = json.at("sub").get<std::string>();
+    v.principal.role = ParseRole(json.at("role").get<std::string>());
   } catch (const std::exception&) {
     return absl::UnauthenticatedError("token lacks sub or role");
   }
-  if (!IsValidName(p.id) || p.role == v1::ROLE_UNSPECIFIED) {
+  if (!IsValidName(v.principal.id) || v.principal.role == v1::ROLE_UNSPECIFIED) {
     return absl::UnauthenticatedError("token names no valid person and role");
   }
-  return p;
+  return v;
 }
 
 absl::StatusOr<std::string> LoadTokenSecret(const std::string& path) {

@@ -5,15 +5,19 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
@@ -183,6 +187,43 @@ TEST_F(TokenTest, ExpiredTokenIsUnauthenticated) {
   payload["exp"] = absl::ToUnixSeconds(absl::Now() - absl::Minutes(5));
   EXPECT_EQ(codec_.Verify(SignedToken(GoodHeader(), payload, kSecret)).status().code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(TokenTest, ATokenVerifiedBeforeStillExpiresOnTime) {
+  // The second and later calls of a token are answered from memory: that answer must end at
+  // the token's `exp` like the first one's would.
+  absl::StatusOr<std::string> token =
+      codec_.Issue({"anna", v1::ROLE_SENIOR}, absl::Seconds(1), absl::Now());
+  ASSERT_TRUE(token.ok());
+  absl::StatusOr<Principal> who = codec_.Verify(*token);
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(codec_.Verify(*token)->id, "anna");
+  // `exp` has whole seconds: at most two from now it has passed.
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_EQ(codec_.Verify(*token).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(codec_.Verify(*token).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(TokenTest, ManyThreadsVerifyingTokensAgreeWithOneAnother) {
+  // Racing first and later calls of the same tokens give every caller its own token's person.
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 50; ++i) {
+    tokens.push_back(*codec_.Issue({absl::StrCat("p", i), v1::ROLE_AGENT}, absl::Hours(1),
+                                   absl::Now()));
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 500; ++k) {
+        const int i = (k * 7 + t) % 50;
+        auto p = codec_.Verify(tokens[i]);
+        if (!p.ok() || p->id != absl::StrCat("p", i)) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(TokenTest, ExpiryAtTheEpochIsUnauthenticated) {
