@@ -3,6 +3,8 @@
 // byte, the senior resolves and the agent sees it. Nobody ineligible is ever offered.
 #include <gtest/gtest.h>
 
+#include "services/store/keys.h"
+#include "services/store/redis_client.h"
 #include "tests/support/test_stack.h"
 
 namespace backline::testing {
@@ -189,6 +191,18 @@ TEST_F(EscalationFlowTest, ARosterChangeOnAnotherInstanceReachesTheNextEscalatio
   other.ApplyRoster({MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da", "en"})});
   auto third = anna_->Escalate(RefundQuestion());
   EXPECT_EQ(third.status().code(), absl::StatusCode::kFailedPrecondition) << third.status();
+}
+
+TEST_F(EscalationFlowTest, ARequestersNextEscalationDoesNotReadTheirRosterRecordAgain) {
+  // The round trip the router saves: with anna's record gone from Redis behind the roster's
+  // back (the stamp unchanged), only a router that reads it again would refuse her.
+  auto first = anna_->Escalate(RefundQuestion());
+  ASSERT_TRUE(first.ok()) << first.status();
+  store::RedisClient redis(SharedRedis().client_options());
+  ASSERT_TRUE(redis.Command({"DEL", store::Keys().Person("anna")}).ok());
+  auto second = anna_->Escalate(RefundQuestion());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->team(), "cph-billing");
 }
 
 TEST_F(EscalationFlowTest, ARosterAppliedAgainAfterRedisLostItsDataReachesTheNextEscalation) {
