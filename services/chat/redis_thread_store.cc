@@ -128,8 +128,13 @@ absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, const Po
                                      ? ""
                                      : absl::StrCat(message.sender(), ":", message.client_msg_id());
   const bool hit = message.kind() == v1::MESSAGE_KIND_KB_HIT;
+  std::optional<v1::Thread> known = Known(message.thread_id());
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    BL_ASSIGN_OR_RETURN(v1::Thread thread, Get(message.thread_id()));
+    if (!known) {
+      BL_ASSIGN_OR_RETURN(v1::Thread read, Get(message.thread_id()));
+      known = std::move(read);
+    }
+    const v1::Thread& thread = *known;
     const absl::Time now = clock_->Now();
     message.set_seq(thread.last_seq() + 1);
     *message.mutable_create_time() = ToProtoTime(now);
@@ -161,7 +166,15 @@ absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, const Po
     auto reply = call.Run(*redis_, PostScript());
     if (!reply.ok()) return reply.status();
     const std::string status = store::ScriptStatus(*reply);
-    if (status == "OK") return message;
+    if (status == "OK") {
+      known->set_last_seq(message.seq());
+      Remember(*known);
+      return message;
+    }
+    if (status == "SEQ" && reply->elements.size() > 1) {
+      known->set_last_seq(reply->elements[1].AsInteger());
+      continue;
+    }
     if (status == "EXISTS") {
       v1::Message stored;
       if (reply->elements.size() < 2 || !stored.ParseFromString(reply->elements[1].str)) {
@@ -171,6 +184,7 @@ absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, const Po
       return stored;
     }
     if (status == "NOT_FOUND") {
+      Forget(message.thread_id());
       return absl::NotFoundError(absl::StrCat("no thread ", message.thread_id()));
     }
     if (status == "NOT_MEMBER") {
@@ -184,8 +198,33 @@ absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, const Po
           " per second); the next post may go in ", wait_ms, " ms"));
     }
     if (status != "CONFLICT") return absl::InternalError(absl::StrCat("post_message: ", status));
+    known.reset();
   }
   return absl::AbortedError("the thread is too busy right now; post again");
+}
+
+std::optional<v1::Thread> RedisThreadStore::Known(absl::string_view thread_id) {
+  absl::MutexLock lock(&known_mu_);
+  auto it = known_.find(thread_id);
+  if (it == known_.end()) return std::nullopt;
+  return it->second;
+}
+
+void RedisThreadStore::Remember(const v1::Thread& thread) {
+  absl::MutexLock lock(&known_mu_);
+  auto it = known_.find(thread.id());
+  if (it == known_.end()) {
+    if (known_.size() >= kMaxKnownThreads) known_.clear();
+    known_.emplace(thread.id(), thread);
+  } else if (thread.last_seq() > it->second.last_seq()) {
+    // Posts that raced on this instance finish in any order; the newest number stays.
+    it->second = thread;
+  }
+}
+
+void RedisThreadStore::Forget(absl::string_view thread_id) {
+  absl::MutexLock lock(&known_mu_);
+  known_.erase(thread_id);
 }
 
 absl::StatusOr<v1::KnowledgeHitRating> RedisThreadStore::RateHit(const v1::Thread& thread,

@@ -5,10 +5,14 @@
 // the thread is still as read and appends the resulting events to each participant's log.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "backline/v1/common.pb.h"
 #include "backline/v1/messaging.pb.h"
 #include "services/common/clock.h"
@@ -41,7 +45,8 @@ class RedisThreadStore {
   // delivers it. `*duplicate` is set when a stored message with the same client id is returned.
   // With `rate` (not null) the post counts against the sender's rate: RESOURCE_EXHAUSTED when it
   // is spent (a repeat of a stored message is never refused). A knowledge-base hit is counted
-  // for the service-level figures.
+  // for the service-level figures. The thread is read from Redis only the first time: see
+  // known_.
   absl::StatusOr<v1::Message> Post(v1::Message message, const PostRate* rate, bool* duplicate);
 
   // Records `person`'s mark on the knowledge-base hit `seq` of the thread (replacing their
@@ -80,10 +85,23 @@ class RedisThreadStore {
   // Runs a script whose events go to every participant of `thread`; retries are the caller's.
   store::ScriptCall NewCall() const;
 
+  std::optional<v1::Thread> Known(absl::string_view thread_id);
+  void Remember(const v1::Thread& thread);
+  void Forget(absl::string_view thread_id);
+
   store::RedisClient* redis_;
   const store::Keys* keys_;
   store::EventLogConfig events_;
   const Clock* clock_;
+
+  // The threads Post wrote to, as it last knew them, so that a post is one round trip: the post
+  // script checks the participants and the sequence number it was built with and refuses a
+  // copy that another instance's change (a join, a transfer, a post) made old — CONFLICT: read
+  // the thread again; SEQ: number the message after Redis's last one. A thread's kind, team and
+  // site never change. Emptied whole when it reaches kMaxKnownThreads.
+  static constexpr size_t kMaxKnownThreads = 50000;
+  absl::Mutex known_mu_;
+  absl::flat_hash_map<std::string, v1::Thread> known_ ABSL_GUARDED_BY(known_mu_);
 };
 
 }  // namespace backline::chat

@@ -1,9 +1,11 @@
 // The atomic guarantees, raced: one winner per offer, capacity never exceeded with several
-// server instances routing at once, every escalation ending in exactly one final state, and a
-// retried post stored exactly once.
+// server instances routing at once, every escalation ending in exactly one final state, a
+// retried post stored exactly once, and posts through several instances numbered and delivered
+// once each.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -262,6 +264,56 @@ TEST_F(ConcurrencyTest, RetriedPostWithSameClientIdIsStoredOnce) {
   }
   EXPECT_EQ(copies, 1);
   EXPECT_EQ(history->messages_size(), 1 + 1 + 8);  // system, anna once, soren eight times
+}
+
+// Each instance numbers a post from the copy of the thread it kept from its last one; posts
+// racing through three instances must still get every number once, with no gap, and reach the
+// reader once each.
+TEST_F(ConcurrencyTest, PostsRacingThroughSeveralInstancesAreNumberedAndDeliveredOnce) {
+  TestStack a(SharedRedis()), b(SharedRedis()), c(SharedRedis());
+  a.ApplyRoster({MakePerson("anna", v1::ROLE_AGENT), MakePerson("bo", v1::ROLE_AGENT)});
+  auto anna = a.ClientFor("anna", v1::ROLE_AGENT);
+  auto opened = anna->OpenDirectThread("bo");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  const std::string thread = opened->id();
+  auto bo = a.ClientFor("bo", v1::ROLE_AGENT);
+  auto reader = bo->Subscribe("");
+  ASSERT_TRUE(WaitForEvent(*reader, [](const v1::Event& e) { return e.has_caught_up(); }));
+
+  constexpr int kWriters = 6, kEach = 20;
+  std::vector<std::thread> writers;
+  std::mutex mu;
+  std::vector<int64_t> seqs;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      TestStack& via = w % 3 == 0 ? a : w % 3 == 1 ? b : c;
+      auto client = via.ClientFor(w % 2 ? "bo" : "anna", v1::ROLE_AGENT);
+      for (int i = 0; i < kEach; ++i) {
+        auto m = client->Post(thread, absl::StrCat("w", w, " ", i, " Kunden spørger igen"));
+        ASSERT_TRUE(m.ok()) << m.status();
+        std::lock_guard<std::mutex> lock(mu);
+        seqs.push_back(m->seq());
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  std::sort(seqs.begin(), seqs.end());
+  ASSERT_EQ(seqs.size(), static_cast<size_t>(kWriters * kEach));
+  for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], static_cast<int64_t>(i + 1));
+
+  std::map<int64_t, int> delivered;
+  int total = 0;
+  while (total < kWriters * kEach) {
+    auto e = WaitForEvent(*reader, [](const v1::Event& ev) { return ev.has_message_posted(); });
+    ASSERT_TRUE(e.has_value()) << "only " << total << " posts reached the reader";
+    ++delivered[e->message_posted().message().seq()];
+    ++total;
+  }
+  EXPECT_EQ(delivered.size(), static_cast<size_t>(kWriters * kEach));
+  for (const auto& [seq, n] : delivered) EXPECT_EQ(n, 1) << "message " << seq;
+  EXPECT_FALSE(WaitForEvent(*reader, [](const v1::Event& ev) { return ev.has_message_posted(); },
+                            absl::Milliseconds(300)))
+      << "a post was delivered twice";
 }
 
 // The client gives up on a post before the answer comes (deadline, cut connection) although the

@@ -258,5 +258,48 @@ TEST_F(MessagingTest, HistoryPagesBothWays) {
   EXPECT_EQ(soren_->ListMessages(r).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The chat service keeps the threads it posted to and builds the next post from that copy; the
+// post script checks it against Redis. A change made through another instance must still decide
+// who gets the next post and what number it has.
+TEST_F(MessagingTest, AParticipantWhoJoinedThroughAnotherInstanceGetsTheNextPost) {
+  const std::string thread = EscalationThread();
+  ASSERT_TRUE(anna_->Post(thread, "can someone help?").ok());
+  TestStack other(SharedRedis());
+  auto eva = other.ClientFor("eva", v1::ROLE_SUPERVISOR);
+  ASSERT_TRUE(eva->JoinThread(thread).ok());
+  auto eva_events = LiveStream(*eva);
+  auto posted = anna_->Post(thread, "Kunden vil have pengene tilbage");
+  ASSERT_TRUE(posted.ok()) << posted.status();
+  EXPECT_EQ(posted->seq(), 3);
+  auto got = WaitForEvent(*eva_events, [](const v1::Event& e) { return e.has_message_posted(); });
+  ASSERT_TRUE(got.has_value()) << "the participant who joined elsewhere missed the post";
+  EXPECT_EQ(got->message_posted().message().text(), "Kunden vil have pengene tilbage");
+}
+
+TEST_F(MessagingTest, PostsAlternatingBetweenInstancesAreNumberedInTurn) {
+  const std::string thread = EscalationThread();  // message 1: the question
+  TestStack other(SharedRedis());
+  auto soren_elsewhere = other.ClientFor("soren", v1::ROLE_SENIOR);
+  for (int i = 0; i < 6; ++i) {
+    auto m = (i % 2 ? *soren_elsewhere : *anna_).Post(thread, absl::StrCat("m", i));
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->seq(), i + 2);
+  }
+}
+
+TEST_F(MessagingTest, APostReadsTheThreadOnlyTheFirstTime) {
+  // The round trip saved: after the first post the thread hash is not read again.
+  const std::string thread = EscalationThread();
+  auto thread_reads = [] {
+    const std::string info = SharedRedis().Command({"INFO", "commandstats"}).str;
+    const size_t at = info.find("cmdstat_hgetall:calls=");
+    return at == std::string::npos ? 0 : std::stoll(info.substr(at + 22));
+  };
+  ASSERT_TRUE(anna_->Post(thread, "first").ok());
+  const long long before = thread_reads();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(anna_->Post(thread, absl::StrCat("m", i)).ok());
+  EXPECT_EQ(thread_reads(), before);
+}
+
 }  // namespace
 }  // namespace backline::testing

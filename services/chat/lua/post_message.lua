@@ -10,23 +10,29 @@
 -- [7] counter field prefix of a hit ('' for other messages), [8] the hit's title,
 -- [9] number of participants, [9 + i] participant i
 -- Returns {'OK'}, {'EXISTS', stored message}, {'NOT_FOUND'}, {'NOT_MEMBER'},
--- {'RATE_LIMITED', ms until the next post may go} or {'CONFLICT'} (the sequence or the
--- participants changed since the service read the thread).
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOT_FOUND'} end
+-- {'RATE_LIMITED', ms until the next post may go}, {'CONFLICT'} (the participants changed since
+-- the service read the thread) or {'SEQ', the thread's last sequence number} (other messages
+-- came first: the service numbers the message again).
+local t = redis.call('HMGET', KEYS[1], 'id', 'last_seq')
+local thread = t[1]
+if not thread then return {'NOT_FOUND'} end
 local sender, cmid, seq = ARGV[BL_ARG0 + 1], ARGV[BL_ARG0 + 2], ARGV[BL_ARG0 + 3]
-if redis.call('SISMEMBER', KEYS[2], sender) == 0 then return {'NOT_MEMBER'} end
+local members = {}
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do members[m] = true end
+if not members[sender] then return {'NOT_MEMBER'} end
 if cmid ~= '' then
   local stored = redis.call('HGET', KEYS[4], cmid)
   if stored then return {'EXISTS', redis.call('HGET', KEYS[3], stored)} end
 end
-if tostring(tonumber(redis.call('HGET', KEYS[1], 'last_seq') or '0') + 1) ~= seq then
-  return {'CONFLICT'}
-end
 local n = tonumber(ARGV[BL_ARG0 + 9])
-if redis.call('SCARD', KEYS[2]) ~= n then return {'CONFLICT'} end
 for i = 1, n do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[BL_ARG0 + 9 + i]) == 0 then return {'CONFLICT'} end
+  local p = ARGV[BL_ARG0 + 9 + i]
+  if not members[p] then return {'CONFLICT'} end
+  members[p] = nil
 end
+if next(members) ~= nil then return {'CONFLICT'} end
+local last_seq = t[2] or '0'
+if tostring(tonumber(last_seq) + 1) ~= seq then return {'SEQ', last_seq} end
 local rate = ARGV[BL_ARG0 + 5]
 if rate ~= '' then
   -- Token bucket: `burst` posts at once, refilled at `rate` per second.
@@ -50,7 +56,6 @@ redis.call('HSET', KEYS[1], 'last_seq', seq, 'last_activity', BL_NOW)
 if cmid ~= '' then redis.call('HSET', KEYS[4], cmid, seq) end
 -- The sender has read their own message.
 redis.call('HSET', KEYS[5], sender, seq)
-local thread = redis.call('HGET', KEYS[1], 'id')
 for i = 1, n do redis.call('ZADD', KEYS[7 + i], BL_NOW, thread) end
 bl_append_events()
 return {'OK'}
