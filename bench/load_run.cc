@@ -341,7 +341,8 @@ class Simulation {
   Samples to_offer_ ABSL_GUARDED_BY(mu_), accept_to_thread_ ABSL_GUARDED_BY(mu_),
       delivered_ ABSL_GUARDED_BY(mu_), direct_delivered_ ABSL_GUARDED_BY(mu_),
       escalate_rtt_ ABSL_GUARDED_BY(mu_),
-      accept_rtt_ ABSL_GUARDED_BY(mu_), post_rtt_ ABSL_GUARDED_BY(mu_);
+      accept_rtt_ ABSL_GUARDED_BY(mu_), post_rtt_ ABSL_GUARDED_BY(mu_),
+      direct_lag_ ABSL_GUARDED_BY(mu_);
 };
 
 thread_local Client* Simulation::worker_client_ = nullptr;
@@ -798,8 +799,8 @@ void Simulation::Cancel(int64_t seq) {
             [&](Client& c, absl::Time) { return c.CancelEscalation(id, "customer hung up"); });
 }
 
-// Direct posts go out with gRPC's callback API: the worker sends and moves on, the completion
-// lands on gRPC's thread. Through the client library's blocking Post, 2,000 posts a second held
+// Direct posts go out with gRPC's callback API: the sender moves on, the completion lands on
+// gRPC's thread. Through the client library's blocking Post, 2,000 posts a second held
 // the workers for their whole round trip, so the generator's own queue, not the server, set the
 // figure (the lag row showed actions running half a second late).
 void Simulation::DirectPost(int pair, int k) {
@@ -857,15 +858,25 @@ void Simulation::RunLoadPhase(LoadReport* report) {
   for (absl::Time t : Arrivals(start, window_to_, s_.agents.escalations_per_second, s_.poisson)) {
     queue_->At(t, [this] { Create(false, 0); });
   }
+  // Direct posts do not block, so one thread sends them all at their times: through the action
+  // queue each cost a worker's wake-up and a hand-over.
+  std::thread direct_pacer;
   if (!direct_threads_.empty()) {
-    int k = 0;
-    for (absl::Time t :
-         Arrivals(start, window_to_, s_.direct_chat.messages_per_second, /*poisson=*/false)) {
-      const int pair = k % static_cast<int>(direct_threads_.size());
-      const int turn = k / static_cast<int>(direct_threads_.size());
-      queue_->At(t, [this, pair, turn] { DirectPost(pair, turn); });
-      ++k;
-    }
+    direct_pacer = std::thread([this, start] {
+      const int pairs = static_cast<int>(direct_threads_.size());
+      int k = 0;
+      for (absl::Time t :
+           Arrivals(start, window_to_, s_.direct_chat.messages_per_second, /*poisson=*/false)) {
+        const absl::Time now = absl::Now();
+        if (t > now) absl::SleepFor(t - now);
+        if (t >= window_from_) {
+          absl::MutexLock lock(&mu_);
+          direct_lag_.Add(absl::Now() - t);
+        }
+        DirectPost(k % pairs, k / pairs);
+        ++k;
+      }
+    });
   }
   std::vector<ProcessUsage>& usage = report->processes;
   absl::SleepFor(window_from_ - absl::Now());
@@ -883,6 +894,7 @@ void Simulation::RunLoadPhase(LoadReport* report) {
     p.threads = ThreadCount(p.pid);
   }
   report->measured_seconds = absl::ToDoubleSeconds(window_to_ - window_from_);
+  if (direct_pacer.joinable()) direct_pacer.join();
   // Let conversations under way finish (bounded), then stop.
   const absl::Time drain_until = absl::Now() + absl::Seconds(10);
   while (absl::Now() < drain_until) {
@@ -978,6 +990,7 @@ LoadReport Simulation::Run() {
   for (bool b : agent_busy_) open += b;
   report.counts["escalations still open at the end"] = open;
   report.lag.samples = queue_->lag();
+  report.lag.samples.Merge(direct_lag_);
   return report;
 }
 
