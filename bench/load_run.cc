@@ -320,6 +320,8 @@ class Simulation {
   std::unique_ptr<Client> main_client_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::MessagingService::Stub>> stubs_;
+  static constexpr int kPostChannels = 4;
+  std::vector<std::unique_ptr<v1::MessagingService::Stub>> post_stubs_;
   std::vector<std::unique_ptr<PersonStream>> streams_;
   std::atomic<int> connected_{0};
   std::atomic<int> in_flight_{0};  // direct posts sent and not answered yet
@@ -400,6 +402,15 @@ bool Simulation::Connect() {
     channels_.push_back(
         grpc::CreateCustomChannel(o_.target, grpc::InsecureChannelCredentials(), args));
     stubs_.push_back(v1::MessagingService::NewStub(channels_.back()));
+  }
+  // The direct posts get connections of their own: on the streams' connections they would wait
+  // behind a front's limit of concurrent streams per connection (nginx: 128), which the open
+  // streams already take.
+  for (int c = 0; c < kPostChannels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", 1000 + c);
+    post_stubs_.push_back(v1::MessagingService::NewStub(
+        grpc::CreateCustomChannel(o_.target, grpc::InsecureChannelCredentials(), args)));
   }
   auto open = [&](bool senior, int i, const Person& p) {
     auto on_event = [this, senior, i](const v1::Event& e) { OnEvent(senior, i, e); };
@@ -822,7 +833,7 @@ void Simulation::DirectPost(int pair, int k) {
                                       kQuestions[k % std::size(kQuestions)]));
   call->request.set_client_msg_id(absl::StrCat("load-", pair, "-", k));
   in_flight_.fetch_add(1);
-  stubs_[pair % stubs_.size()]->async()->PostMessage(
+  post_stubs_[pair % post_stubs_.size()]->async()->PostMessage(
       &call->context, &call->request, &call->response, [this, call](grpc::Status s) {
         const absl::Status status(static_cast<absl::StatusCode>(s.error_code()),
                                   s.error_message());
