@@ -149,15 +149,11 @@ std::string SecondsLeft(const google::protobuf::Timestamp& deadline) {
   return absl::StrCat(std::max(0, static_cast<int>(s + 0.5)), "s");
 }
 
-// A duration in whole seconds, e.g. "42 s".
-std::string WholeSeconds(const google::protobuf::Duration& d) {
-  return absl::StrCat(std::llround(TimeUtil::DurationToMilliseconds(d) / 1000.0), " s");
-}
-
 // `WAITING` lines, the `waiting` list and `show`: where a queued escalation stands.
 std::string ExpectedWait(const v1::Escalation& e) {
   return e.has_estimated_wait()
-             ? absl::StrCat("about ", WholeSeconds(e.estimated_wait()), " to wait")
+             ? ExpectedWaitWords(absl::Milliseconds(
+                   TimeUtil::DurationToMilliseconds(e.estimated_wait())))
              : "";
 }
 

@@ -1,5 +1,6 @@
 #include "cli/words.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,13 @@ absl::StatusOr<v1::PresenceStatus> ParseStatusWord(absl::string_view word) {
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "\"", word, "\" is not a status: available, on_call, wrap_up, break, meeting, offline"));
+}
+
+std::string ExpectedWaitWords(absl::Duration wait) {
+  const int64_t seconds = std::llround(absl::ToDoubleSeconds(wait));
+  if (seconds < 1) return "less than a second to wait";
+  if (seconds <= 90) return absl::StrCat("about ", seconds, " s to wait");
+  return absl::StrCat("about ", (seconds + 30) / 60, " min to wait");
 }
 
 }  // namespace backline::cli

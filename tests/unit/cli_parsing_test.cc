@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "cli/args.h"
 #include "cli/roster_file.h"
+#include "cli/words.h"
 #include "services/presence/roster.h"
 
 namespace backline::cli {
@@ -354,6 +355,16 @@ TEST(WithLineNumbersTest, ServerMessageOfAParsedFile) {
   EXPECT_EQ(st.message(), "people[1] (id \"x\"): skills[0].proficiency: 6 is outside 1..5");
   EXPECT_EQ(WithLineNumbers(std::string(st.message()), *file, "roster.jsonl"),
             "roster.jsonl line 4 (id \"x\"): skills[0].proficiency: 6 is outside 1..5");
+}
+
+TEST(ExpectedWaitWordsTest, SaysSecondsThenMinutesAndNeverZero) {
+  EXPECT_EQ(cli::ExpectedWaitWords(absl::Milliseconds(300)), "less than a second to wait");
+  EXPECT_EQ(cli::ExpectedWaitWords(absl::ZeroDuration()), "less than a second to wait");
+  EXPECT_EQ(cli::ExpectedWaitWords(absl::Milliseconds(600)), "about 1 s to wait");
+  EXPECT_EQ(cli::ExpectedWaitWords(absl::Seconds(42)), "about 42 s to wait");
+  EXPECT_EQ(cli::ExpectedWaitWords(absl::Seconds(90)), "about 90 s to wait");
+  EXPECT_EQ(cli::ExpectedWaitWords(absl::Seconds(91)), "about 2 min to wait");
+  EXPECT_EQ(cli::ExpectedWaitWords(absl::Minutes(10) + absl::Seconds(20)), "about 10 min to wait");
 }
 
 }  // namespace
