@@ -27,6 +27,7 @@
 #include "bench/floor.h"
 #include "bench/stream_floor.h"
 #include "bench/stream_reader.h"
+#include "services/common/status.h"
 
 namespace backline::bench {
 namespace {
@@ -835,8 +836,7 @@ void Simulation::DirectPost(int pair, int k) {
   in_flight_.fetch_add(1);
   post_stubs_[pair % post_stubs_.size()]->async()->PostMessage(
       &call->context, &call->request, &call->response, [this, call](grpc::Status s) {
-        const absl::Status status(static_cast<absl::StatusCode>(s.error_code()),
-                                  s.error_message());
+        const absl::Status status = FromGrpcStatus(s);
         Called("PostMessage (direct)", status, call->start, &post_rtt_);
         if (status.ok()) Count("direct messages posted");
         delete call;
@@ -1088,10 +1088,10 @@ std::string LoadReport::Markdown() const {
     absl::StrAppend(&out,
                     "\nEach requester's next escalation (the router keeps the requesters' roster "
                     "records until the roster changes; the create script checks the roster's "
-                    "version):\n\n",
+                    "stamp):\n\n",
                     round_trips.Markdown(),
                     "\nEach requester's first escalation since the roster was applied (the router "
-                    "reads the roster record, with the version, in one pipeline first):\n\n",
+                    "reads the roster record, with the stamp, in one pipeline first):\n\n",
                     first_round_trips.Markdown());
   }
   return out;
