@@ -252,6 +252,58 @@ class RedisClient::Connection {
   Spinner spinner_;
 };
 
+// One caller's go at Redis. While Redis is hung only one attempt at a time (the probe) goes
+// ahead; the others are refused. Finish() records whether Redis answered.
+class RedisClient::Attempt {
+ public:
+  explicit Attempt(RedisClient* client) : client_(client), start_(absl::Now()) {
+    if (client_->hung_.load(std::memory_order_acquire)) {
+      probe_ = !client_->probing_.exchange(true, std::memory_order_acq_rel);
+      refused_ = !probe_;
+    }
+  }
+  ~Attempt() {
+    if (probe_) client_->probing_.store(false, std::memory_order_release);
+  }
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+
+  bool refused() const { return refused_; }
+  absl::Status Refusal() const {
+    return absl::UnavailableError(absl::StrCat(
+        "redis not answering (a command went unanswered for ",
+        absl::FormatDuration(client_->options_.command_timeout), "); try again shortly"));
+  }
+
+  // `answered`: Redis replied (an error reply counts). A failure that took the whole command
+  // timeout means Redis hangs; one that came sooner (connection refused) says nothing new.
+  void Finish(bool answered) {
+    bool hung;
+    if (answered) {
+      hung = false;
+    } else if (absl::Now() - start_ >= client_->options_.command_timeout) {
+      hung = true;
+    } else {
+      return;
+    }
+    if (client_->hung_.exchange(hung, std::memory_order_acq_rel) != hung) {
+      if (hung) {
+        BL_LOG(WARNING) << "redis did not answer within "
+                        << absl::FormatDuration(client_->options_.command_timeout)
+                        << ": other calls fail at once until it answers again";
+      } else {
+        BL_LOG(INFO) << "redis answers again";
+      }
+    }
+  }
+
+ private:
+  RedisClient* const client_;
+  const absl::Time start_;
+  bool probe_ = false;
+  bool refused_ = false;
+};
+
 RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {}
 
 RedisClient::~RedisClient() = default;
@@ -299,9 +351,15 @@ absl::StatusOr<RedisReply> RedisClient::Command(std::initializer_list<absl::stri
 }
 
 absl::StatusOr<RedisReply> RedisClient::Command(absl::Span<const std::string> argv) {
+  Attempt attempt(this);
+  if (attempt.refused()) return attempt.Refusal();
   auto conn = Acquire();
-  if (!conn.ok()) return conn.status();
+  if (!conn.ok()) {
+    attempt.Finish(false);
+    return conn.status();
+  }
   auto reply = RoundTrip((*conn)->get(), argv, (*conn)->spinner());
+  attempt.Finish(reply.ok());
   Release(std::move(conn).value(), reply.ok());
   if (!reply.ok()) return reply.status();
   if (reply->type == RedisReply::Type::kError && IsTransientError(reply->str)) {
@@ -312,32 +370,32 @@ absl::StatusOr<RedisReply> RedisClient::Command(absl::Span<const std::string> ar
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
+  Attempt attempt(this);
+  if (attempt.refused()) return attempt.Refusal();
   auto conn_or = Acquire();
-  if (!conn_or.ok()) return conn_or.status();
+  if (!conn_or.ok()) {
+    attempt.Finish(false);
+    return conn_or.status();
+  }
   std::unique_ptr<Connection> conn = std::move(conn_or).value();
   redisContext* c = conn->get();
-  for (const auto& argv : commands) {
-    if (!Append(c, argv)) {
-      absl::Status st = Unavailable("pipeline append", c);
-      Release(std::move(conn), false);
-      return st;
-    }
-  }
-  if (!SendAndSpin(c, conn->spinner())) {
-    absl::Status st = Unavailable("pipeline write", c);
+  auto fail = [&](absl::Status st) {
+    attempt.Finish(false);
     Release(std::move(conn), false);
     return st;
+  };
+  for (const auto& argv : commands) {
+    if (!Append(c, argv)) return fail(Unavailable("pipeline append", c));
   }
+  if (!SendAndSpin(c, conn->spinner())) return fail(Unavailable("pipeline write", c));
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     auto reply = ReadReply(c, "pipeline read");
-    if (!reply.ok()) {
-      Release(std::move(conn), false);
-      return reply.status();
-    }
+    if (!reply.ok()) return fail(reply.status());
     replies.push_back(std::move(reply).value());
   }
+  attempt.Finish(true);
   Release(std::move(conn), true);
   for (const RedisReply& r : replies) {
     if (r.type == RedisReply::Type::kError && IsTransientError(r.str)) {

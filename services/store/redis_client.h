@@ -1,8 +1,11 @@
 // A thread-safe Redis client over hiredis: a bounded pool of connections, each used by one
 // caller at a time, with connect and command timeouts. A lost connection, a timeout or a server
 // that is loading or read-only becomes UNAVAILABLE (and the connection is dropped and re-made on
-// next use), never a crash or a hang past the command timeout. No hiredis type appears here:
-// this header and redis_client.cc are the only places that know hiredis.
+// next use), never a crash or a hang past the command timeout. Once a call went unanswered for
+// the whole command timeout (Redis hung, or its host), only one caller at a time tries Redis
+// until it answers again; the others get UNAVAILABLE at once instead of each waiting out the
+// timeout in turn. No hiredis type appears here: this header and redis_client.cc are the only
+// places that know hiredis.
 //
 //   RedisClient redis(options);
 //   absl::StatusOr<RedisReply> r = redis.Command({"HGET", key, "status"});
@@ -99,9 +102,13 @@ class RedisClient {
 
   const RedisOptions& options() const { return options_; }
 
+  // True from a call that went unanswered for the whole command timeout until Redis answers.
+  bool hung() const { return hung_.load(std::memory_order_acquire); }
+
  private:
   class Connection;
   class Lease;
+  class Attempt;
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();
   void Release(std::unique_ptr<Connection> conn, bool healthy);
 
@@ -109,6 +116,8 @@ class RedisClient {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // connections idle or leased
+  std::atomic<bool> hung_{false};
+  std::atomic<bool> probing_{false};  // a caller is trying Redis while it is hung
 };
 
 // Holds one connection in SUBSCRIBE mode on its own thread and hands every message to a

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "tests/support/test_stack.h"
 
 namespace backline::testing {
@@ -91,6 +95,41 @@ TEST_F(RedisOutageTest, HungRedisMeansUnavailableWithinTheDeadline) {
   ::kill(redis_->pid(), SIGSTOP);
   ExpectUnavailableInTime([&] { return anna_->Escalate(Question()).status(); }, "escalate");
   ExpectUnavailableInTime([&] { return soren_->GetPresence().status(); }, "get presence");
+  ::kill(redis_->pid(), SIGCONT);
+  absl::StatusOr<v1::Presence> p;
+  for (int i = 0; i < 50 && !(p = soren_->GetPresence()).ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(p.ok()) << p.status();
+}
+
+// Many calls at once while Redis hangs: each would hold one of the server's few handler threads
+// for the whole Redis command timeout, and the calls behind them would wait their turn past
+// their deadline. Once one command went unanswered the server answers the rest at once, and
+// serves again as soon as Redis answers.
+TEST_F(RedisOutageTest, CallsPilingUpOnAHungRedisAllAnswerUnavailableInTime) {
+  ASSERT_TRUE(soren_->GetPresence().ok());
+  ::kill(redis_->pid(), SIGSTOP);
+  constexpr int kCallers = 16, kEach = 2;
+  std::atomic<int> unavailable{0}, late{0}, other{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&] {
+      for (int j = 0; j < kEach; ++j) {
+        const absl::Time start = absl::Now();
+        absl::Status st = soren_->GetPresence().status();
+        if (absl::Now() - start >= kDeadline) ++late;
+        if (st.code() == absl::StatusCode::kUnavailable) {
+          ++unavailable;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(unavailable.load(), kCallers * kEach) << other.load() << " calls answered otherwise";
+  EXPECT_EQ(late.load(), 0) << "calls answered after their deadline";
   ::kill(redis_->pid(), SIGCONT);
   absl::StatusOr<v1::Presence> p;
   for (int i = 0; i < 50 && !(p = soren_->GetPresence()).ok(); ++i) {

@@ -3,8 +3,13 @@
 #include "services/store/redis_client.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <atomic>
 #include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
 
 #include "services/store/script_call.h"
 #include "tests/support/redis_server.h"
@@ -73,6 +78,47 @@ TEST(RedisClientTest, UnavailableWhenDownAndRecoversWhenBack) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_TRUE(back.ok()) << back.status();
+}
+
+// A hung Redis (stopped, connections open): the first command waits out the timeout; from then
+// on one caller at a time tries Redis and the others are refused at once, until Redis answers.
+TEST(RedisClientTest, AHungRedisLetsOneCallerThroughAtATime) {
+  RedisServer own;
+  store::RedisOptions options = own.client_options();
+  options.command_timeout = absl::Milliseconds(300);
+  options.pool_size = 8;
+  store::RedisClient redis(options);
+  ASSERT_TRUE(redis.Command({"SET", "a", "1"}).ok());
+  EXPECT_FALSE(redis.hung());
+  ::kill(own.pid(), SIGSTOP);
+  auto first = redis.Command({"GET", "a"});
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(redis.hung());
+
+  constexpr int kCallers = 6;
+  std::atomic<bool> go{false};
+  std::atomic<int> refused{0}, tried{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      while (!go.load()) std::this_thread::yield();
+      absl::Status st = i % 2 == 0 ? redis.Command({"GET", "a"}).status()
+                                   : redis.Pipeline({{"GET", "a"}, {"GET", "a"}}).status();
+      EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+      ++(absl::StrContains(st.message(), "not answering") ? refused : tried);
+    });
+  }
+  go = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(tried.load(), 1) << "callers that went to the hung Redis";
+  EXPECT_EQ(refused.load(), kCallers - 1);
+
+  ::kill(own.pid(), SIGCONT);
+  auto back = redis.Command({"GET", "a"});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->str, "1");
+  EXPECT_FALSE(redis.hung());
+  EXPECT_TRUE(redis.Pipeline({{"GET", "a"}}).ok());
 }
 
 TEST(RedisClientTest, PoolIsSharedSafelyByManyThreads) {
