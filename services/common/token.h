@@ -7,6 +7,8 @@
 //   absl::StatusOr<Principal> who = codec.Verify(token);   // UNAUTHENTICATED on any defect
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -35,6 +37,9 @@ class TokenCodec {
   // JSON parsing cost more than most calls' own work. Thread-safe.
   absl::StatusOr<Principal> Verify(absl::string_view token) const;
 
+  // How many tokens had their signature and claims checked (not answered from memory).
+  int64_t full_checks() const { return full_checks_.load(std::memory_order_relaxed); }
+
  private:
   struct Verified {
     Principal principal;
@@ -47,6 +52,7 @@ class TokenCodec {
   static constexpr size_t kMaxVerified = 20000;
   mutable absl::Mutex mu_;
   mutable absl::flat_hash_map<std::string, Verified> verified_ ABSL_GUARDED_BY(mu_);
+  mutable std::atomic<int64_t> full_checks_{0};
 };
 
 // Reads the signing secret from a file (first line, trimmed); INVALID_ARGUMENT when it is

@@ -204,6 +204,23 @@ TEST_F(TokenTest, ATokenVerifiedBeforeStillExpiresOnTime) {
   EXPECT_EQ(codec_.Verify(*token).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+TEST_F(TokenTest, ATokenIsCheckedInFullOnlyTheFirstTime) {
+  // Every call verifies its token: the signature check and JSON parsing run once per token, the
+  // later calls are answered from memory. A refused token is never remembered.
+  const std::string anna = *codec_.Issue({"anna", v1::ROLE_SENIOR}, absl::Hours(1), absl::Now());
+  const std::string mei = *codec_.Issue({"mei", v1::ROLE_AGENT}, absl::Hours(1), absl::Now());
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(codec_.Verify(anna)->id, "anna");
+    EXPECT_EQ(codec_.Verify(mei)->id, "mei");
+  }
+  EXPECT_EQ(codec_.full_checks(), 2);
+  const std::string forged = SignedToken(GoodHeader(), GoodPayload(), kOtherSecret);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(codec_.Verify(forged).status().code(), absl::StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(codec_.full_checks(), 5);
+}
+
 TEST_F(TokenTest, ManyThreadsVerifyingTokensAgreeWithOneAnother) {
   // Racing first and later calls of the same tokens give every caller its own token's person.
   std::vector<std::string> tokens;
