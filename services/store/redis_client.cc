@@ -109,6 +109,7 @@ struct Spinner {
   static constexpr int kSkipAfterMiss = 16;
   absl::Duration budget;
   int skip = 0;
+  std::atomic<int64_t>* skipped = nullptr;  // counts the waits without polling
 };
 
 // Sends what was appended, then polls the socket for up to the spinner's budget before the
@@ -120,6 +121,7 @@ bool SendAndSpin(redisContext* c, Spinner* spinner) {
   if (spinner == nullptr || spinner->budget <= absl::ZeroDuration()) return true;
   if (spinner->skip > 0) {
     --spinner->skip;
+    spinner->skipped->fetch_add(1, std::memory_order_relaxed);
     return true;
   }
   const absl::Time until = absl::Now() + spinner->budget;
@@ -243,7 +245,11 @@ RedisScript::RedisScript(std::string name, std::string source)
 
 class RedisClient::Connection {
  public:
-  Connection(ContextPtr c, absl::Duration spin) : ctx_(std::move(c)) { spinner_.budget = spin; }
+  Connection(ContextPtr c, absl::Duration spin, std::atomic<int64_t>* skipped)
+      : ctx_(std::move(c)) {
+    spinner_.budget = spin;
+    spinner_.skipped = skipped;
+  }
   redisContext* get() { return ctx_.get(); }
   Spinner* spinner() { return &spinner_; }
 
@@ -330,7 +336,8 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
     --open_;
     return ctx.status();
   }
-  return std::make_unique<Connection>(std::move(ctx).value(), options_.reply_spin);
+  return std::make_unique<Connection>(std::move(ctx).value(), options_.reply_spin,
+                                      &unpolled_waits_);
 }
 
 void RedisClient::Release(std::unique_ptr<Connection> conn, bool healthy) {

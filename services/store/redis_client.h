@@ -104,6 +104,9 @@ class RedisClient {
 
   // True from a call that went unanswered for the whole command timeout until Redis answers.
   bool hung() const { return hung_.load(std::memory_order_acquire); }
+  // Replies waited for at once, without polling, because the connection's previous poll ran out
+  // of its budget (RedisOptions::reply_spin).
+  int64_t unpolled_waits() const { return unpolled_waits_.load(std::memory_order_relaxed); }
 
  private:
   class Connection;
@@ -118,6 +121,7 @@ class RedisClient {
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // connections idle or leased
   std::atomic<bool> hung_{false};
   std::atomic<bool> probing_{false};  // a caller is trying Redis while it is hung
+  std::atomic<int64_t> unpolled_waits_{0};
 };
 
 // Holds one connection in SUBSCRIBE mode on its own thread and hands every message to a

@@ -121,6 +121,27 @@ TEST(RedisClientTest, AHungRedisLetsOneCallerThroughAtATime) {
   EXPECT_TRUE(redis.Pipeline({{"GET", "a"}}).ok());
 }
 
+// A connection polls for its replies while they come within the budget; after one that did not
+// (Redis busy) it waits at once for its next 16, then polls again.
+TEST(RedisClientTest, AReplyLateForItsPollMakesTheNextWaitsUnpolled) {
+  store::RedisOptions options = SharedRedis().client_options();
+  options.pool_size = 1;
+  options.reply_spin = absl::Milliseconds(20);  // far more than a PING takes, even on a busy host
+  store::RedisClient redis(options);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(redis.Command({"PING"}).ok());
+  EXPECT_EQ(redis.unpolled_waits(), 0);
+  // Keeps Redis busy for 60 ms: the poll runs out first.
+  store::RedisScript busy("busy",
+                          "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] "
+                          "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 60000 "
+                          "return 1");
+  ASSERT_TRUE(redis.Eval(busy, {}, {}).ok());
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(redis.Command({"PING"}).ok());
+  EXPECT_EQ(redis.unpolled_waits(), 16);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(redis.Command({"PING"}).ok());
+  EXPECT_EQ(redis.unpolled_waits(), 16) << "the connection should poll again";
+}
+
 TEST(RedisClientTest, PoolIsSharedSafelyByManyThreads) {
   SharedRedis().Flush();
   store::RedisOptions options = SharedRedis().client_options();
