@@ -615,6 +615,12 @@ TEST_F(CliRosterTest, UnknownIdsAreNotFound) {
     EXPECT_EQ(r.exit_code, 3) << absl::StrJoin(command, " ") << ": " << r.err;
     EXPECT_NE(r.err.find("\"nobody\" is not on the roster"), std::string::npos) << r.err;
   }
+  // Who may change anyone's status learns that nobody is not on the roster.
+  for (const std::string& token : {admin_, mia_}) {
+    ProcessResult r = Backline({"presence", "set", "break", "--person", "nobody"}, token);
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("\"nobody\" is not on the roster"), std::string::npos) << r.err;
+  }
   ProcessResult r = Backline({"admin", "roster", "apply", dir_ + "/missing.jsonl"}, admin_);
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("cannot read " + dir_ + "/missing.jsonl"), std::string::npos) << r.err;
