@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "backline/client.h"
 #include "cli/args.h"
+#include "cli/config_file.h"
 #include "cli/roster_file.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/tray.h"
@@ -45,21 +46,6 @@ struct Settings {
   absl::Duration timeout = absl::Seconds(5);
 };
 
-std::map<std::string, std::string> ReadConfigFile(const std::string& path) {
-  std::map<std::string, std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    absl::string_view l = absl::StripAsciiWhitespace(line);
-    if (l.empty() || l[0] == '#') continue;
-    const size_t eq = l.find('=');
-    if (eq == absl::string_view::npos) continue;
-    out[std::string(absl::StripAsciiWhitespace(l.substr(0, eq)))] =
-        std::string(absl::StripAsciiWhitespace(l.substr(eq + 1)));
-  }
-  return out;
-}
-
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? "" : v;
@@ -70,13 +56,6 @@ std::string ReadFileTrimmed(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return std::string(absl::StripAsciiWhitespace(ss.str()));
-}
-
-std::string DefaultConfigPath() {
-  if (std::string p = Env("BACKLINE_CONFIG"); !p.empty()) return p;
-  if (std::string x = Env("XDG_CONFIG_HOME"); !x.empty()) return x + "/backline/config";
-  if (std::string h = Env("HOME"); !h.empty()) return h + "/.config/backline/config";
-  return "";
 }
 
 int ExitFor(absl::StatusCode code) {
@@ -194,9 +173,8 @@ class Cli {
   absl::Status Configure(const Args& args) {
     json = args.Has("json");
     timing = args.Has("timing");
-    const std::string config_path = args.Get("config", DefaultConfigPath());
-    auto file =
-        config_path.empty() ? std::map<std::string, std::string>{} : ReadConfigFile(config_path);
+    auto file = ReadConfigFile(
+        args.Get("config", DefaultConfigPath([](const std::string& n) { return Env(n.c_str()); })));
     auto pick = [&](const char* flag, const char* env, const char* key) {
       if (args.Has(flag)) return args.Get(flag);
       if (std::string v = Env(env); !v.empty()) return v;

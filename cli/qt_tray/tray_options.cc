@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "cli/args.h"
+#include "cli/config_file.h"
 #include "cli/words.h"
 #include "nlohmann/json.hpp"
 
@@ -28,8 +29,9 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
 absl::StatusOr<TrayOptions> ParseTrayOptions(
     const std::vector<std::string>& words,
     const std::function<std::string(const std::string&)>& env) {
-  auto args = cli::Args::Parse(words, {"target", "token", "token-file", "status", "state-file"},
-                               {"hidden", "help"});
+  auto args = cli::Args::Parse(
+      words, {"target", "token", "token-file", "config", "status", "state-file"},
+      {"hidden", "help"});
   if (!args.ok()) return args.status();
   TrayOptions o;
   if (args->Has("help")) {
@@ -40,18 +42,22 @@ absl::StatusOr<TrayOptions> ParseTrayOptions(
     return absl::InvalidArgumentError(
         absl::StrCat("unexpected argument \"", args->positional().front(), "\""));
   }
-  auto pick = [&](const char* flag, const char* variable) {
-    return args->Has(flag) ? args->Get(flag) : env(variable);
+  const auto settings = cli::ReadConfigFile(args->Get("config", cli::DefaultConfigPath(env)));
+  auto pick = [&](const char* flag, const char* variable, const char* key) {
+    if (args->Has(flag)) return args->Get(flag);
+    if (std::string v = env(variable); !v.empty()) return v;
+    auto it = settings.find(key);
+    return it == settings.end() ? std::string() : it->second;
   };
-  o.target = pick("target", "BACKLINE_TARGET");
+  o.target = pick("target", "BACKLINE_TARGET", "target");
   if (o.target.empty()) o.target = "127.0.0.1:7400";
-  o.token = pick("token", "BACKLINE_TOKEN");
+  o.token = pick("token", "BACKLINE_TOKEN", "token");
   if (o.token.empty()) {
-    const std::string file = pick("token-file", "BACKLINE_TOKEN_FILE");
+    const std::string file = pick("token-file", "BACKLINE_TOKEN_FILE", "token_file");
     if (file.empty()) {
       return absl::InvalidArgumentError(
-          "no token: pass --token-file F (or --token T, BACKLINE_TOKEN_FILE, BACKLINE_TOKEN); an "
-          "admin issues one with `backline admin token`");
+          "no token: pass --token-file F (or --token T, BACKLINE_TOKEN_FILE, BACKLINE_TOKEN, or "
+          "token_file= in the config file); an admin issues one with `backline admin token`");
     }
     auto token = ReadToken(file);
     if (!token.ok()) return token.status();
@@ -74,7 +80,7 @@ absl::StatusOr<TrayOptions> ParseTrayOptions(
 
 std::string TrayUsage() {
   return "usage: backline-tray-qt [--target HOST:PORT] [--token-file F | --token T]\n"
-         "                         [--status STATUS] [--hidden] [--state-file F]\n"
+         "                         [--config F] [--status STATUS] [--hidden] [--state-file F]\n"
          "\n"
          "The Backline tray for seniors and team leaders: offers with their deadlines (accept\n"
          "Alt+A, decline Alt+D), threads with unread counts, replies, presence.\n"
@@ -82,6 +88,9 @@ std::string TrayUsage() {
          "  --target HOST:PORT   server (env BACKLINE_TARGET; default 127.0.0.1:7400)\n"
          "  --token-file F       read the bearer token from a file (env BACKLINE_TOKEN_FILE)\n"
          "  --token T            the bearer token itself (env BACKLINE_TOKEN)\n"
+         "  --config F           settings file shared with the backline CLI (env\n"
+         "                       BACKLINE_CONFIG; default ~/.config/backline/config with\n"
+         "                       target=, token=, token_file=); flags and environment first\n"
          "  --status STATUS      set once connected: available, on_call, wrap_up, break,\n"
          "                       meeting, offline\n"
          "  --hidden             start in the system tray, without the window (if there is a\n"

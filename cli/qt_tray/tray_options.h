@@ -1,5 +1,5 @@
 // The desktop tray's command line: where the server is and who the person is, from flags, then
-// the environment, as the `backline` CLI takes them.
+// the environment, then the settings file, as the `backline` CLI takes them.
 //
 //   auto options = ParseTrayOptions({"--target", "127.0.0.1:7400", "--token-file", "t"}, getenv);
 //   options->me     // the token's subject, e.g. "soren"
@@ -17,8 +17,11 @@
 namespace backline::qt_tray {
 
 struct TrayOptions {
-  std::string target;  // --target, BACKLINE_TARGET; default 127.0.0.1:7400
-  std::string token;   // --token, BACKLINE_TOKEN; or read from --token-file, BACKLINE_TOKEN_FILE
+  // --target, BACKLINE_TARGET, the settings file's target=; default 127.0.0.1:7400
+  std::string target;
+  // --token, BACKLINE_TOKEN, token=; or read from --token-file, BACKLINE_TOKEN_FILE, token_file=
+  // (the settings file: --config, BACKLINE_CONFIG, else ~/.config/backline/config)
+  std::string token;
   std::string me;      // the person the token names
   // --status: the presence to set once connected (e.g. `available`).
   std::optional<v1::PresenceStatus> status;

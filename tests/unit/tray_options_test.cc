@@ -1,9 +1,11 @@
 // Unit tests for the desktop tray's command line (cli/qt_tray/tray_options): flags before the
-// environment, the token read from a file, the person it names, and precise errors.
+// environment and the settings file, the token read from a file, the person it names, and
+// precise errors.
 #include "cli/qt_tray/tray_options.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -71,6 +73,38 @@ TEST_F(TrayOptionsTest, TheEnvironmentAndDefaults) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->target, "db:7400");
   EXPECT_EQ(o->me, "ida");
+}
+
+TEST_F(TrayOptionsTest, TheSettingsFileSharedWithTheCliComesLast) {
+  const std::string config = dir_ + "/config";
+  std::ofstream(config) << "# the CLI's settings\ntarget = cfg:7400\ntoken_file = " << token_file_
+                        << "\n";
+  auto o = ParseTrayOptions({}, FromMap({{"BACKLINE_CONFIG", config}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->target, "cfg:7400");
+  EXPECT_EQ(o->me, "soren");
+  // Found under XDG_CONFIG_HOME or HOME as the CLI finds it; --config names another file.
+  std::filesystem::create_directories(dir_ + "/xdg/backline");
+  std::filesystem::create_directories(dir_ + "/home/.config/backline");
+  std::filesystem::copy_file(config, dir_ + "/xdg/backline/config");
+  std::ofstream(dir_ + "/home/.config/backline/config") << "target=home:7400\ntoken="
+                                                        << TokenFor("ida") << "\n";
+  o = ParseTrayOptions({}, FromMap({{"XDG_CONFIG_HOME", dir_ + "/xdg"}, {"HOME", dir_ + "/home"}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->target, "cfg:7400");
+  o = ParseTrayOptions({}, FromMap({{"HOME", dir_ + "/home"}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->target, "home:7400");
+  EXPECT_EQ(o->me, "ida");
+  o = ParseTrayOptions({"--config", config}, FromMap({{"HOME", dir_ + "/home"}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->me, "soren");
+  // Flags and the environment come first.
+  o = ParseTrayOptions({"--target", "flag:1"},
+                       FromMap({{"BACKLINE_CONFIG", config}, {"BACKLINE_TOKEN", TokenFor("mei")}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->target, "flag:1");
+  EXPECT_EQ(o->me, "mei");
 }
 
 TEST_F(TrayOptionsTest, ErrorsSayWhatIsWrong) {
