@@ -209,6 +209,26 @@ class Dispatcher {
           return Changed(r, "invite", absl::StrCat(r.text, " invited into"),
                          client_.InviteExpert(r.escalation_id, r.text));
         });
+      case TrayRequest::kLoadWaiting:
+        // One refresh at a time: a slow server must not collect a backlog of them.
+        if (waiting_pending_.exchange(true)) return;
+        return Call([this] {
+          v1::ListWaitingRequest req;
+          req.set_page_size(20);
+          auto waiting = client_.ListWaiting(req);
+          waiting_pending_ = false;
+          return [=](TrayModel& m) {
+            if (!waiting.ok()) return m.WaitingFailed(waiting.status());
+            m.LoadWaiting({waiting->escalations().begin(), waiting->escalations().end()});
+          };
+        });
+      case TrayRequest::kTake:
+        return Call([this, r] {
+          auto e = client_.TakeEscalation(r.escalation_id);
+          return [=](TrayModel& m) {
+            e.ok() ? m.Took(*e) : m.TakeFailed(r.escalation_id, e.status());
+          };
+        });
       case TrayRequest::kQuit:
         return;
     }
@@ -291,6 +311,7 @@ class Dispatcher {
   Worker& worker_;
   std::map<std::string, absl::Time> typing_sent_;  // by thread; the screen's thread only
   std::atomic<bool> presence_pending_{false};
+  std::atomic<bool> waiting_pending_{false};
 };
 
 void SetSignalMask(int how) {

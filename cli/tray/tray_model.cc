@@ -20,6 +20,7 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr char kOfferKey[] = "offer:";
+constexpr char kWaitingKey[] = "waiting:";
 constexpr char kThreadKey[] = "thread:";
 // How long an offer past its deadline stays without word from the server.
 constexpr absl::Duration kLapsedOfferGrace = absl::Seconds(5);
@@ -65,6 +66,20 @@ std::string StateWord(v1::EscalationState s) {
   return std::string(n);
 }
 
+// What an offer or a waiting escalation says of itself: a high or urgent priority, who asks,
+// what it needs, and the question on one line.
+std::string Question(const v1::Escalation& e) {
+  std::string text;
+  if (e.priority() == v1::PRIORITY_HIGH || e.priority() == v1::PRIORITY_URGENT) {
+    absl::string_view p = v1::Priority_Name(e.priority());
+    absl::ConsumePrefix(&p, "PRIORITY_");
+    absl::StrAppend(&text, p, "  ");
+  }
+  absl::StrAppend(&text, e.requester(), " [", Skills(e), ", ", e.language(),
+                  "]: ", OneLine(e.question()));
+  return text;
+}
+
 // The status keys of the list, as the key bar shows them.
 struct StatusKey {
   const char* key;
@@ -77,7 +92,7 @@ constexpr StatusKey kStatusKeys[] = {
 };
 
 std::string ListHelp() {
-  std::string help = "a accept  d decline  ↑↓ select  Enter open";
+  std::string help = "a accept  d decline  t take  ↑↓ select  Enter open";
   for (const StatusKey& k : kStatusKeys)
     absl::StrAppend(&help, "  ", k.key, " ", StatusWords(k.status));
   absl::StrAppend(&help, "  r reload  q quit");
@@ -144,6 +159,7 @@ void TrayModel::SetConnection(const FeedStateChange& change) {
   switch (change.state) {
     case FeedState::kConnected:
       Request(TrayRequest::Of(TrayRequest::kReload));
+      next_waiting_load_ = absl::InfinitePast();
       if (!open_thread_.empty())
         Request(TrayRequest::ForThread(TrayRequest::kLoadThread, open_thread_));
       break;
@@ -179,6 +195,27 @@ void TrayModel::ApplyEvent(const v1::Event& ev) {
       if (it != offers_.end() &&
           (e.state() != v1::ESCALATION_STATE_OFFERED || OfferTo(e, me_) == nullptr)) {
         CloseOffer(e.id(), it->second.offer.offer_id());
+      }
+      if (e.state() != v1::ESCALATION_STATE_QUEUED) DropWaiting(e.id());
+      break;
+    }
+    case v1::Event::kWaitingChanged: {
+      const v1::WaitingChanged& w = ev.waiting_changed();
+      const std::string& id = w.escalation().id();
+      if (!w.waiting()) {
+        DropWaiting(id);
+        break;
+      }
+      v1::WaitingEscalation entry;
+      *entry.mutable_escalation() = w.escalation();
+      entry.set_best_match(w.best_match());
+      auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& x) {
+        return x.escalation().id() == id;
+      });
+      if (it == waiting_.end()) {
+        waiting_.push_back(std::move(entry));
+      } else {
+        *it = std::move(entry);
       }
       break;
     }
@@ -216,6 +253,7 @@ void TrayModel::ApplyEvent(const v1::Event& ev) {
     case v1::Event::kGap:
       Notify("some events were no longer kept on the server; reloaded");
       Request(TrayRequest::Of(TrayRequest::kReload));
+      next_waiting_load_ = absl::InfinitePast();
       if (!open_thread_.empty())
         Request(TrayRequest::ForThread(TrayRequest::kLoadThread, open_thread_));
       break;
@@ -244,6 +282,15 @@ void TrayModel::LoadEscalations(const std::vector<v1::Escalation>& escalations) 
   for (const v1::Escalation& e : escalations) RememberEscalation(e);
 }
 
+void TrayModel::LoadWaiting(const std::vector<v1::WaitingEscalation>& waiting) {
+  waiting_ = waiting;
+  waiting_error_.clear();
+}
+
+void TrayModel::WaitingFailed(const absl::Status& error) {
+  waiting_error_ = absl::AsciiStrToLower(absl::StatusCodeToString(error.code()));
+}
+
 void TrayModel::LoadMessages(const std::string& thread_id,
                              const std::vector<v1::Message>& messages) {
   if (thread_id != open_thread_) return;
@@ -251,13 +298,34 @@ void TrayModel::LoadMessages(const std::string& thread_id,
   MarkOpenThreadRead();
 }
 
-void TrayModel::Accepted(const v1::Escalation& e) {
+void TrayModel::Accepted(const v1::Escalation& e) { BecameHelper(e, "accepted"); }
+
+void TrayModel::DropWaiting(const std::string& escalation_id) {
+  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
+                                [&](const v1::WaitingEscalation& w) {
+                                  return w.escalation().id() == escalation_id;
+                                }),
+                 waiting_.end());
+}
+
+void TrayModel::Took(const v1::Escalation& e) {
+  DropWaiting(e.id());
+  Request(TrayRequest::Of(TrayRequest::kLoadWaiting));  // the others' places moved up
+  BecameHelper(e, "took");
+}
+
+void TrayModel::TakeFailed(const std::string& escalation_id, const absl::Status& error) {
+  Failed(absl::StrCat("take ", escalation_id), error);
+  Request(TrayRequest::Of(TrayRequest::kLoadWaiting));
+}
+
+void TrayModel::BecameHelper(const v1::Escalation& e, const std::string& verb) {
   RememberEscalation(e);
   auto it = offers_.find(e.id());
   CloseOffer(e.id(), it == offers_.end() ? "" : it->second.offer.offer_id());
   Request(TrayRequest::Of(TrayRequest::kLoadPresence));
   if (e.thread_id().empty()) {
-    Notify(absl::StrCat("accepted ", e.id()));
+    Notify(absl::StrCat(verb, " ", e.id()));
     return;
   }
   if (threads_.count(e.thread_id()) == 0) {
@@ -270,7 +338,7 @@ void TrayModel::Accepted(const v1::Escalation& e) {
     MergeThread(t, false);
   }
   OpenThread(e.thread_id());
-  Notify(absl::StrCat("accepted ", e.id(), ": write to ", e.requester(), " below"));
+  Notify(absl::StrCat(verb, " ", e.id(), ": write to ", e.requester(), " below"));
 }
 
 void TrayModel::EscalationChanged(const v1::Escalation& e, const std::string& done) {
@@ -425,6 +493,10 @@ void TrayModel::MarkOpenThreadRead() {
 }
 
 void TrayModel::Tick(absl::Time now) {
+  if (now >= next_waiting_load_) {
+    Request(TrayRequest::Of(TrayRequest::kLoadWaiting));
+    next_waiting_load_ = now + kWaitingRefresh;
+  }
   for (auto it = offers_.begin(); it != offers_.end();) {
     if (TimeOf(it->second.offer.deadline()) + kLapsedOfferGrace < now) {
       closed_offers_.insert(it->second.offer.offer_id());
@@ -446,6 +518,14 @@ std::vector<TrayModel::PendingOffer> TrayModel::Offers() const {
   return out;
 }
 
+std::vector<v1::WaitingEscalation> TrayModel::Waiting() const {
+  std::vector<v1::WaitingEscalation> out;
+  for (const v1::WaitingEscalation& w : waiting_) {
+    if (offers_.count(w.escalation().id()) == 0) out.push_back(w);
+  }
+  return out;
+}
+
 std::vector<v1::Thread> TrayModel::Threads() const {
   std::vector<v1::Thread> out;
   for (const auto& [id, t] : threads_) out.push_back(t);
@@ -458,9 +538,15 @@ std::vector<v1::Thread> TrayModel::Threads() const {
 std::vector<TrayModel::Item> TrayModel::Items() const {
   std::vector<Item> items;
   for (const PendingOffer& o : Offers()) {
-    items.push_back({kOfferKey + o.escalation.id(), o.escalation.id(), true});
+    items.push_back({kOfferKey + o.escalation.id(), o.escalation.id(), Item::kOffer});
   }
-  for (const v1::Thread& t : Threads()) items.push_back({kThreadKey + t.id(), t.id(), false});
+  for (const v1::WaitingEscalation& w : Waiting()) {
+    const std::string& id = w.escalation().id();
+    items.push_back({kWaitingKey + id, id, Item::kWaiting});
+  }
+  for (const v1::Thread& t : Threads()) {
+    items.push_back({kThreadKey + t.id(), t.id(), Item::kThread});
+  }
   return items;
 }
 
@@ -489,10 +575,21 @@ void TrayModel::MoveSelection(int delta) {
 const TrayModel::PendingOffer* TrayModel::TargetOffer() const {
   const std::vector<Item> items = Items();
   const Item* sel = SelectedItem(items);
-  if (sel != nullptr && sel->is_offer) return &offers_.at(sel->id);
+  if (sel != nullptr && sel->kind == Item::kOffer) return &offers_.at(sel->id);
   const std::vector<PendingOffer> by_deadline = Offers();
   if (by_deadline.empty()) return nullptr;
   return &offers_.at(by_deadline.front().escalation.id());
+}
+
+std::string TrayModel::TargetWaiting() const {
+  const std::vector<Item> items = Items();
+  const Item* sel = SelectedItem(items);
+  if (sel != nullptr && sel->kind == Item::kWaiting) return sel->id;
+  const std::vector<v1::WaitingEscalation> waiting = Waiting();
+  for (const v1::WaitingEscalation& w : waiting) {
+    if (w.best_match()) return w.escalation().id();
+  }
+  return waiting.empty() ? "" : waiting.front().escalation().id();
 }
 
 // ---------- keys ----------
@@ -525,7 +622,8 @@ void TrayModel::ListKey(const Key& key) {
       const std::vector<Item> items = Items();
       const Item* sel = SelectedItem(items);
       if (sel == nullptr) return;
-      if (sel->is_offer) return Notify("a accepts this offer, d declines it");
+      if (sel->kind == Item::kOffer) return Notify("a accepts this offer, d declines it");
+      if (sel->kind == Item::kWaiting) return Notify("t takes this escalation");
       return OpenThread(sel->id);
     }
     case Key::kEscape:
@@ -544,7 +642,16 @@ void TrayModel::ListKey(const Key& key) {
   }
   if (k == "r") {
     Notify("reloading…");
+    next_waiting_load_ = absl::InfinitePast();
     return Request(TrayRequest::Of(TrayRequest::kReload));
+  }
+  if (k == "t") {
+    const std::string id = TargetWaiting();
+    if (id.empty()) return Notify("nothing is waiting for you");
+    Notify(absl::StrCat("taking ", id, "…"));
+    TrayRequest r = TrayRequest::Of(TrayRequest::kTake);
+    r.escalation_id = id;
+    return Request(std::move(r));
   }
   if (k == "a" || k == "d") {
     const PendingOffer* o = TargetOffer();
@@ -687,15 +794,20 @@ std::string TrayModel::ConnectionText(absl::Time now) const {
 
 std::string TrayModel::OfferText(const PendingOffer& o, absl::Time now) const {
   const v1::Escalation& e = o.escalation;
-  std::string text =
-      absl::StrCat(e.id(), "  ", Countdown(SecondsLeft(o.offer.deadline(), now)), " left  ");
-  if (e.priority() == v1::PRIORITY_HIGH || e.priority() == v1::PRIORITY_URGENT) {
-    absl::string_view p = v1::Priority_Name(e.priority());
-    absl::ConsumePrefix(&p, "PRIORITY_");
-    absl::StrAppend(&text, p, "  ");
+  return absl::StrCat(e.id(), "  ", Countdown(SecondsLeft(o.offer.deadline(), now)), " left  ",
+                      Question(e));
+}
+
+std::string TrayModel::WaitingText(const v1::WaitingEscalation& w, absl::Time now) const {
+  const v1::Escalation& e = w.escalation();
+  std::string text = e.id() + " ";
+  // The place in the queue comes with the list, not with the stream's events.
+  if (e.queue_position() > 0) absl::StrAppend(&text, " #", e.queue_position());
+  if (e.timeline().has_create_time()) {
+    const double waited = absl::ToDoubleSeconds(now - TimeOf(e.timeline().create_time()));
+    absl::StrAppend(&text, " waiting ", Countdown(waited <= 0 ? 0 : static_cast<int64_t>(waited)));
   }
-  absl::StrAppend(&text, e.requester(), " [", Skills(e), ", ", e.language(),
-                  "]: ", OneLine(e.question()));
+  absl::StrAppend(&text, "  ", w.best_match() ? "best match  " : "", Question(e));
   return text;
 }
 
@@ -752,16 +864,28 @@ std::vector<Line> TrayModel::ListBody(absl::Time now, int width, int rows) const
         {Fit(available ? "  none now" : "  none: offers come while you are available (1)", width)});
   }
   for (const PendingOffer& o : offers) {
-    const Item item{kOfferKey + o.escalation.id(), o.escalation.id(), true};
+    const Item item{kOfferKey + o.escalation.id(), o.escalation.id(), Item::kOffer};
     item_line(item, OfferText(o, now), SecondsLeft(o.offer.deadline(), now) <= 5);
   }
   lines.push_back({""});
+  // Shown while something waits that the person could take (t).
+  const std::vector<v1::WaitingEscalation> waiting = Waiting();
+  if (!waiting.empty()) {
+    std::string heading = absl::StrCat("Looking for help (", waiting.size(), ")");
+    if (!waiting_error_.empty()) absl::StrAppend(&heading, " — not refreshed: ", waiting_error_);
+    lines.push_back({Fit(heading, width), LineStyle::kSection});
+    for (const v1::WaitingEscalation& w : waiting) {
+      const std::string& id = w.escalation().id();
+      item_line({kWaitingKey + id, id, Item::kWaiting}, WaitingText(w, now), false);
+    }
+    lines.push_back({""});
+  }
   const std::vector<v1::Thread> threads = Threads();
   lines.push_back(
       {Fit(absl::StrCat("Threads (", threads.size(), ")"), width), LineStyle::kSection});
   if (threads.empty()) lines.push_back({"  none"});
   for (const v1::Thread& t : threads) {
-    item_line({kThreadKey + t.id(), t.id(), false}, ThreadText(t), false);
+    item_line({kThreadKey + t.id(), t.id(), Item::kThread}, ThreadText(t), false);
   }
 
   // Scroll so that the selection is on screen.

@@ -1,6 +1,7 @@
 // The terminal tray's state and what it shows, without a terminal or a network: the offers on
-// the person's tray with their deadlines, their threads with unread counts, the open thread and
-// the reply being typed, their presence and the connection. The tray (tray.h) feeds it the
+// the person's tray with their deadlines, the escalations waiting in the queue that the person
+// could take, their threads with unread counts, the open thread and the reply being typed, their
+// presence and the connection. The tray (tray.h) feeds it the
 // feed's events and state changes, the answers of its calls and the keys pressed; the model
 // says what to ask the server (TakeRequests) and renders the screen as lines (Render), which
 // the tray draws. Tests drive it directly.
@@ -66,6 +67,8 @@ struct TrayRequest {
     kResolve,       // escalation_id, text: the resolution note (typed /resolve in its thread)
     kTransfer,      // escalation_id, skills (typed /transfer)
     kInvite,        // escalation_id, text: the expert to bring in (typed /invite)
+    kLoadWaiting,   // the escalations waiting that the person could take (ListWaiting)
+    kTake,          // escalation_id: take it from the queue
     kQuit,
   };
   Kind kind = kQuit;
@@ -144,11 +147,18 @@ class TrayModel {
   void LoadOffers(const std::vector<v1::Escalation>& escalations);
   // Escalations the person takes part in, to describe their threads.
   void LoadEscalations(const std::vector<v1::Escalation>& escalations);
+  // The escalations waiting that the person could take (ListWaiting), in the queue's order:
+  // replaces the list. A failed refresh keeps the list and says so in its heading.
+  void LoadWaiting(const std::vector<v1::WaitingEscalation>& waiting);
+  void WaitingFailed(const absl::Status& error);
   // Recent messages of a thread (ListMessages), for when it is shown.
   void LoadMessages(const std::string& thread_id, const std::vector<v1::Message>& messages);
   // The answers of the person's own calls.
   void Accepted(const v1::Escalation& escalation);
   void Declined(const v1::Escalation& escalation);
+  void Took(const v1::Escalation& escalation);
+  // Taking failed (another helper was quicker, say): shown, and the waiting list is refreshed.
+  void TakeFailed(const std::string& escalation_id, const absl::Status& error);
   // The answer to /resolve, /transfer or /invite: `done` says what happened ("resolved").
   void EscalationChanged(const v1::Escalation& escalation, const std::string& done);
   void Posted(const v1::Message& message);
@@ -162,8 +172,11 @@ class TrayModel {
   // --- what the person does ---
   void HandleKey(const Key& key);
   // Drops offers whose deadline passed a while ago without word from the server (their close
-  // event may have been lost to a gap).
+  // event may have been lost to a gap), and asks for the waiting list every kWaitingRefresh
+  // (the stream's WaitingChanged events keep it current in between; the refresh brings the
+  // queue's places and what was announced to others).
   void Tick(absl::Time now);
+  static constexpr absl::Duration kWaitingRefresh = absl::Seconds(30);
 
   // What to ask the server, in order; empties the queue.
   std::vector<TrayRequest> TakeRequests();
@@ -178,22 +191,26 @@ class TrayModel {
     v1::Escalation escalation;
   };
   std::vector<PendingOffer> Offers() const;
+  // The waiting escalations shown: the list less those offered to the person meanwhile.
+  std::vector<v1::WaitingEscalation> Waiting() const;
   std::vector<v1::Thread> Threads() const;
   // The thread shown, or "" in the list.
   const std::string& open_thread() const { return open_thread_; }
   const std::string& input() const { return input_; }
-  // "offer:<escalation id>" or "thread:<thread id>", or "" when the list is empty.
+  // "offer:<escalation id>", "waiting:<escalation id>" or "thread:<thread id>", or "" when the
+  // list is empty.
   std::string selected() const;
   const std::optional<v1::Presence>& presence() const { return presence_; }
   const std::optional<FeedStateChange>& connection() const { return connection_; }
   const std::string& notice() const { return notice_; }
 
  private:
-  // One entry of the list: an offer or a thread.
+  // One entry of the list: an offer, a waiting escalation or a thread.
   struct Item {
+    enum Kind { kOffer, kWaiting, kThread };
     std::string key;  // as selected()
     std::string id;   // escalation or thread id
-    bool is_offer = false;
+    Kind kind = kThread;
   };
   std::vector<Item> Items() const;
   const Item* SelectedItem(const std::vector<Item>& items) const;
@@ -202,6 +219,9 @@ class TrayModel {
   void AddOffer(const v1::Offer& offer, const v1::Escalation& escalation);
   void CloseOffer(const std::string& escalation_id, const std::string& offer_id);
   void RememberEscalation(const v1::Escalation& escalation);
+  void DropWaiting(const std::string& escalation_id);
+  // The person is the escalation's helper now (accepted or taken): its thread opens.
+  void BecameHelper(const v1::Escalation& escalation, const std::string& verb);
   void MergeThread(const v1::Thread& thread, bool counts_from_server);
   void AddMessage(const v1::Message& message);
   void OpenThread(const std::string& thread_id);
@@ -218,11 +238,15 @@ class TrayModel {
   void NotifyError(std::string text);
   // The offer `a`/`d` act on: the selected one, else the one closest to its deadline.
   const PendingOffer* TargetOffer() const;
+  // The escalation `t` takes: the selected waiting one, else the first best match, else the
+  // first; "" when none waits.
+  std::string TargetWaiting() const;
 
   // Rendering.
   std::string TitleText() const;
   std::string ConnectionText(absl::Time now) const;
   std::string OfferText(const PendingOffer& o, absl::Time now) const;
+  std::string WaitingText(const v1::WaitingEscalation& w, absl::Time now) const;
   std::string ThreadText(const v1::Thread& t) const;
   std::string ThreadTitle(const v1::Thread& t) const;
   std::vector<Line> ListBody(absl::Time now, int width, int rows) const;
@@ -236,6 +260,9 @@ class TrayModel {
   std::set<std::string> closed_offers_;         // offer ids that must not come back
   std::map<std::string, v1::Escalation> escalations_;
   std::map<std::string, v1::Thread> threads_;
+  std::vector<v1::WaitingEscalation> waiting_;  // in the queue's order
+  std::string waiting_error_;                   // why the last refresh failed, "" if it did not
+  absl::Time next_waiting_load_ = absl::InfinitePast();
 
   std::string selected_;                     // key of the selected item
   std::string open_thread_;                  // "" in the list

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/tray/text.h"
+#include "services/router/routing_policy.h"
 #include "tests/support/process.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_stack.h"
@@ -338,6 +339,60 @@ TEST_F(TrayTest, CommandsInTheThreadInviteTransferAndResolve) {
            e.skills(0).skill() == "billing" && e.skills(0).min_proficiency() == 2;
   }));
   ASSERT_TRUE(tray_->WaitForScreen(Shows("back in the queue: " + second), kWait, &screen))
+      << screen;
+}
+
+// The first ring is anna's team, whose senior lacks billing, and the next opens only after an
+// hour: the escalation waits. Søren, in another team, sees it on his tray — from the stream, and
+// from the list each (re)load reads — and one key takes it: he is its helper and the thread
+// with the requester opens.
+TEST_F(TrayTest, WhatWaitsInTheQueueShowsAndOneKeyTakesIt) {
+  stack_.reset();
+  SharedRedis().Flush();
+  ServerConfig config = TestConfig(SharedRedis());
+  config.presence.liveness_timeout = absl::Seconds(60);
+  auto policy = router::ParseRoutingPolicy(R"({"groups": {"default": {"rings": [
+      {"name": "team seniors", "roles": ["senior"], "scope": "team"},
+      {"name": "everyone", "open_after_seconds": 3600}]}}})");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  config.routing.policy = *policy;
+  stack_ = std::make_unique<TestStack>(config, Stack::kAll);
+  stack_->ApplyRoster({MakePerson("anna", v1::ROLE_AGENT),
+                       MakePerson("ida", v1::ROLE_SENIOR, {{"fraud", 3}}, {"da"}),
+                       MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da"}, -1,
+                                  "aar-billing")});
+  anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
+  soren_ = stack_->ClientFor("soren", v1::ROLE_SENIOR);
+  auto ida = stack_->ClientFor("ida", v1::ROLE_SENIOR);
+  ASSERT_TRUE(ida->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());  // staffs the first ring
+
+  ASSERT_NO_FATAL_FAILURE(StartTray(stack_->target()));
+  ASSERT_NO_FATAL_FAILURE(BecomeAvailable());
+  std::string screen;
+  const std::string question = "Må kunden få gebyret for rykkeren retur?";
+  const std::string esc = Ask(question);
+  ASSERT_EQ(anna_->GetEscalation(esc)->state(), v1::ESCALATION_STATE_QUEUED);
+  ASSERT_TRUE(tray_->WaitForScreen(Shows("Looking for help (1)"), kWait, &screen)) << screen;
+  EXPECT_NE(screen.find("best match  anna [billing>=3, da]: " + question), std::string::npos)
+      << screen;
+  // A reload reads the same list from the server, with the place in the queue.
+  tray_->Keys({"r"});
+  ASSERT_TRUE(tray_->WaitForScreen(Shows(esc + "  #1 waiting"), kWait, &screen)) << screen;
+  EXPECT_NE(screen.find("Looking for help (1)"), std::string::npos) << screen;
+
+  tray_->Keys({"t"});
+  ASSERT_TRUE(EscalationBecomes(esc, [](const v1::Escalation& e) {
+    return e.state() == v1::ESCALATION_STATE_ACCEPTED && e.helper() == "soren";
+  }));
+  const std::string thread = anna_->GetEscalation(esc)->thread_id();
+  ASSERT_TRUE(tray_->WaitForScreen(Shows("── " + thread), kWait, &screen)) << screen;
+  EXPECT_NE(screen.find("took " + esc + ": write to anna below"), std::string::npos) << screen;
+  tray_->Keys({"Escape"});
+  ASSERT_TRUE(tray_->WaitForScreen(
+      [&](const std::string& s) {
+        return absl::StrContains(s, "Threads (1)") && !absl::StrContains(s, "Looking for help");
+      },
+      kWait, &screen))
       << screen;
 }
 
