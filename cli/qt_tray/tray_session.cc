@@ -84,6 +84,15 @@ void TraySession::Resolve(const std::string& escalation_id) {
   });
 }
 
+void TraySession::Take(const std::string& escalation_id) {
+  Enqueue([this, escalation_id] {
+    auto e = client_.TakeEscalation(escalation_id);
+    Post([escalation_id, e = std::move(e)](TrayState& state) {
+      e.ok() ? state.Took(*e) : state.TakeFailed(escalation_id, e.status());
+    });
+  });
+}
+
 void TraySession::Reply(const std::string& thread_id, const std::string& text) {
   // The idempotency key is chosen here, once: the client's retries reuse it, so the reply lands
   // once however often it is sent again.
@@ -184,6 +193,15 @@ void TraySession::Send(const TrayRequest& request) {
     case TrayRequest::kSetStatus: {
       auto p = client_.SetStatus(request.status);
       answer(p.status(), "set status", [p](TrayState& s) { s.SetPresence(*p); });
+      return;
+    }
+    case TrayRequest::kLoadWaiting: {
+      v1::ListWaitingRequest r;
+      r.set_page_size(20);
+      auto w = client_.ListWaiting(r);
+      answer(w.status(), "", [w](TrayState& s) {
+        s.LoadWaiting({w->escalations().begin(), w->escalations().end()});
+      });
       return;
     }
   }

@@ -57,6 +57,8 @@ class TraySession {
   void Reply(const std::string& thread_id, const std::string& text);
   // Marks an accepted escalation solved (TrayState::Resolved, or Failed).
   void Resolve(const std::string& escalation_id);
+  // Takes a waiting escalation (TrayState::Took, or TakeFailed).
+  void Take(const std::string& escalation_id);
 
  private:
   void AnswerOffer(bool accept, const std::string& escalation_id, const std::string& offer_id);

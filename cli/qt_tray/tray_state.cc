@@ -49,6 +49,18 @@ std::string OneLine(const std::string& text, size_t max_chars) {
   return out;
 }
 
+// An escalation in two lines: its question, then who asks, how urgent, in which language and
+// for which skills.
+std::string AboutLines(const v1::Escalation& e) {
+  std::vector<std::string> skills;
+  for (const v1::SkillRequirement& s : e.skills()) {
+    skills.push_back(absl::StrCat(s.skill(), " ≥ ", s.min_proficiency()));
+  }
+  return absl::StrCat(OneLine(e.question(), 120), "\n", e.requester(), " · ",
+                      PriorityName(e.priority()), " · ", e.language(), " · ",
+                      absl::StrJoin(skills, ", "));
+}
+
 // The offer of `escalation` made to `me`, if it has one.
 const v1::Offer* OfferTo(const v1::Escalation& escalation, const std::string& me) {
   for (const v1::Offer& o : escalation.offers()) {
@@ -105,11 +117,31 @@ void TrayState::ApplyEvent(const v1::Event& event) {
           it->second.escalation = e;
         }
       }
+      if (e.state() != v1::ESCALATION_STATE_QUEUED) DropWaiting(e.id());
       break;
     }
     case v1::Event::kEscalationCreated:
       RememberEscalation(event.escalation_created().escalation());
       break;
+    case v1::Event::kWaitingChanged: {
+      const v1::WaitingChanged& w = event.waiting_changed();
+      if (!w.waiting()) {
+        DropWaiting(w.escalation().id());
+        break;
+      }
+      v1::WaitingEscalation entry;
+      *entry.mutable_escalation() = w.escalation();
+      entry.set_best_match(w.best_match());
+      auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& x) {
+        return x.escalation().id() == w.escalation().id();
+      });
+      if (it == waiting_.end()) {
+        waiting_.push_back(std::move(entry));
+      } else {
+        *it = std::move(entry);
+      }
+      break;
+    }
     case v1::Event::kMessagePosted:
       AddMessage(event.message_posted().message());
       break;
@@ -138,7 +170,7 @@ void TrayState::ApplyEvent(const v1::Event& event) {
         SetPresence(event.presence_changed().presence());
       }
       break;
-    default:  // typing, the looking-for-help list: not shown by the tray
+    default:  // typing: not shown by the tray
       return;
   }
   Changed();
@@ -185,10 +217,36 @@ void TrayState::LoadMessages(const std::string& thread_id,
   Changed();
 }
 
-void TrayState::Accepted(const v1::Escalation& escalation) {
+void TrayState::LoadWaiting(const std::vector<v1::WaitingEscalation>& waiting) {
+  waiting_ = waiting;
+  Changed();
+}
+
+void TrayState::Accepted(const v1::Escalation& escalation) { BecameHelper(escalation, "Accepted"); }
+
+void TrayState::Took(const v1::Escalation& escalation) {
+  DropWaiting(escalation.id());
+  Request(TrayRequest::Of(TrayRequest::kLoadWaiting));  // the others' places moved up
+  BecameHelper(escalation, "Taken");
+}
+
+void TrayState::TakeFailed(const std::string& escalation_id, const absl::Status& error) {
+  Failed(absl::StrCat("take ", escalation_id), error);
+  Request(TrayRequest::Of(TrayRequest::kLoadWaiting));
+}
+
+void TrayState::DropWaiting(const std::string& escalation_id) {
+  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
+                                [&](const v1::WaitingEscalation& w) {
+                                  return w.escalation().id() == escalation_id;
+                                }),
+                 waiting_.end());
+}
+
+void TrayState::BecameHelper(const v1::Escalation& escalation, const std::string& what) {
   OfferGone(escalation.id());
   RememberEscalation(escalation);
-  notice_ = absl::StrCat("Accepted: ", OneLine(escalation.question(), 80));
+  notice_ = absl::StrCat(what, ": ", OneLine(escalation.question(), 80));
   if (!escalation.thread_id().empty()) {
     TrayThread& t = Thread(escalation.thread_id());
     t.thread.set_kind(v1::THREAD_KIND_ESCALATION);
@@ -274,6 +332,10 @@ void TrayState::Tick(absl::Time now) {
   }
   for (const auto& [id, offer_id] : lapsed) CloseOffer(id, offer_id);
   if (!lapsed.empty()) Changed();
+  if (connection_.state == FeedState::kConnected && now >= next_waiting_load_) {
+    Request(TrayRequest::Of(TrayRequest::kLoadWaiting));
+    next_waiting_load_ = now + kWaitingRefresh;
+  }
 }
 
 void TrayState::SetVisible(bool visible) {
@@ -322,16 +384,31 @@ const TrayThread* TrayState::FindThread(const std::string& thread_id) const {
 }
 
 std::string TrayState::OfferLine(const PendingOffer& o, absl::Time now) const {
-  const v1::Escalation& e = o.escalation;
-  std::vector<std::string> skills;
-  for (const v1::SkillRequirement& s : e.skills()) {
-    skills.push_back(absl::StrCat(s.skill(), " ≥ ", s.min_proficiency()));
-  }
   const int64_t left = std::max<int64_t>(
       0, absl::ToInt64Seconds(TimeOf(o.offer.deadline()) - now + absl::Milliseconds(999)));
-  return absl::StrCat(OneLine(e.question(), 120), "\n", e.requester(), " · ",
-                      PriorityName(e.priority()), " · ", e.language(), " · ",
-                      absl::StrJoin(skills, ", "), " · ", left, " s left");
+  return absl::StrCat(AboutLines(o.escalation), " · ", left, " s left");
+}
+
+std::string TrayState::WaitingLine(const v1::WaitingEscalation& w, absl::Time now) const {
+  const v1::Escalation& e = w.escalation();
+  std::string line = AboutLines(e);
+  // The place in the queue comes with the list, not with the stream's events.
+  if (e.queue_position() > 0) absl::StrAppend(&line, " · #", e.queue_position(), " in the queue");
+  if (e.timeline().has_create_time()) {
+    const int64_t waited =
+        std::max<int64_t>(0, absl::ToInt64Seconds(now - TimeOf(e.timeline().create_time())));
+    absl::StrAppend(&line, " · waiting ", waited, " s");
+  }
+  if (w.best_match()) absl::StrAppend(&line, " · best match");
+  return line;
+}
+
+std::vector<const v1::WaitingEscalation*> TrayState::Waiting() const {
+  std::vector<const v1::WaitingEscalation*> out;
+  for (const v1::WaitingEscalation& w : waiting_) {
+    if (offers_.count(w.escalation().id()) == 0) out.push_back(&w);
+  }
+  return out;
 }
 
 std::string TrayState::ThreadTitle(const TrayThread& t) const {
@@ -461,6 +538,13 @@ std::string TrayState::ToJson(absl::Time now, const std::string& extra) const {
                       {"line", OfferLine(*o, now)}});
   }
   j["offers"] = std::move(offers);
+  json waiting = json::array();
+  for (const v1::WaitingEscalation* w : Waiting()) {
+    waiting.push_back({{"escalation_id", w->escalation().id()},
+                       {"best_match", w->best_match()},
+                       {"line", WaitingLine(*w, now)}});
+  }
+  j["waiting"] = std::move(waiting);
   json threads = json::array();
   for (const TrayThread* t : Threads()) {
     json messages = json::array();
@@ -500,6 +584,7 @@ void TrayState::AskReload() {
   TrayRequest r = TrayRequest::Of(TrayRequest::kReload);
   r.generation = ++generation_;
   Request(std::move(r));
+  next_waiting_load_ = absl::InfinitePast();  // the next tick reads the looking-for-help list
   if (!open_thread_.empty()) {
     Request(TrayRequest::ForThread(TrayRequest::kLoadMessages, open_thread_));
   }
@@ -603,6 +688,8 @@ std::string TrayState::Pending(const TrayRequest& r) const {
       return absl::StrCat("read:", r.thread_id);
     case TrayRequest::kLoadPresence:
       return "presence";
+    case TrayRequest::kLoadWaiting:
+      return "waiting";
     default:  // reloads, message loads and status changes are always sent
       return "";
   }

@@ -1,6 +1,7 @@
 // What the desktop tray knows and shows, without Qt and without a network: the offers pending
-// for the person with their deadlines, their threads with unread counts and recent messages,
-// their presence and the feed's connection. The session (tray_session.h) feeds it the events of
+// for the person with their deadlines, the escalations waiting that they could take (the
+// looking-for-help list), their threads with unread counts and recent messages, their presence
+// and the feed's connection. The session (tray_session.h) feeds it the events of
 // the feed and the answers of its calls, and carries out what it asks for (TakeRequests); the
 // window (tray_window.h) draws it. Tests drive it directly.
 //
@@ -42,6 +43,7 @@ struct TrayRequest {
     kMarkRead,        // thread_id, seq: the thread shown has been read up to seq
     kLoadPresence,    // the person's presence (it may have changed server-side)
     kSetStatus,       // status: what the person chose, sent once connected
+    kLoadWaiting,     // the escalations waiting that the person could take (ListWaiting)
   };
   Kind kind = kReload;
   std::string thread_id;
@@ -106,6 +108,9 @@ inline constexpr size_t kMaxMessagesPerThread = 200;
 // An offer whose deadline passed this long ago without word from the server is dropped (its
 // close event may have been lost to a gap).
 inline constexpr absl::Duration kLapsedOfferGrace = absl::Seconds(5);
+// The looking-for-help list is read afresh this often while connected (the stream's
+// WaitingChanged events keep it current in between), on every reload and after a take.
+inline constexpr absl::Duration kWaitingRefresh = absl::Seconds(30);
 
 class TrayState {
  public:
@@ -130,11 +135,17 @@ class TrayState {
   void LoadThreads(const std::vector<v1::Thread>& threads);
   // Escalations the person takes part in (titles of their threads; offers' details).
   void LoadEscalations(const std::vector<v1::Escalation>& escalations);
+  // The escalations waiting that the person could take (ListWaiting), in the queue's order.
+  void LoadWaiting(const std::vector<v1::WaitingEscalation>& waiting);
   // Messages of a thread (ListMessages, or one's own post), merged by seq.
   void LoadMessages(const std::string& thread_id, const std::vector<v1::Message>& messages);
   // The person accepted or declined: the offer is gone; an accepted one's thread is shown.
   void Accepted(const v1::Escalation& escalation);
   void Declined(const v1::Escalation& escalation);
+  // The person took a waiting escalation: it leaves the list and its thread is shown. A take
+  // that failed says why and reads the list again.
+  void Took(const v1::Escalation& escalation);
+  void TakeFailed(const std::string& escalation_id, const absl::Status& error);
   // The answer to Resolve: the escalation as it now stands.
   void Resolved(const v1::Escalation& escalation);
   // A call failed; `what` says which ("accept esc-1"). An offer that is gone (FAILED_PRECONDITION
@@ -154,7 +165,8 @@ class TrayState {
   void WantStatus(v1::PresenceStatus status);
   // Shows a thread ("" for none): its messages are loaded and, while shown, it is marked read.
   void OpenThread(const std::string& thread_id);
-  // Drops offers whose deadline passed more than kLapsedOfferGrace before `now`.
+  // Drops offers whose deadline passed more than kLapsedOfferGrace before `now`; asks for the
+  // looking-for-help list every kWaitingRefresh while connected.
   void Tick(absl::Time now);
   // The window was shown or hidden: a thread is marked read only while it can be seen.
   void SetVisible(bool visible);
@@ -179,6 +191,8 @@ class TrayState {
   // Pending offers, soonest deadline first.
   std::vector<const PendingOffer*> Offers() const;
   const PendingOffer* FindOffer(const std::string& escalation_id) const;
+  // The looking-for-help list, in the queue's order, less what was offered to the person since.
+  std::vector<const v1::WaitingEscalation*> Waiting() const;
   // The escalation of the thread shown while it is ACCEPTED (so it can be resolved), else null.
   const v1::Escalation* ResolvableEscalation() const;
   // Threads, most recently active first.
@@ -194,6 +208,10 @@ class TrayState {
   // Lines as the window shows them (UTF-8). An offer takes two: the question, then who asks,
   // how urgent, in which language, for which skills, and the seconds left.
   std::string OfferLine(const PendingOffer& offer, absl::Time now) const;
+  // A waiting escalation in two lines: the question, then who asks, how urgent, the language,
+  // the skills, the place in the queue, how long it has waited and whether the person is among
+  // the best matches.
+  std::string WaitingLine(const v1::WaitingEscalation& waiting, absl::Time now) const;
   std::string ThreadTitle(const TrayThread& thread) const;
   std::string ThreadLine(const TrayThread& thread) const;
   static std::string MessageLine(const v1::Message& message);
@@ -210,6 +228,9 @@ class TrayState {
   void AddOffer(const v1::Offer& offer, const v1::Escalation& escalation);
   void CloseOffer(const std::string& escalation_id, const std::string& offer_id);
   void RememberEscalation(const v1::Escalation& escalation);
+  // The person is the escalation's helper now (accepted or taken): its thread is shown.
+  void BecameHelper(const v1::Escalation& escalation, const std::string& what);
+  void DropWaiting(const std::string& escalation_id);
   TrayThread& Thread(const std::string& thread_id);
   // `snapshot`: a whole thread as the server has it for the person (ListThreads, GetThread,
   // MarkRead), with their read marker; else a thread_changed event, without one.
@@ -229,6 +250,8 @@ class TrayState {
   std::optional<ReturnedReply> returned_reply_;
   std::map<std::string, v1::Escalation> escalations_;  // newest version by id
   std::map<std::string, TrayThread> threads_;
+  std::vector<v1::WaitingEscalation> waiting_;  // in the queue's order
+  absl::Time next_waiting_load_ = absl::InfinitePast();
 
   std::string open_thread_;
   bool visible_ = true;

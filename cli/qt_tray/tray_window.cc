@@ -215,6 +215,20 @@ void TrayWindow::BuildWidgets() {
   connect(decline_, &QPushButton::clicked, this, [this] { DeclineChosen(); });
   connect(offers_, &QListWidget::itemActivated, this, [this] { AcceptChosen(); });
 
+  waiting_title_ = new QLabel("<b>Looking for help</b>", central);
+  layout->addWidget(waiting_title_);
+  waiting_ = WrappingList(central);
+  waiting_->setMaximumHeight(120);
+  layout->addWidget(waiting_);
+  take_ = new QPushButton("&Take", central);
+  take_->setToolTip("Take the selected escalation from the queue (Alt+T)");
+  auto* take_row = new QHBoxLayout();
+  take_row->addWidget(take_);
+  take_row->addStretch(1);
+  layout->addLayout(take_row);
+  connect(take_, &QPushButton::clicked, this, [this] { TakeChosen(); });
+  connect(waiting_, &QListWidget::itemActivated, this, [this] { TakeChosen(); });
+
   layout->addWidget(new QLabel("<b>Threads</b>", central));
   threads_ = WrappingList(central);
   threads_->setMaximumHeight(120);
@@ -335,6 +349,7 @@ void TrayWindow::Refresh() {
   drawn_version_ = state_.version();
   tray_was_available_ = tray_available;
   DrawOffers();
+  DrawWaiting();
   DrawThreads();
   DrawMessages();
   DrawPresence();
@@ -353,6 +368,22 @@ void TrayWindow::DrawOffers() {
   const bool can_answer = !ids.empty() && state_.connection().state == FeedState::kConnected;
   accept_->setEnabled(can_answer);
   decline_->setEnabled(can_answer);
+}
+
+void TrayWindow::DrawWaiting() {
+  const absl::Time now = absl::Now();
+  std::vector<std::string> lines, ids;
+  for (const v1::WaitingEscalation* w : state_.Waiting()) {
+    lines.push_back(state_.WaitingLine(*w, now));
+    ids.push_back(w->escalation().id());
+  }
+  ShowLines(waiting_, lines, ids, IdOf(waiting_->currentItem()));
+  // Shown only while something waits, so that the window stays small otherwise.
+  const bool any = !ids.empty();
+  waiting_title_->setVisible(any);
+  waiting_->setVisible(any);
+  take_->setVisible(any);
+  take_->setEnabled(any && state_.connection().state == FeedState::kConnected);
 }
 
 void TrayWindow::DrawThreads() {
@@ -435,6 +466,8 @@ void TrayWindow::WriteStateFile() {
       {"tray_available", QSystemTrayIcon::isSystemTrayAvailable()},
       {"tray_tooltip", tray_->toolTip()},
       {"offers", ItemTexts(offers_)},
+      {"waiting", waiting_->isVisible() ? ItemTexts(waiting_) : QJsonArray()},
+      {"take_enabled", take_->isEnabled()},
       {"threads", ItemTexts(threads_)},
       {"thread_title", thread_title_->text()},
       {"messages", ItemTexts(messages_)},
@@ -469,6 +502,20 @@ void TrayWindow::DeclineChosen() {
   if (const PendingOffer* o = ChosenOffer()) {
     session_->Decline(o->escalation.id(), o->offer.offer_id());
   }
+}
+
+void TrayWindow::TakeChosen() {
+  const auto waiting = state_.Waiting();
+  if (waiting.empty()) return;
+  const std::string selected = ToUtf8(IdOf(waiting_->currentItem()));
+  const v1::WaitingEscalation* chosen = nullptr;
+  for (const v1::WaitingEscalation* w : waiting) {
+    if (w->escalation().id() == selected) chosen = w;
+  }
+  for (const v1::WaitingEscalation* w : waiting) {
+    if (chosen == nullptr && w->best_match()) chosen = w;
+  }
+  session_->Take((chosen == nullptr ? waiting.front() : chosen)->escalation().id());
 }
 
 void TrayWindow::SendReply() {

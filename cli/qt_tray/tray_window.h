@@ -1,6 +1,7 @@
 // The desktop tray's Qt side: a system-tray icon whose colour and tooltip say the person's
 // presence, their pending offers and the connection; a notification for each new offer; and a
-// small window with the offers and their countdowns (Accept Alt+A, Decline Alt+D), the threads
+// small window with the offers and their countdowns (Accept Alt+A, Decline Alt+D), the
+// escalations waiting that the person could take (Take Alt+T; shown while any wait), the threads
 // with unread counts, the thread shown with a reply box, and a presence selector. Without a
 // tray host the window alone does it all.
 //
@@ -54,6 +55,7 @@ class TrayWindow : public QMainWindow {
   // Sends what the state asks for and redraws whatever changed.
   void Refresh();
   void DrawOffers();
+  void DrawWaiting();
   void DrawThreads();
   void DrawMessages();
   void DrawPresence();
@@ -65,6 +67,8 @@ class TrayWindow : public QMainWindow {
   const PendingOffer* ChosenOffer() const;
   void AcceptChosen();
   void DeclineChosen();
+  // Takes the selected waiting escalation, else the first best match, else the first.
+  void TakeChosen();
   void SendReply();
   void ToggleWindow();
   void Quit();
@@ -77,6 +81,9 @@ class TrayWindow : public QMainWindow {
   QListWidget* offers_ = nullptr;
   QPushButton* accept_ = nullptr;
   QPushButton* decline_ = nullptr;
+  QLabel* waiting_title_ = nullptr;
+  QListWidget* waiting_ = nullptr;
+  QPushButton* take_ = nullptr;
   QListWidget* threads_ = nullptr;
   QLabel* thread_title_ = nullptr;
   QListWidget* messages_ = nullptr;

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "services/router/routing_policy.h"
 #include "tests/gui/x_session.h"
 #include "tests/support/process.h"
 #include "tests/support/server_process.h"
@@ -358,6 +359,68 @@ TEST_F(TrayQtTest, WithoutATrayHostTheWindowDoesItAllFromOffersMadeBeforeItStart
       << "state: " << State().dump(2);
   EXPECT_EQ(anna_->GetEscalation(esc->id())->helper(), "soren");
   ASSERT_TRUE(WaitForState([&](const json& s) { return s["open_thread"] == esc->thread_id(); }));
+  EXPECT_EQ(StopTray(), 0);
+}
+
+// The first ring is anna's team, whose senior lacks billing, and the next opens only after an
+// hour: the escalation waits. Søren's tray, in another team, shows it on the looking-for-help
+// list, and Alt+T takes it: he is its helper and its thread is shown.
+TEST_F(TrayQtTest, WhatWaitsInTheQueueShowsAndAltTTakesIt) {
+  server_.reset();
+  other_.reset();
+  SharedRedis().Flush();
+  const char kPolicy[] = R"({"groups": {"default": {"rings": [
+      {"name": "team seniors", "roles": ["senior"], "scope": "team"},
+      {"name": "everyone", "open_after_seconds": 3600}]}}})";
+  const std::string policy_file = dir_ + "/policy.json";
+  std::ofstream(policy_file) << kPolicy;
+  server_ = std::make_unique<ServerProcess>(
+      BACKLINE_SERVER_PATH, dir_, SharedRedis().port(),
+      absl::StrCat(R"({"presence": {"liveness_timeout_seconds": 60}, "routing": {"policy_file": ")",
+                   policy_file, R"(", "offer_timeout_seconds": 120}})"));
+  ASSERT_NO_FATAL_FAILURE(server_->Start());
+  ServerConfig config = TestConfig(SharedRedis());
+  config.presence.liveness_timeout = absl::Seconds(60);
+  auto policy = router::ParseRoutingPolicy(kPolicy);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  config.routing.policy = *policy;
+  other_ = std::make_unique<TestStack>(config, Stack::kAll);
+  other_->ApplyRoster({MakePerson("anna", v1::ROLE_AGENT),
+                       MakePerson("ida", v1::ROLE_SENIOR, {{"fraud", 3}}, {"da"}),
+                       MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da"}, -1,
+                                  "aar-billing")});
+  anna_ = other_->ClientFor("anna", v1::ROLE_AGENT);
+  auto ida = other_->ClientFor("ida", v1::ROLE_SENIOR);
+  ASSERT_TRUE(ida->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());  // staffs the first ring
+
+  StartTray();
+  json state;
+  ASSERT_TRUE(WaitForState([&](const json& s) { return Connected(s); }, &state)) << state.dump(2);
+  auto esc = Escalate(kQuestion, "da");
+  ASSERT_TRUE(esc.ok()) << esc.status();
+  ASSERT_EQ(esc->state(), v1::ESCALATION_STATE_QUEUED);
+  ASSERT_TRUE(WaitForState(
+      [&](const json& s) {
+        return s["waiting"].size() == 1 && s["waiting"][0]["escalation_id"] == esc->id() &&
+               Containing(s["shown"]["waiting"], kQuestion) == 1 &&
+               s["shown"]["take_enabled"] == true;
+      },
+      &state))
+      << state.dump(2);
+  EXPECT_EQ(Containing(state["shown"]["waiting"], "best match"), 1) << state.dump(2);
+  const std::string window = x_->WaitForWindow("soren: AVAILABLE", kWait);
+  ASSERT_FALSE(window.empty()) << "state: " << State().dump(2);
+
+  ASSERT_TRUE(x_->Key(window, "alt+t"));
+  ASSERT_TRUE(Eventually([&] { return StateOf(esc->id()) == v1::ESCALATION_STATE_ACCEPTED; }))
+      << "state: " << State().dump(2);
+  EXPECT_EQ(anna_->GetEscalation(esc->id())->helper(), "soren");
+  ASSERT_TRUE(WaitForState(
+      [&](const json& s) {
+        return s["open_thread"] == esc->thread_id() && s["shown"]["waiting"].empty();
+      },
+      &state))
+      << state.dump(2);
   EXPECT_EQ(StopTray(), 0);
 }
 
