@@ -5,10 +5,12 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace backline::cli {
 
@@ -23,6 +25,47 @@ absl::StatusOr<v1::SkillRequirement> ParseSkillSpec(absl::string_view spec) {
   s.set_skill(parts[0]);
   s.set_min_proficiency(level);
   return s;
+}
+
+bool IsThreadCommand(absl::string_view line) {
+  return absl::StartsWith(line, "/") && !absl::StartsWith(line, "//");
+}
+
+std::string MessageOfLine(absl::string_view line) {
+  if (absl::StartsWith(line, "//")) line.remove_prefix(1);
+  return std::string(line);
+}
+
+absl::StatusOr<ThreadCommand> ParseThreadCommand(absl::string_view line) {
+  std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+  const std::string command = words.empty() ? "" : words[0];
+  ThreadCommand c;
+  if (command == "/resolve") {
+    c.kind = ThreadCommand::kResolve;
+    c.text =
+        std::string(absl::StripAsciiWhitespace(line.substr(line.find(command) + command.size())));
+  } else if (command == "/invite") {
+    if (words.size() != 2) {
+      return absl::InvalidArgumentError("/invite: name one person, e.g. /invite mei");
+    }
+    c.kind = ThreadCommand::kInvite;
+    c.text = words[1];
+  } else if (command == "/transfer") {
+    c.kind = ThreadCommand::kTransfer;
+    for (size_t i = 1; i < words.size(); ++i) {
+      auto skill = ParseSkillSpec(words[i]);
+      if (!skill.ok())
+        return absl::InvalidArgumentError(absl::StrCat("/transfer ", skill.status().message()));
+      c.skills.push_back(*skill);
+    }
+    if (c.skills.empty()) {
+      return absl::InvalidArgumentError(
+          "/transfer: name the skills it needs, e.g. /transfer billing:3");
+    }
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(command, ": unknown; ", kThreadCommandUsage));
+  }
+  return c;
 }
 
 absl::StatusOr<v1::PresenceStatus> ParseStatusWord(absl::string_view word) {

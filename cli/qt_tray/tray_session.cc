@@ -74,14 +74,37 @@ void TraySession::AnswerOffer(bool accept, const std::string& escalation_id,
   });
 }
 
-void TraySession::Resolve(const std::string& escalation_id) {
-  Enqueue([this, escalation_id] {
-    auto e = client_.ResolveEscalation(escalation_id);
-    Post([escalation_id, e = std::move(e)](TrayState& state) {
-      e.ok() ? state.Resolved(*e)
-             : state.Failed(absl::StrCat("resolve ", escalation_id), e.status());
+void TraySession::ChangeEscalation(const std::string& verb, const std::string& escalation_id,
+                                   const std::string& what,
+                                   std::function<absl::StatusOr<v1::Escalation>()> call) {
+  Enqueue([this, verb, escalation_id, what, call = std::move(call)] {
+    auto e = call();
+    Post([verb, escalation_id, what, e = std::move(e)](TrayState& state) {
+      e.ok() ? state.EscalationChanged(*e, what)
+             : state.Failed(absl::StrCat(verb, " ", escalation_id), e.status());
     });
   });
+}
+
+void TraySession::Resolve(const std::string& escalation_id, const std::string& note) {
+  ChangeEscalation("resolve", escalation_id, "Resolved", [this, escalation_id, note] {
+    return client_.ResolveEscalation(escalation_id, note);
+  });
+}
+
+void TraySession::Transfer(const std::string& escalation_id,
+                           const std::vector<v1::SkillRequirement>& skills) {
+  v1::TransferEscalationRequest request;
+  for (const v1::SkillRequirement& s : skills) *request.add_skills() = s;
+  ChangeEscalation("transfer", escalation_id, "Back in the queue", [this, escalation_id, request] {
+    return client_.TransferEscalation(escalation_id, request);
+  });
+}
+
+void TraySession::Invite(const std::string& escalation_id, const std::string& person) {
+  ChangeEscalation(
+      "invite", escalation_id, absl::StrCat(person, " invited"),
+      [this, escalation_id, person] { return client_.InviteExpert(escalation_id, person); });
 }
 
 void TraySession::Take(const std::string& escalation_id) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -55,13 +56,20 @@ class TraySession {
   void Decline(const std::string& escalation_id, const std::string& offer_id);
   // Posts `text` (UTF-8) to a thread; on failure the text comes back (TrayState::ReplyFailed).
   void Reply(const std::string& thread_id, const std::string& text);
-  // Marks an accepted escalation solved (TrayState::Resolved, or Failed).
-  void Resolve(const std::string& escalation_id);
+  // Act on an accepted escalation (TrayState::EscalationChanged, or Failed): marks it solved with
+  // an optional note, hands it back to the queue needing `skills`, brings in another expert.
+  void Resolve(const std::string& escalation_id, const std::string& note = "");
+  void Transfer(const std::string& escalation_id, const std::vector<v1::SkillRequirement>& skills);
+  void Invite(const std::string& escalation_id, const std::string& person);
   // Takes a waiting escalation (TrayState::Took, or TakeFailed).
   void Take(const std::string& escalation_id);
 
  private:
   void AnswerOffer(bool accept, const std::string& escalation_id, const std::string& offer_id);
+  // Runs `call` on the worker; its answer becomes EscalationChanged(`what`) or Failed(`verb` id).
+  void ChangeEscalation(const std::string& verb, const std::string& escalation_id,
+                        const std::string& what,
+                        std::function<absl::StatusOr<v1::Escalation>()> call);
   void Enqueue(std::function<void()> call);
   void Work();
   // Runs `request` on the worker and posts its answer.

@@ -266,11 +266,21 @@ void TrayState::Declined(const v1::Escalation& escalation) {
   Changed();
 }
 
-void TrayState::Resolved(const v1::Escalation& escalation) {
+void TrayState::Notice(std::string text) {
+  notice_ = std::move(text);
+  Changed();
+}
+
+void TrayState::EscalationChanged(const v1::Escalation& escalation, const std::string& what) {
   RememberEscalation(escalation);
-  notice_ = absl::StrCat("Resolved: ", OneLine(escalation.question(), 80));
+  notice_ = absl::StrCat(what, ": ", OneLine(escalation.question(), 80));
   Request(TrayRequest::Of(TrayRequest::kLoadPresence));
   Changed();
+}
+
+std::string TrayState::ShownEscalation() const {
+  auto t = threads_.find(open_thread_);
+  return t == threads_.end() ? "" : t->second.thread.escalation_id();
 }
 
 const v1::Escalation* TrayState::ResolvableEscalation() const {

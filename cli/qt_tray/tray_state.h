@@ -146,8 +146,11 @@ class TrayState {
   // that failed says why and reads the list again.
   void Took(const v1::Escalation& escalation);
   void TakeFailed(const std::string& escalation_id, const absl::Status& error);
-  // The answer to Resolve: the escalation as it now stands.
-  void Resolved(const v1::Escalation& escalation);
+  // The answer to Resolve, Transfer or Invite: the escalation as it now stands; `what` says what
+  // happened ("Resolved").
+  void EscalationChanged(const v1::Escalation& escalation, const std::string& what);
+  // A line for the status bar (a command typed wrongly, say).
+  void Notice(std::string text);
   // A call failed; `what` says which ("accept esc-1"). An offer that is gone (FAILED_PRECONDITION
   // on accept or decline) leaves the tray. The request that failed may be asked again.
   void Failed(const std::string& what, const absl::Status& error);
@@ -195,6 +198,8 @@ class TrayState {
   std::vector<const v1::WaitingEscalation*> Waiting() const;
   // The escalation of the thread shown while it is ACCEPTED (so it can be resolved), else null.
   const v1::Escalation* ResolvableEscalation() const;
+  // The id of the escalation whose thread is shown, or "" (a direct or team thread, or none).
+  std::string ShownEscalation() const;
   // Threads, most recently active first.
   std::vector<const TrayThread*> Threads() const;
   const TrayThread* FindThread(const std::string& thread_id) const;

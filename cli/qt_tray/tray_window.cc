@@ -23,6 +23,7 @@
 #include <fstream>
 
 #include "absl/time/clock.h"
+#include "cli/words.h"
 
 namespace backline::qt_tray {
 namespace {
@@ -521,8 +522,33 @@ void TrayWindow::TakeChosen() {
 void TrayWindow::SendReply() {
   const std::string text = ToUtf8(reply_->text());
   if (state_.open_thread().empty() || reply_->text().trimmed().isEmpty()) return;
-  session_->Reply(state_.open_thread(), text);
-  reply_->clear();
+  if (!cli::IsThreadCommand(text)) {
+    session_->Reply(state_.open_thread(), cli::MessageOfLine(text));
+    reply_->clear();
+    return;
+  }
+  // A command acts on the thread's escalation; a wrong one stays in the box to be corrected.
+  auto command = cli::ParseThreadCommand(text);
+  const std::string escalation = state_.ShownEscalation();
+  if (!command.ok()) {
+    state_.Notice(std::string(command.status().message()));
+  } else if (escalation.empty()) {
+    state_.Notice("Commands act on an escalation; this thread belongs to none.");
+  } else {
+    switch (command->kind) {
+      case cli::ThreadCommand::kResolve:
+        session_->Resolve(escalation, command->text);
+        break;
+      case cli::ThreadCommand::kTransfer:
+        session_->Transfer(escalation, command->skills);
+        break;
+      case cli::ThreadCommand::kInvite:
+        session_->Invite(escalation, command->text);
+        break;
+    }
+    reply_->clear();
+  }
+  Refresh();
 }
 
 void TrayWindow::ToggleWindow() {

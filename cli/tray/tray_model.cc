@@ -9,9 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "cli/words.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/text.h"
+#include "cli/words.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace backline::cli::tray {
@@ -102,8 +102,6 @@ std::string ListHelp() {
 constexpr char kThreadHelp[] =
     "Enter send  /resolve [note]  /transfer SKILL[:LEVEL]…  /invite PERSON  Esc back to the list  "
     "PgUp/PgDn scroll  Ctrl-C quit";
-constexpr char kCommandUsage[] =
-    "commands: /resolve [note], /transfer SKILL[:LEVEL]…, /invite PERSON; //text sends /text";
 
 // The person's pending offer of an escalation, if it has one.
 const v1::Offer* OfferTo(const v1::Escalation& e, const std::string& me) {
@@ -209,9 +207,8 @@ void TrayModel::ApplyEvent(const v1::Event& ev) {
       v1::WaitingEscalation entry;
       *entry.mutable_escalation() = w.escalation();
       entry.set_best_match(w.best_match());
-      auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& x) {
-        return x.escalation().id() == id;
-      });
+      auto it = std::find_if(waiting_.begin(), waiting_.end(),
+                             [&](const auto& x) { return x.escalation().id() == id; });
       if (it == waiting_.end()) {
         waiting_.push_back(std::move(entry));
       } else {
@@ -678,11 +675,9 @@ void TrayModel::ThreadKey(const Key& key) {
       return CloseThread();
     case Key::kEnter: {
       if (absl::StripAsciiWhitespace(input_).empty()) return;
-      if (absl::StartsWith(input_, "/") && !absl::StartsWith(input_, "//")) {
-        return ThreadCommand();
-      }
-      if (absl::StartsWith(input_, "//")) input_.erase(0, 1);
-      TrayRequest r = TrayRequest::ForThread(TrayRequest::kPost, open_thread_, input_);
+      if (IsThreadCommand(input_)) return ThreadCommand();
+      TrayRequest r =
+          TrayRequest::ForThread(TrayRequest::kPost, open_thread_, MessageOfLine(input_));
       input_.clear();
       scroll_ = 0;
       Notify("sending…");
@@ -712,45 +707,31 @@ void TrayModel::ThreadKey(const Key& key) {
 }
 
 void TrayModel::ThreadCommand() {
-  const std::string line = input_;
-  std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipWhitespace());
-  const std::string command = words.empty() ? "" : words[0];
+  auto command = ParseThreadCommand(input_);
+  if (!command.ok()) return NotifyError(std::string(command.status().message()));
   auto thread = threads_.find(open_thread_);
   const std::string escalation = thread == threads_.end() ? "" : thread->second.escalation_id();
-  if (command != "/resolve" && command != "/transfer" && command != "/invite") {
-    return NotifyError(absl::StrCat(command, ": unknown; ", kCommandUsage));
-  }
   if (escalation.empty()) {
-    return NotifyError(absl::StrCat(command, ": this thread belongs to no escalation"));
+    const std::string word = input_.substr(0, input_.find(' '));
+    return NotifyError(absl::StrCat(word, ": this thread belongs to no escalation"));
   }
   TrayRequest r = TrayRequest::Of(TrayRequest::kResolve);
   r.escalation_id = escalation;
   r.thread_id = open_thread_;
-  if (command == "/resolve") {
-    absl::string_view note =
-        absl::StripAsciiWhitespace(absl::string_view(line).substr(command.size()));
-    r.text = std::string(note);
-    Notify(absl::StrCat("resolving ", escalation, "…"));
-  } else if (command == "/invite") {
-    if (words.size() != 2) {
-      return NotifyError("/invite: name one person, e.g. /invite mei");
-    }
-    r.kind = TrayRequest::kInvite;
-    r.text = words[1];
-    Notify(absl::StrCat("inviting ", words[1], " into ", escalation, "…"));
-  } else {
-    r.kind = TrayRequest::kTransfer;
-    for (size_t i = 1; i < words.size(); ++i) {
-      auto skill = ParseSkillSpec(words[i]);
-      if (!skill.ok()) {
-        return NotifyError(absl::StrCat("/transfer ", skill.status().message()));
-      }
-      r.skills.push_back(*skill);
-    }
-    if (r.skills.empty()) {
-      return NotifyError("/transfer: name the skills it needs, e.g. /transfer billing:3");
-    }
-    Notify(absl::StrCat("transferring ", escalation, "…"));
+  r.text = command->text;
+  switch (command->kind) {
+    case cli::ThreadCommand::kResolve:
+      Notify(absl::StrCat("resolving ", escalation, "…"));
+      break;
+    case cli::ThreadCommand::kInvite:
+      r.kind = TrayRequest::kInvite;
+      Notify(absl::StrCat("inviting ", r.text, " into ", escalation, "…"));
+      break;
+    case cli::ThreadCommand::kTransfer:
+      r.kind = TrayRequest::kTransfer;
+      r.skills = command->skills;
+      Notify(absl::StrCat("transferring ", escalation, "…"));
+      break;
   }
   input_.clear();
   Request(std::move(r));

@@ -364,8 +364,9 @@ TEST_F(TrayQtTest, WithoutATrayHostTheWindowDoesItAllFromOffersMadeBeforeItStart
 
 // The first ring is anna's team, whose senior lacks billing, and the next opens only after an
 // hour: the escalation waits. Søren's tray, in another team, shows it on the looking-for-help
-// list, and Alt+T takes it: he is its helper and its thread is shown.
-TEST_F(TrayQtTest, WhatWaitsInTheQueueShowsAndAltTTakesIt) {
+// list, and Alt+T takes it: he is its helper and its thread is shown. Then he invites an expert
+// and hands it back to the queue with commands typed in the reply box.
+TEST_F(TrayQtTest, WhatWaitsInTheQueueShowsAndAltTTakesItThenCommandsActOnIt) {
   server_.reset();
   other_.reset();
   SharedRedis().Flush();
@@ -418,6 +419,38 @@ TEST_F(TrayQtTest, WhatWaitsInTheQueueShowsAndAltTTakesIt) {
   ASSERT_TRUE(WaitForState(
       [&](const json& s) {
         return s["open_thread"] == esc->thread_id() && s["shown"]["waiting"].empty();
+      },
+      &state))
+      << state.dump(2);
+
+  // Commands typed in the reply box act on the escalation, as in the terminal tray: a wrong one
+  // says what to type and stays in the box; /invite brings in an expert, /transfer hands it back.
+  auto command = [&](const std::string& line) {
+    ASSERT_TRUE(x_->Key(window, "alt+r"));
+    ASSERT_TRUE(x_->Type(window, line));
+    ASSERT_TRUE(x_->Key(window, "Return"));
+  };
+  ASSERT_NO_FATAL_FAILURE(command("/transfer billing:x"));
+  ASSERT_TRUE(WaitForState(
+      [](const json& s) { return s["notice"] == "/transfer billing:x: use NAME or NAME:LEVEL"; },
+      &state))
+      << state.dump(2);
+  EXPECT_EQ(StateOf(esc->id()), v1::ESCALATION_STATE_ACCEPTED);
+  ASSERT_TRUE(x_->Key(window, "ctrl+a"));
+  ASSERT_NO_FATAL_FAILURE(command("/invite ida"));
+  ASSERT_TRUE(Eventually([&] {
+    auto e = anna_->GetEscalation(esc->id());
+    return e.ok() && e->experts_size() == 1 && e->experts(0) == "ida";
+  })) << "state: " << State().dump(2);
+  ASSERT_NO_FATAL_FAILURE(command("/transfer billing:2"));
+  ASSERT_TRUE(Eventually([&] {
+    auto e = anna_->GetEscalation(esc->id());
+    return e.ok() && e->state() != v1::ESCALATION_STATE_ACCEPTED && e->skills_size() == 1 &&
+           e->skills(0).min_proficiency() == 2;
+  })) << "state: " << State().dump(2);
+  ASSERT_TRUE(WaitForState(
+      [](const json& s) {
+        return absl::StartsWith(s["notice"].get<std::string>(), "Back in the queue: ");
       },
       &state))
       << state.dump(2);

@@ -367,5 +367,42 @@ TEST(ExpectedWaitWordsTest, SaysSecondsThenMinutesAndNeverZero) {
   EXPECT_EQ(cli::ExpectedWaitWords(absl::Minutes(10) + absl::Seconds(20)), "about 10 min to wait");
 }
 
+TEST(ThreadCommandTest, ReadsResolveTransferAndInvite) {
+  EXPECT_TRUE(cli::IsThreadCommand("/resolve"));
+  EXPECT_FALSE(cli::IsThreadCommand("//resolve is what I type"));
+  EXPECT_FALSE(cli::IsThreadCommand("hej /resolve"));
+  EXPECT_EQ(cli::MessageOfLine("//resolve is what I type"), "/resolve is what I type");
+  EXPECT_EQ(cli::MessageOfLine("客户 / 退款"), "客户 / 退款");
+
+  auto c = cli::ParseThreadCommand("/resolve  kreditnota sendt — løst ");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kind, cli::ThreadCommand::kResolve);
+  EXPECT_EQ(c->text, "kreditnota sendt — løst");
+  c = cli::ParseThreadCommand("/resolve");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->text, "");
+  c = cli::ParseThreadCommand("/transfer billing:2 fraud");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kind, cli::ThreadCommand::kTransfer);
+  ASSERT_EQ(c->skills.size(), 2u);
+  EXPECT_EQ(c->skills[0].skill(), "billing");
+  EXPECT_EQ(c->skills[0].min_proficiency(), 2);
+  EXPECT_EQ(c->skills[1].min_proficiency(), 1);
+  c = cli::ParseThreadCommand("/invite mei");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kind, cli::ThreadCommand::kInvite);
+  EXPECT_EQ(c->text, "mei");
+
+  EXPECT_EQ(cli::ParseThreadCommand("/resolv").status().message(),
+            "/resolv: unknown; commands: /resolve [note], /transfer SKILL[:LEVEL]…, /invite "
+            "PERSON; //text sends /text");
+  EXPECT_EQ(cli::ParseThreadCommand("/transfer billing:x").status().message(),
+            "/transfer billing:x: use NAME or NAME:LEVEL");
+  EXPECT_EQ(cli::ParseThreadCommand("/transfer").status().message(),
+            "/transfer: name the skills it needs, e.g. /transfer billing:3");
+  EXPECT_EQ(cli::ParseThreadCommand("/invite mei karl").status().message(),
+            "/invite: name one person, e.g. /invite mei");
+}
+
 }  // namespace
 }  // namespace backline::cli

@@ -233,7 +233,7 @@ TEST(TrayStateTest, OnlyTheOpenThreadOfAnAcceptedEscalationCanBeResolved) {
   for (const TrayRequest& r : state.TakeRequests()) state.Done(r, true);
   e.set_state(v1::ESCALATION_STATE_RESOLVED);
   e.set_version(4);
-  state.Resolved(e);
+  state.EscalationChanged(e, "Resolved");
   EXPECT_EQ(state.ResolvableEscalation(), nullptr);
   EXPECT_TRUE(absl::StartsWith(state.notice(), "Resolved: Kunden vil have en refusion"));
   EXPECT_EQ(Count(state.TakeRequests(), TrayRequest::kLoadPresence), 1);
