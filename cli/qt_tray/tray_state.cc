@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "cli/tray/waiting_list.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
 
@@ -117,31 +118,15 @@ void TrayState::ApplyEvent(const v1::Event& event) {
           it->second.escalation = e;
         }
       }
-      if (e.state() != v1::ESCALATION_STATE_QUEUED) DropWaiting(e.id());
+      if (e.state() != v1::ESCALATION_STATE_QUEUED) cli::tray::DropWaiting(e.id(), &waiting_);
       break;
     }
     case v1::Event::kEscalationCreated:
       RememberEscalation(event.escalation_created().escalation());
       break;
-    case v1::Event::kWaitingChanged: {
-      const v1::WaitingChanged& w = event.waiting_changed();
-      if (!w.waiting()) {
-        DropWaiting(w.escalation().id());
-        break;
-      }
-      v1::WaitingEscalation entry;
-      *entry.mutable_escalation() = w.escalation();
-      entry.set_best_match(w.best_match());
-      auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& x) {
-        return x.escalation().id() == w.escalation().id();
-      });
-      if (it == waiting_.end()) {
-        waiting_.push_back(std::move(entry));
-      } else {
-        *it = std::move(entry);
-      }
+    case v1::Event::kWaitingChanged:
+      cli::tray::ApplyWaitingChanged(event.waiting_changed(), &waiting_);
       break;
-    }
     case v1::Event::kMessagePosted:
       AddMessage(event.message_posted().message());
       break;
@@ -225,7 +210,7 @@ void TrayState::LoadWaiting(const std::vector<v1::WaitingEscalation>& waiting) {
 void TrayState::Accepted(const v1::Escalation& escalation) { BecameHelper(escalation, "Accepted"); }
 
 void TrayState::Took(const v1::Escalation& escalation) {
-  DropWaiting(escalation.id());
+  cli::tray::DropWaiting(escalation.id(), &waiting_);
   Request(TrayRequest::Of(TrayRequest::kLoadWaiting));  // the others' places moved up
   BecameHelper(escalation, "Taken");
 }
@@ -233,14 +218,6 @@ void TrayState::Took(const v1::Escalation& escalation) {
 void TrayState::TakeFailed(const std::string& escalation_id, const absl::Status& error) {
   Failed(absl::StrCat("take ", escalation_id), error);
   Request(TrayRequest::Of(TrayRequest::kLoadWaiting));
-}
-
-void TrayState::DropWaiting(const std::string& escalation_id) {
-  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
-                                [&](const v1::WaitingEscalation& w) {
-                                  return w.escalation().id() == escalation_id;
-                                }),
-                 waiting_.end());
 }
 
 void TrayState::BecameHelper(const v1::Escalation& escalation, const std::string& what) {

@@ -235,7 +235,6 @@ class TrayState {
   void RememberEscalation(const v1::Escalation& escalation);
   // The person is the escalation's helper now (accepted or taken): its thread is shown.
   void BecameHelper(const v1::Escalation& escalation, const std::string& what);
-  void DropWaiting(const std::string& escalation_id);
   TrayThread& Thread(const std::string& thread_id);
   // `snapshot`: a whole thread as the server has it for the person (ListThreads, GetThread,
   // MarkRead), with their read marker; else a thread_changed event, without one.

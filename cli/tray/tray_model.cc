@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "cli/tray/failure.h"
 #include "cli/tray/text.h"
+#include "cli/tray/waiting_list.h"
 #include "cli/words.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -194,28 +195,12 @@ void TrayModel::ApplyEvent(const v1::Event& ev) {
           (e.state() != v1::ESCALATION_STATE_OFFERED || OfferTo(e, me_) == nullptr)) {
         CloseOffer(e.id(), it->second.offer.offer_id());
       }
-      if (e.state() != v1::ESCALATION_STATE_QUEUED) DropWaiting(e.id());
+      if (e.state() != v1::ESCALATION_STATE_QUEUED) DropWaiting(e.id(), &waiting_);
       break;
     }
-    case v1::Event::kWaitingChanged: {
-      const v1::WaitingChanged& w = ev.waiting_changed();
-      const std::string& id = w.escalation().id();
-      if (!w.waiting()) {
-        DropWaiting(id);
-        break;
-      }
-      v1::WaitingEscalation entry;
-      *entry.mutable_escalation() = w.escalation();
-      entry.set_best_match(w.best_match());
-      auto it = std::find_if(waiting_.begin(), waiting_.end(),
-                             [&](const auto& x) { return x.escalation().id() == id; });
-      if (it == waiting_.end()) {
-        waiting_.push_back(std::move(entry));
-      } else {
-        *it = std::move(entry);
-      }
+    case v1::Event::kWaitingChanged:
+      ApplyWaitingChanged(ev.waiting_changed(), &waiting_);
       break;
-    }
     case v1::Event::kMessagePosted:
       AddMessage(ev.message_posted().message());
       break;
@@ -297,16 +282,8 @@ void TrayModel::LoadMessages(const std::string& thread_id,
 
 void TrayModel::Accepted(const v1::Escalation& e) { BecameHelper(e, "accepted"); }
 
-void TrayModel::DropWaiting(const std::string& escalation_id) {
-  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
-                                [&](const v1::WaitingEscalation& w) {
-                                  return w.escalation().id() == escalation_id;
-                                }),
-                 waiting_.end());
-}
-
 void TrayModel::Took(const v1::Escalation& e) {
-  DropWaiting(e.id());
+  DropWaiting(e.id(), &waiting_);
   Request(TrayRequest::Of(TrayRequest::kLoadWaiting));  // the others' places moved up
   BecameHelper(e, "took");
 }

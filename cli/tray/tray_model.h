@@ -219,7 +219,6 @@ class TrayModel {
   void AddOffer(const v1::Offer& offer, const v1::Escalation& escalation);
   void CloseOffer(const std::string& escalation_id, const std::string& offer_id);
   void RememberEscalation(const v1::Escalation& escalation);
-  void DropWaiting(const std::string& escalation_id);
   // The person is the escalation's helper now (accepted or taken): its thread opens.
   void BecameHelper(const v1::Escalation& escalation, const std::string& verb);
   void MergeThread(const v1::Thread& thread, bool counts_from_server);

@@ -383,9 +383,7 @@ TEST_F(CliTest, WaitingEscalationsAreListedAndTaken) {
   stack_.reset();
   SharedRedis().Flush();
   ServerConfig config = TestConfig(SharedRedis());
-  auto policy = router::ParseRoutingPolicy(R"({"groups": {"default": {"rings": [
-      {"name": "team seniors", "roles": ["senior"], "scope": "team"},
-      {"name": "everyone", "open_after_seconds": 3600}]}}})");
+  auto policy = router::ParseRoutingPolicy(kTeamFirstPolicy);
   ASSERT_TRUE(policy.ok()) << policy.status();
   config.routing.policy = *policy;
   stack_ = std::make_unique<TestStack>(config, Stack::kAll);

@@ -351,16 +351,11 @@ TEST_F(TrayTest, WhatWaitsInTheQueueShowsAndOneKeyTakesIt) {
   SharedRedis().Flush();
   ServerConfig config = TestConfig(SharedRedis());
   config.presence.liveness_timeout = absl::Seconds(60);
-  auto policy = router::ParseRoutingPolicy(R"({"groups": {"default": {"rings": [
-      {"name": "team seniors", "roles": ["senior"], "scope": "team"},
-      {"name": "everyone", "open_after_seconds": 3600}]}}})");
+  auto policy = router::ParseRoutingPolicy(kTeamFirstPolicy);
   ASSERT_TRUE(policy.ok()) << policy.status();
   config.routing.policy = *policy;
   stack_ = std::make_unique<TestStack>(config, Stack::kAll);
-  stack_->ApplyRoster({MakePerson("anna", v1::ROLE_AGENT),
-                       MakePerson("ida", v1::ROLE_SENIOR, {{"fraud", 3}}, {"da"}),
-                       MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da"}, -1,
-                                  "aar-billing")});
+  stack_->ApplyRoster(TeamFirstRoster());
   anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
   soren_ = stack_->ClientFor("soren", v1::ROLE_SENIOR);
   auto ida = stack_->ClientFor("ida", v1::ROLE_SENIOR);

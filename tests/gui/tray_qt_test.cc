@@ -370,11 +370,8 @@ TEST_F(TrayQtTest, WhatWaitsInTheQueueShowsAndAltTTakesItThenCommandsActOnIt) {
   server_.reset();
   other_.reset();
   SharedRedis().Flush();
-  const char kPolicy[] = R"({"groups": {"default": {"rings": [
-      {"name": "team seniors", "roles": ["senior"], "scope": "team"},
-      {"name": "everyone", "open_after_seconds": 3600}]}}})";
   const std::string policy_file = dir_ + "/policy.json";
-  std::ofstream(policy_file) << kPolicy;
+  std::ofstream(policy_file) << kTeamFirstPolicy;
   server_ = std::make_unique<ServerProcess>(
       BACKLINE_SERVER_PATH, dir_, SharedRedis().port(),
       absl::StrCat(R"({"presence": {"liveness_timeout_seconds": 60}, "routing": {"policy_file": ")",
@@ -382,14 +379,11 @@ TEST_F(TrayQtTest, WhatWaitsInTheQueueShowsAndAltTTakesItThenCommandsActOnIt) {
   ASSERT_NO_FATAL_FAILURE(server_->Start());
   ServerConfig config = TestConfig(SharedRedis());
   config.presence.liveness_timeout = absl::Seconds(60);
-  auto policy = router::ParseRoutingPolicy(kPolicy);
+  auto policy = router::ParseRoutingPolicy(kTeamFirstPolicy);
   ASSERT_TRUE(policy.ok()) << policy.status();
   config.routing.policy = *policy;
   other_ = std::make_unique<TestStack>(config, Stack::kAll);
-  other_->ApplyRoster({MakePerson("anna", v1::ROLE_AGENT),
-                       MakePerson("ida", v1::ROLE_SENIOR, {{"fraud", 3}}, {"da"}),
-                       MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da"}, -1,
-                                  "aar-billing")});
+  other_->ApplyRoster(TeamFirstRoster());
   anna_ = other_->ClientFor("anna", v1::ROLE_AGENT);
   auto ida = other_->ClientFor("ida", v1::ROLE_SENIOR);
   ASSERT_TRUE(ida->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());  // staffs the first ring

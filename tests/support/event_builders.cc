@@ -31,6 +31,29 @@ v1::Escalation OfferedEscalation(const std::string& id, const std::string& offer
   return e;
 }
 
+v1::WaitingEscalation WaitingEscalation(const std::string& id, int position, absl::Duration waited,
+                                        bool best_match, const std::string& question) {
+  v1::WaitingEscalation w;
+  v1::Escalation& e = *w.mutable_escalation();
+  e = OfferedEscalation(id, "", "", question, kEventTime);
+  e.clear_offer();
+  e.clear_offers();
+  e.set_state(v1::ESCALATION_STATE_QUEUED);
+  e.set_queue_position(position);
+  *e.mutable_timeline()->mutable_create_time() = Stamp(kEventTime - waited);
+  w.set_best_match(best_match);
+  return w;
+}
+
+v1::Event WaitingChangedEvent(const v1::WaitingEscalation& w, bool waiting) {
+  v1::Event ev;
+  *ev.mutable_time() = Stamp(kEventTime);
+  *ev.mutable_waiting_changed()->mutable_escalation() = w.escalation();
+  ev.mutable_waiting_changed()->set_waiting(waiting);
+  ev.mutable_waiting_changed()->set_best_match(w.best_match());
+  return ev;
+}
+
 v1::Event OfferMadeEvent(const v1::Escalation& e) {
   v1::Event ev;
   *ev.mutable_offer()->mutable_offer() = e.offer();

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "backline/v1/common.pb.h"
+#include "backline/v1/escalations.pb.h"
 
 namespace backline::testing {
 
@@ -28,6 +29,12 @@ v1::Escalation OfferedEscalation(const std::string& id, const std::string& offer
 v1::Event OfferMadeEvent(const v1::Escalation& e);
 v1::Event OfferClosedEvent(const std::string& escalation_id, const std::string& offer_id,
                            const std::string& reason);
+// Escalation `id` from anna (as OfferedEscalation, not offered) waiting in the queue at
+// `position` (0: not known, as in the stream's events), asked `waited` before kEventTime.
+v1::WaitingEscalation WaitingEscalation(const std::string& id, int position, absl::Duration waited,
+                                        bool best_match, const std::string& question);
+// The WaitingChanged event of `w`: it waits (`waiting`) or no longer does.
+v1::Event WaitingChangedEvent(const v1::WaitingEscalation& w, bool waiting);
 // A text message, sent `seq` seconds after kEventTime.
 v1::Message TextMessage(const std::string& thread, int64_t seq, const std::string& sender,
                         const std::string& text);

@@ -33,6 +33,12 @@ v1::Person MakePerson(const std::string& id, v1::Role role, std::map<std::string
   return p;
 }
 
+std::vector<v1::Person> TeamFirstRoster() {
+  return {MakePerson("anna", v1::ROLE_AGENT),
+          MakePerson("ida", v1::ROLE_SENIOR, {{"fraud", 3}}, {"da"}),
+          MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}, {"da"}, -1, "aar-billing")};
+}
+
 ServerConfig TestConfig(const RedisServer& redis) {
   ServerConfig c;
   c.listen = "127.0.0.1:0";

@@ -27,6 +27,15 @@ v1::Person MakePerson(const std::string& id, v1::Role role, std::map<std::string
 // The test configuration for a stack on `redis` (port 0, short timeouts).
 ServerConfig TestConfig(const RedisServer& redis);
 
+// A routing policy under which escalations wait: the requester's team's seniors first, everyone
+// else only after an hour.
+inline constexpr char kTeamFirstPolicy[] = R"({"groups": {"default": {"rings": [
+    {"name": "team seniors", "roles": ["senior"], "scope": "team"},
+    {"name": "everyone", "open_after_seconds": 3600}]}}})";
+// Under kTeamFirstPolicy a billing question of anna's (agent, cph-billing) waits: her team's
+// senior ida has only fraud; soren (senior, billing 4, Danish) is in aar-billing.
+std::vector<v1::Person> TeamFirstRoster();
+
 class TestStack {
  public:
   explicit TestStack(const RedisServer& redis, unsigned components = Stack::kAll);

@@ -30,6 +30,8 @@ using ::backline::testing::OfferMadeEvent;
 using ::backline::testing::PostedEvent;
 using ::backline::testing::Stamp;
 using ::backline::testing::TextMessage;
+using ::backline::testing::WaitingChangedEvent;
+using ::backline::testing::WaitingEscalation;
 
 const absl::Time kNow = ::backline::testing::kEventTime;
 
@@ -213,21 +215,6 @@ TEST_F(TrayModelTest, AcceptedOpensTheThreadAndDeclinedRemovesTheOffer) {
   EXPECT_EQ(model_.notice(), "declined esc-2");
 }
 
-// An escalation from anna waiting in the queue at `position`, asked `waited` before kNow.
-v1::WaitingEscalation Waiting(const std::string& id, int position, absl::Duration waited,
-                              bool best_match, const std::string& question) {
-  v1::WaitingEscalation w;
-  v1::Escalation& e = *w.mutable_escalation();
-  e = OfferedEscalation(id, "", "", question, kNow);
-  e.clear_offer();
-  e.clear_offers();
-  e.set_state(v1::ESCALATION_STATE_QUEUED);
-  e.set_queue_position(position);
-  *e.mutable_timeline()->mutable_create_time() = Stamp(kNow - waited);
-  w.set_best_match(best_match);
-  return w;
-}
-
 TEST_F(TrayModelTest, TheQueueShowsWhatTheyCouldTakeAndOneKeyTakesIt) {
   // The list is asked for at once and then every kWaitingRefresh.
   model_.Tick(kNow);
@@ -237,9 +224,11 @@ TEST_F(TrayModelTest, TheQueueShowsWhatTheyCouldTakeAndOneKeyTakesIt) {
   model_.Tick(kNow + TrayModel::kWaitingRefresh);
   EXPECT_EQ(Requests(TrayRequest::kLoadWaiting).size(), 1u);
 
-  v1::WaitingEscalation urgent = Waiting("esc-w2", 2, absl::Seconds(8), true, "kunden venter");
+  v1::WaitingEscalation urgent =
+      WaitingEscalation("esc-w2", 2, absl::Seconds(8), true, "kunden venter");
   urgent.mutable_escalation()->set_priority(v1::PRIORITY_URGENT);
-  model_.LoadWaiting({Waiting("esc-w1", 1, absl::Seconds(65), false, "客户想退款"), urgent});
+  model_.LoadWaiting(
+      {WaitingEscalation("esc-w1", 1, absl::Seconds(65), false, "客户想退款"), urgent});
   std::string screen = Text(model_.Render(kNow, 120, 30));
   EXPECT_NE(screen.find("Looking for help (2)"), std::string::npos) << screen;
   EXPECT_NE(screen.find("> esc-w1  #1 waiting 1m05s  anna [billing>=3, da]: 客户想退款"),
@@ -276,7 +265,8 @@ TEST_F(TrayModelTest, TheQueueShowsWhatTheyCouldTakeAndOneKeyTakesIt) {
   EXPECT_EQ(Requests(TrayRequest::kLoadWaiting).size(), 1u);
 
   // Taken: it leaves the list and its thread opens.
-  v1::Escalation taken = Waiting("esc-w1", 1, absl::Seconds(70), false, "客户想退款").escalation();
+  v1::Escalation taken =
+      WaitingEscalation("esc-w1", 1, absl::Seconds(70), false, "客户想退款").escalation();
   taken.set_state(v1::ESCALATION_STATE_ACCEPTED);
   taken.set_helper("soren");
   taken.set_thread_id("thr-w1");
@@ -289,15 +279,15 @@ TEST_F(TrayModelTest, TheQueueShowsWhatTheyCouldTakeAndOneKeyTakesIt) {
 }
 
 TEST_F(TrayModelTest, AnEscalationOfferedMeanwhileShowsOnlyAsTheOffer) {
-  model_.LoadWaiting({Waiting("esc-1", 1, absl::Seconds(3), true, "hjælp")});
+  model_.LoadWaiting({WaitingEscalation("esc-1", 1, absl::Seconds(3), true, "hjælp")});
   ASSERT_EQ(model_.Waiting().size(), 1u);
-  model_.ApplyEvent(
-      OfferMadeEvent(OfferedEscalation("esc-1", "off-1", "soren", "hjælp", kNow + absl::Seconds(9))));
+  model_.ApplyEvent(OfferMadeEvent(
+      OfferedEscalation("esc-1", "off-1", "soren", "hjælp", kNow + absl::Seconds(9))));
   EXPECT_TRUE(model_.Waiting().empty());
   std::string screen = Text(model_.Render(kNow, 100, 20));
   EXPECT_EQ(screen.find("Looking for help"), std::string::npos) << screen;
   // A refresh that fails keeps the list and says so.
-  model_.LoadWaiting({Waiting("esc-2", 1, absl::Seconds(3), false, "hjælp")});
+  model_.LoadWaiting({WaitingEscalation("esc-2", 1, absl::Seconds(3), false, "hjælp")});
   model_.WaitingFailed(absl::UnavailableError("connection refused"));
   screen = Text(model_.Render(kNow, 100, 20));
   EXPECT_NE(screen.find("Looking for help (1) — not refreshed: unavailable"), std::string::npos)
@@ -308,23 +298,15 @@ TEST_F(TrayModelTest, AnEscalationOfferedMeanwhileShowsOnlyAsTheOffer) {
 }
 
 TEST_F(TrayModelTest, WaitingEventsKeepTheListBetweenRefreshes) {
-  auto changed = [](const v1::WaitingEscalation& w, bool waiting) {
-    v1::Event ev;
-    *ev.mutable_time() = Stamp(kNow);
-    *ev.mutable_waiting_changed()->mutable_escalation() = w.escalation();
-    ev.mutable_waiting_changed()->set_waiting(waiting);
-    ev.mutable_waiting_changed()->set_best_match(w.best_match());
-    return ev;
-  };
-  const v1::WaitingEscalation a = Waiting("esc-a", 1, absl::Seconds(3), true, "hjælp");
-  const v1::WaitingEscalation b = Waiting("esc-b", 2, absl::Seconds(1), false, "帮忙");
-  model_.ApplyEvent(changed(a, true));
-  model_.ApplyEvent(changed(b, true));
-  model_.ApplyEvent(changed(a, true));  // told twice: listed once
+  const v1::WaitingEscalation a = WaitingEscalation("esc-a", 1, absl::Seconds(3), true, "hjælp");
+  const v1::WaitingEscalation b = WaitingEscalation("esc-b", 2, absl::Seconds(1), false, "帮忙");
+  model_.ApplyEvent(WaitingChangedEvent(a, true));
+  model_.ApplyEvent(WaitingChangedEvent(b, true));
+  model_.ApplyEvent(WaitingChangedEvent(a, true));  // told twice: listed once
   ASSERT_EQ(model_.Waiting().size(), 2u);
   EXPECT_EQ(model_.Waiting()[0].escalation().id(), "esc-a");
   EXPECT_TRUE(model_.Waiting()[0].best_match());
-  model_.ApplyEvent(changed(a, false));
+  model_.ApplyEvent(WaitingChangedEvent(a, false));
   ASSERT_EQ(model_.Waiting().size(), 1u);
   EXPECT_EQ(model_.Waiting()[0].escalation().id(), "esc-b");
   // Accepted by someone else: its update takes it off the list too.

@@ -25,6 +25,8 @@ using ::backline::testing::OfferMadeEvent;
 using ::backline::testing::PostedEvent;
 using ::backline::testing::Stamp;
 using ::backline::testing::TextMessage;
+using ::backline::testing::WaitingChangedEvent;
+using ::backline::testing::WaitingEscalation;
 
 const absl::Time kNow = ::backline::testing::kEventTime;
 
@@ -413,30 +415,6 @@ TEST(TrayStateTest, EveryConnectReloadsAndSendsTheStatusChosenWhileAway) {
 // ---------------------------------------------------------------------------------------------
 // The looking-for-help list
 
-// An escalation from anna waiting in the queue at `position` (0: not known), asked `waited` ago.
-v1::WaitingEscalation Waiting(const std::string& id, int position, absl::Duration waited,
-                              bool best_match, const std::string& question) {
-  v1::WaitingEscalation w;
-  v1::Escalation& e = *w.mutable_escalation();
-  e = OfferedEscalation(id, "", "", question, kNow);
-  e.clear_offer();
-  e.clear_offers();
-  e.set_state(v1::ESCALATION_STATE_QUEUED);
-  e.set_queue_position(position);
-  *e.mutable_timeline()->mutable_create_time() = Stamp(kNow - waited);
-  w.set_best_match(best_match);
-  return w;
-}
-
-v1::Event WaitingEvent(const v1::WaitingEscalation& w, bool waiting) {
-  v1::Event ev;
-  *ev.mutable_time() = Stamp(kNow);
-  *ev.mutable_waiting_changed()->mutable_escalation() = w.escalation();
-  ev.mutable_waiting_changed()->set_waiting(waiting);
-  ev.mutable_waiting_changed()->set_best_match(w.best_match());
-  return ev;
-}
-
 TEST(TrayStateTest, TheLookingForHelpListIsReadOnConnectAndEvery30sAndKeptByEvents) {
   TrayState state("soren");
   state.Tick(kNow);
@@ -446,8 +424,8 @@ TEST(TrayStateTest, TheLookingForHelpListIsReadOnConnectAndEvery30sAndKeptByEven
   auto requests = state.TakeRequests();
   ASSERT_EQ(Count(requests, TrayRequest::kLoadWaiting), 1);
   for (const TrayRequest& r : requests) state.Done(r, true);
-  state.LoadWaiting({Waiting("esc-1", 1, absl::Seconds(70), false, "客户想退款"),
-                     Waiting("esc-2", 2, absl::Seconds(5), true, "Kunden venter")});
+  state.LoadWaiting({WaitingEscalation("esc-1", 1, absl::Seconds(70), false, "客户想退款"),
+                     WaitingEscalation("esc-2", 2, absl::Seconds(5), true, "Kunden venter")});
   ASSERT_EQ(state.Waiting().size(), 2u);
   EXPECT_EQ(state.WaitingLine(*state.Waiting()[0], kNow),
             "客户想退款\nanna · NORMAL · da · billing ≥ 3 · #1 in the queue · waiting 70 s");
@@ -461,13 +439,15 @@ TEST(TrayStateTest, TheLookingForHelpListIsReadOnConnectAndEvery30sAndKeptByEven
 
   // Events in between: a new one is added once, one no longer waiting leaves, and one offered
   // to the person shows as the offer only.
-  const v1::WaitingEscalation third = Waiting("esc-3", 0, absl::Seconds(1), true, "hjælp");
-  state.ApplyEvent(WaitingEvent(third, true));
-  state.ApplyEvent(WaitingEvent(third, true));
+  const v1::WaitingEscalation third =
+      WaitingEscalation("esc-3", 0, absl::Seconds(1), true, "hjælp");
+  state.ApplyEvent(WaitingChangedEvent(third, true));
+  state.ApplyEvent(WaitingChangedEvent(third, true));
   ASSERT_EQ(state.Waiting().size(), 3u);
   EXPECT_EQ(state.WaitingLine(*state.Waiting()[2], kNow),
             "hjælp\nanna · NORMAL · da · billing ≥ 3 · waiting 1 s · best match");
-  state.ApplyEvent(WaitingEvent(Waiting("esc-1", 1, absl::Seconds(70), false, ""), false));
+  state.ApplyEvent(
+      WaitingChangedEvent(WaitingEscalation("esc-1", 1, absl::Seconds(70), false, ""), false));
   state.ApplyEvent(OfferMadeEvent(Offered("esc-2", "off-2")));
   ASSERT_EQ(state.Waiting().size(), 1u);
   EXPECT_EQ(state.Waiting()[0]->escalation().id(), "esc-3");
@@ -478,15 +458,15 @@ TEST(TrayStateTest, TheLookingForHelpListIsReadOnConnectAndEvery30sAndKeptByEven
 
 TEST(TrayStateTest, TakingOpensTheThreadAndAFailedTakeReadsTheListAgain) {
   TrayState state("soren");
-  state.LoadWaiting({Waiting("esc-1", 1, absl::Seconds(70), false, "q1"),
-                     Waiting("esc-2", 2, absl::Seconds(5), true, "q2")});
+  state.LoadWaiting({WaitingEscalation("esc-1", 1, absl::Seconds(70), false, "q1"),
+                     WaitingEscalation("esc-2", 2, absl::Seconds(5), true, "q2")});
   state.TakeFailed("esc-2", absl::FailedPreconditionError("escalation esc-2 is no longer waiting"));
   EXPECT_TRUE(absl::StrContains(state.notice(), "no longer waiting")) << state.notice();
   auto requests = state.TakeRequests();
   ASSERT_EQ(Count(requests, TrayRequest::kLoadWaiting), 1);
   state.Done(requests[0], true);
 
-  v1::Escalation taken = Waiting("esc-1", 1, absl::Seconds(70), false, "q1").escalation();
+  v1::Escalation taken = WaitingEscalation("esc-1", 1, absl::Seconds(70), false, "q1").escalation();
   taken.set_state(v1::ESCALATION_STATE_ACCEPTED);
   taken.set_helper("soren");
   taken.set_thread_id("thr-esc-1");
