@@ -292,7 +292,9 @@ class RedisClient::Attempt {
     } else {
       return;
     }
-    if (client_->hung_.exchange(hung, std::memory_order_acq_rel) != hung) {
+    // A plain load first: the exchange, a write to a line every caller reads, only on a change.
+    if (client_->hung_.load(std::memory_order_acquire) != hung &&
+        client_->hung_.exchange(hung, std::memory_order_acq_rel) != hung) {
       if (hung) {
         BL_LOG(WARNING) << "redis did not answer within "
                         << absl::FormatDuration(client_->options_.command_timeout)
