@@ -892,10 +892,12 @@ void Simulation::RunLoadPhase(LoadReport* report) {
   std::vector<ProcessUsage>& usage = report->processes;
   absl::SleepFor(window_from_ - absl::Now());
   for (ProcessUsage& p : usage) p.cpu_start = CpuSeconds(p.pid);
-  const double machine_start = MachineBusySeconds();
+  const MachineCpu machine_start = MachineCpuSeconds();
   absl::SleepFor(window_to_ - absl::Now());
-  report->machine_busy_cores =
-      (MachineBusySeconds() - machine_start) / absl::ToDoubleSeconds(window_to_ - window_from_);
+  const MachineCpu machine_end = MachineCpuSeconds();
+  const double window_seconds = absl::ToDoubleSeconds(window_to_ - window_from_);
+  report->machine_busy_cores = (machine_end.busy - machine_start.busy) / window_seconds;
+  report->machine_steal_cores = (machine_end.steal - machine_start.steal) / window_seconds;
   report->cores = Cores();
   for (ProcessUsage& p : usage) {
     p.cpu_end = CpuSeconds(p.pid);
@@ -1018,6 +1020,7 @@ nlohmann::json LoadReport::ToJson() const {
   for (const Row& r : figures) j["figures"].push_back(RowJson(r));
   j["generator_lag"] = RowJson(lag);
   j["machine_busy_cores"] = machine_busy_cores;
+  j["machine_steal_cores"] = machine_steal_cores;
   j["cores"] = cores;
   j["counts"] = counts;
   j["errors"] = errors;
@@ -1061,9 +1064,12 @@ std::string LoadReport::Markdown() const {
   for (const ProcessUsage& p : processes) ours += p.CpuShare();
   absl::StrAppend(
       &out, absl::StrFormat("\nThe whole machine was busy %.0f %% of one core (of %d cores) over "
-                            "the window; processes not listed above took %.0f %%.\n",
+                            "the window; processes not listed above took %.0f %%, of which "
+                            "%.0f %% was the hypervisor's steal (this machine's cores running "
+                            "other machines).\n",
                             100 * machine_busy_cores, cores,
-                            std::max(0.0, 100 * (machine_busy_cores - ours))));
+                            std::max(0.0, 100 * (machine_busy_cores - ours)),
+                            100 * machine_steal_cores));
   absl::StrAppend(&out, "\nWhat happened: ");
   bool first = true;
   for (const auto& [what, n] : counts) {

@@ -55,6 +55,7 @@ struct LoadReport {
   std::vector<ProcessUsage> processes;                        // servers, then the generator
   // The whole machine over the window: CPU used by every process, in cores (of `cores`).
   double machine_busy_cores = 0;
+  double machine_steal_cores = 0;  // of which the hypervisor gave to other machines
   int cores = 0;
   Row lag{"generator: how late actions ran after their time"};
   bool counted_round_trips = false;

@@ -46,13 +46,14 @@ double CpuSeconds(int pid) {
   return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
-double MachineBusySeconds() {
+MachineCpu MachineCpuSeconds() {
   std::ifstream in("/proc/stat");
   std::string cpu;
   long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
   in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  if (cpu != "cpu") return 0;
-  return static_cast<double>(user + nice + system + irq + softirq + steal) / sysconf(_SC_CLK_TCK);
+  if (cpu != "cpu") return {};
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return {(user + nice + system + irq + softirq + steal) / tick, steal / tick};
 }
 
 int Cores() { return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); }

@@ -14,9 +14,14 @@ double CpuSeconds(int pid);
 // Threads of the process now.
 int ThreadCount(int pid);
 
-// CPU time all processes of the machine used so far (user, nice, system, irq, softirq,
-// steal), in seconds, from /proc/stat; and the number of cores online.
-double MachineBusySeconds();
+// CPU time of the whole machine so far, in seconds, from /proc/stat: busy is every process
+// (user, nice, system), interrupts (irq, softirq) and steal; steal alone is the time the
+// hypervisor gave this machine's cores to other machines while it had work to run.
+struct MachineCpu {
+  double busy = 0;
+  double steal = 0;
+};
+MachineCpu MachineCpuSeconds();
 int Cores();
 
 // A process watched over a window: CPU share of one core and memory at its end.
