@@ -171,6 +171,39 @@ std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
   absl::SleepFor(absl::Seconds(1));
   stop.store(true);
   for (auto& w : workers) w.join();
+
+  // The looking-for-help list at a backlog: every senior is busy (on break, as far as routing is
+  // concerned), escalations of every skill and language wait, and seniors' trays read the list.
+  for (int i = 0; i < o.seniors; ++i) {
+    ActAs(senior_tokens[i]);
+    (void)client.SetStatus(v1::PRESENCE_STATUS_BREAK);
+  }
+  std::vector<std::string> waiting;
+  for (int i = 0; i < o.waiting; ++i) {
+    ActAs(agent_tokens[i % agent_tokens.size()]);
+    v1::CreateEscalationRequest r;
+    r.set_question("waits");
+    r.set_language(kLanguages[i % 4]);
+    auto* s = r.add_skills();
+    s->set_skill(kSkills[(i / 4) % 4]);
+    s->set_min_proficiency(2);
+    if (auto e = client.Escalate(r); e.ok()) waiting.push_back(e->id());
+  }
+  Samples list_rtt;
+  long listed = 0;
+  for (int k = 0; k < 200; ++k) {
+    ActAs(senior_tokens[k % senior_tokens.size()]);
+    v1::ListWaitingRequest request;
+    request.set_page_size(o.waiting);
+    const absl::Time t0 = absl::Now();
+    auto list = client.ListWaiting(request);
+    list_rtt.Add(absl::Now() - t0);
+    if (list.ok()) listed += list->escalations_size();
+  }
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    ActAs(agent_tokens[i % agent_tokens.size()]);
+    (void)client.CancelEscalation(waiting[i]);
+  }
   for (auto& s : streams) s->Stop();
 
   std::vector<Row> rows;
@@ -186,8 +219,14 @@ std::vector<Row> RunRoutingBench(const RoutingBenchOptions& o) {
   offer_row.per_second = offer_row.samples.count() / seconds;
   offer_row.note = absl::StrCat(created, " created, ", offer_row.samples.count(), " offered, ",
                                 accepted.load(), " accepted, ", failed, " failed");
+  Row list_row(absl::StrCat("looking-for-help list (ListWaiting), ", waiting.size(),
+                            " waiting: a senior's round trip"));
+  list_row.samples = list_rtt;
+  list_row.note = absl::StrCat(listed / std::max<long>(1, static_cast<long>(list_rtt.count())),
+                               " listed per call");
   rows.push_back(create_row);
   rows.push_back(offer_row);
+  rows.push_back(list_row);
   return rows;
 }
 

@@ -1,5 +1,6 @@
 // Routing figures: escalation -> offer on the chosen helper's event stream, with many agents
-// connected and escalations arriving at a steady rate.
+// connected and escalations arriving at a steady rate; then the looking-for-help list that
+// seniors' trays read while escalations wait.
 #pragma once
 
 #include <string>
@@ -17,6 +18,7 @@ struct RoutingBenchOptions {
   int seniors = 200;  // connected helpers, who accept and resolve after a while
   double rate = 100;  // escalations per second
   absl::Duration duration = absl::Seconds(10);
+  int waiting = 20;  // escalations left waiting afterwards, for the looking-for-help list
 };
 
 std::vector<Row> RunRoutingBench(const RoutingBenchOptions& options);

@@ -233,9 +233,7 @@ absl::StatusOr<std::vector<v1::Presence>> RedisPresenceStore::GetMany(
   return out;
 }
 
-absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
-    const HelperRequirements& req, int limit) {
-  if (req.skills.empty()) return absl::InvalidArgumentError("skills: at least one is required");
+store::ScriptCall RedisPresenceStore::SelectionCall(const HelperRequirements& req, int limit) {
   store::ScriptCall call = NewCall();
   // Keys a flag switches off are not read; the offerable index stands in for them.
   call.Key(req.on_call_pool ? keys_->OnCallIndex() : keys_->Offerable());
@@ -262,13 +260,53 @@ absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
                                  req.only_person.empty();
   call.Arg(from_free_indexes ? "P" : kRankingCode[static_cast<int>(req.ranking)]);
   for (const auto& [skill, min] : req.skills) call.Arg(static_cast<int64_t>(min));
-  auto reply = call.Run(*redis_, SelectCandidatesScript());
-  if (!reply.ok()) return reply.status();
+  return call;
+}
+
+namespace {
+
+absl::Status NoSkills() { return absl::InvalidArgumentError("skills: at least one is required"); }
+
+std::vector<Candidate> CandidatesFromReply(const store::RedisReply& reply, bool on_call_pool) {
   std::vector<Candidate> out;
-  const auto& e = reply->elements;
+  const auto& e = reply.elements;
   for (size_t i = 0; i + 4 <= e.size(); i += 4) {
     out.push_back({e[i].str, static_cast<int>(e[i + 1].AsInteger()), e[i + 2].AsInteger(),
-                   static_cast<int>(e[i + 3].AsInteger()), req.on_call_pool});
+                   static_cast<int>(e[i + 3].AsInteger()), on_call_pool});
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
+    const HelperRequirements& req, int limit) {
+  if (req.skills.empty()) return NoSkills();
+  auto reply = SelectionCall(req, limit).Run(*redis_, SelectCandidatesScript());
+  if (!reply.ok()) return reply.status();
+  return CandidatesFromReply(*reply, req.on_call_pool);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<std::vector<Candidate>>>>
+RedisPresenceStore::SelectCandidatesMany(const std::vector<HelperRequirements>& reqs, int limit) {
+  std::vector<store::RedisClient::ScriptInvocation> calls;
+  for (const HelperRequirements& req : reqs) {
+    if (!req.skills.empty()) calls.push_back(SelectionCall(req, limit).Build());
+  }
+  BL_ASSIGN_OR_RETURN(auto replies, redis_->EvalMany(SelectCandidatesScript(), calls));
+  std::vector<absl::StatusOr<std::vector<Candidate>>> out;
+  size_t next = 0;
+  for (const HelperRequirements& req : reqs) {
+    if (req.skills.empty()) {
+      out.push_back(NoSkills());
+      continue;
+    }
+    const auto& reply = replies[next++];
+    if (!reply.ok()) {
+      out.push_back(reply.status());
+    } else {
+      out.push_back(CandidatesFromReply(*reply, req.on_call_pool));
+    }
   }
   return out;
 }

@@ -92,6 +92,9 @@ class RedisPresenceStore {
 
   // The best `limit` people who may be offered work now and meet `req`.
   absl::StatusOr<std::vector<Candidate>> SelectCandidates(const HelperRequirements& req, int limit);
+  // SelectCandidates for each of `reqs`, in one round trip; answers in the order of `reqs`.
+  absl::StatusOr<std::vector<absl::StatusOr<std::vector<Candidate>>>> SelectCandidatesMany(
+      const std::vector<HelperRequirements>& reqs, int limit);
 
   const PresenceConfig& config() const { return config_; }
 
@@ -100,6 +103,7 @@ class RedisPresenceStore {
                                      const std::string& value, int64_t check_at,
                                      absl::string_view instance);
   store::ScriptCall NewCall() const;
+  store::ScriptCall SelectionCall(const HelperRequirements& req, int limit);
 
   store::RedisClient* redis_;
   const store::Keys* keys_;

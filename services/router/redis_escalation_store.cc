@@ -113,34 +113,78 @@ std::vector<std::string> SortedMembers(const store::RedisReply& set) {
 
 }  // namespace
 
-absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id) {
-  if (!IsValidServerId("esc", id)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("escalation id: \"", id.substr(0, 40), "\" is not an escalation id"));
-  }
-  auto replies = redis_->Pipeline({{"HGETALL", keys_->Escalation(id)},
-                                   {"SMEMBERS", keys_->EscalationDeclined(id)},
-                                   {"HGET", keys_->Thread(ThreadIdFor(id)), "last_seq"},
-                                   {"SMEMBERS", keys_->EscalationOffered(id)},
-                                   {"SMEMBERS", keys_->EscalationExperts(id)},
-                                   {"ZRANK", keys_->Queue(), std::string(id)},
-                                   {"SMEMBERS", keys_->ThreadMembers(ThreadIdFor(id))}});
-  if (!replies.ok()) return replies.status();
+namespace {
+
+// What Get reads of one escalation: one pipeline of kEscalationReads commands.
+constexpr size_t kEscalationReads = 7;
+
+void AddEscalationReads(const store::Keys& keys, absl::string_view id,
+                        std::vector<std::vector<std::string>>* cmds) {
+  cmds->push_back({"HGETALL", keys.Escalation(id)});
+  cmds->push_back({"SMEMBERS", keys.EscalationDeclined(id)});
+  cmds->push_back({"HGET", keys.Thread(ThreadIdFor(id)), "last_seq"});
+  cmds->push_back({"SMEMBERS", keys.EscalationOffered(id)});
+  cmds->push_back({"SMEMBERS", keys.EscalationExperts(id)});
+  cmds->push_back({"ZRANK", keys.Queue(), std::string(id)});
+  cmds->push_back({"SMEMBERS", keys.ThreadMembers(ThreadIdFor(id))});
+}
+
+// The escalation from the kEscalationReads replies starting at `r`.
+absl::StatusOr<StoredEscalation> EscalationFromReads(absl::string_view id,
+                                                     const store::RedisReply* r) {
   StoredEscalation out;
-  if ((*replies)[0].elements.empty())
-    return absl::NotFoundError(absl::StrCat("no escalation ", id));
-  if (!EscalationFromHash(id, (*replies)[0], &out.escalation)) {
+  if (r[0].elements.empty()) return absl::NotFoundError(absl::StrCat("no escalation ", id));
+  if (!EscalationFromHash(id, r[0], &out.escalation)) {
     return absl::DataLossError("stored escalation is corrupt");
   }
   v1::Escalation& e = out.escalation;
-  for (std::string& d : SortedMembers((*replies)[1])) e.add_declined_by(std::move(d));
-  for (std::string& d : SortedMembers((*replies)[3])) e.add_offered_to(std::move(d));
-  for (std::string& d : SortedMembers((*replies)[4])) e.add_experts(std::move(d));
-  if (e.state() == v1::ESCALATION_STATE_QUEUED && !(*replies)[5].is_nil()) {
-    e.set_queue_position(static_cast<int>((*replies)[5].AsInteger()) + 1);
+  for (std::string& d : SortedMembers(r[1])) e.add_declined_by(std::move(d));
+  for (std::string& d : SortedMembers(r[3])) e.add_offered_to(std::move(d));
+  for (std::string& d : SortedMembers(r[4])) e.add_experts(std::move(d));
+  if (e.state() == v1::ESCALATION_STATE_QUEUED && !r[5].is_nil()) {
+    e.set_queue_position(static_cast<int>(r[5].AsInteger()) + 1);
   }
-  out.thread_last_seq = (*replies)[2].AsInteger(0);
-  out.thread_members = SortedMembers((*replies)[6]);
+  out.thread_last_seq = r[2].AsInteger(0);
+  out.thread_members = SortedMembers(r[6]);
+  return out;
+}
+
+absl::Status InvalidEscalationId(absl::string_view id) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("escalation id: \"", id.substr(0, 40), "\" is not an escalation id"));
+}
+
+}  // namespace
+
+absl::StatusOr<StoredEscalation> RedisEscalationStore::Get(absl::string_view id) {
+  if (!IsValidServerId("esc", id)) return InvalidEscalationId(id);
+  std::vector<std::vector<std::string>> cmds;
+  AddEscalationReads(*keys_, id, &cmds);
+  auto replies = redis_->Pipeline(cmds);
+  if (!replies.ok()) return replies.status();
+  return EscalationFromReads(id, replies->data());
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<StoredEscalation>>> RedisEscalationStore::GetMany(
+    const std::vector<std::string>& ids) {
+  std::vector<std::vector<std::string>> cmds;
+  for (const std::string& id : ids) {
+    if (IsValidServerId("esc", id)) AddEscalationReads(*keys_, id, &cmds);
+  }
+  std::vector<store::RedisReply> replies;
+  if (!cmds.empty()) {
+    BL_ASSIGN_OR_RETURN(replies, redis_->Pipeline(cmds));
+  }
+  std::vector<absl::StatusOr<StoredEscalation>> out;
+  size_t next = 0;
+  for (const std::string& id : ids) {
+    if (!IsValidServerId("esc", id)) {
+      out.push_back(InvalidEscalationId(id));
+      continue;
+    }
+    out.push_back(EscalationFromReads(id, &replies[next]));
+    next += kEscalationReads;
+  }
   return out;
 }
 

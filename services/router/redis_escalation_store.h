@@ -57,6 +57,10 @@ class RedisEscalationStore {
 
   // NOT_FOUND when there is no such escalation.
   absl::StatusOr<StoredEscalation> Get(absl::string_view id);
+  // Several escalations in one round trip, in the order of `ids`, each as Get would answer it;
+  // the call itself fails only when Redis does.
+  absl::StatusOr<std::vector<absl::StatusOr<StoredEscalation>>> GetMany(
+      const std::vector<std::string>& ids);
 
   // A routing timer: its member in the timers queue and when it is due.
   struct Timer {

@@ -1,6 +1,7 @@
 #include "services/router/router.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "absl/strings/match.h"
@@ -508,21 +509,48 @@ absl::StatusOr<v1::Escalation> Router::Invite(const Principal& caller, absl::str
 absl::StatusOr<v1::ListWaitingResponse> Router::ListWaiting(const Principal& caller, int limit) {
   BL_ASSIGN_OR_RETURN(std::vector<std::string> ids,
                       escalations_->QueuedFor(caller.id, limit, /*scan=*/500));
-  v1::ListWaitingResponse out;
-  for (const std::string& id : ids) {
-    auto stored = escalations_->Get(id);
-    if (!stored.ok() || stored->escalation.state() != v1::ESCALATION_STATE_QUEUED) continue;
-    const v1::Escalation& e = stored->escalation;
+  BL_ASSIGN_OR_RETURN(auto stored, escalations_->GetMany(ids));
+  // "Best match": the caller is among the three best helpers for it, the requester aside.
+  // Escalations that need the same skills and language share one ranking (the four best, of
+  // whom the requester is skipped when there), and all rankings go in one round trip.
+  constexpr int kBest = 3;
+  std::vector<const v1::Escalation*> waiting;
+  std::vector<size_t> ranking_of;
+  std::map<std::string, size_t> ranking_by_needs;
+  std::vector<presence::HelperRequirements> needs;
+  for (const auto& one : stored) {
+    if (!one.ok() || one->escalation.state() != v1::ESCALATION_STATE_QUEUED) continue;
+    const v1::Escalation& e = one->escalation;
     presence::HelperRequirements req;
-    for (const auto& s : e.skills()) req.skills.emplace_back(s.skill(), s.min_proficiency());
+    std::string key = e.language();
+    for (const auto& s : e.skills()) {
+      req.skills.emplace_back(s.skill(), s.min_proficiency());
+      absl::StrAppend(&key, "|", s.skill(), ":", s.min_proficiency());
+    }
     req.language = e.language();
-    req.exclude_person = e.requester();
-    auto best = presence_->SelectCandidates(req, 3);
+    auto [it, added] = ranking_by_needs.emplace(key, needs.size());
+    if (added) needs.push_back(std::move(req));
+    waiting.push_back(&e);
+    ranking_of.push_back(it->second);
+  }
+  BL_ASSIGN_OR_RETURN(auto rankings, presence_->SelectCandidatesMany(needs, kBest + 1));
+  v1::ListWaitingResponse out;
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    const v1::Escalation& e = *waiting[i];
+    const auto& ranking = rankings[ranking_of[i]];
+    bool best = false;
+    if (ranking.ok()) {
+      int seen = 0;
+      for (const presence::Candidate& c : *ranking) {
+        if (c.id == e.requester()) continue;
+        if (++seen > kBest) break;
+        if (c.id == caller.id) best = true;
+      }
+    }
     v1::WaitingEscalation* w = out.add_escalations();
     *w->mutable_escalation() = e;
     FillWaitEstimate(w->mutable_escalation());
-    w->set_best_match(best.ok() && std::any_of(best->begin(), best->end(),
-                                               [&](const auto& c) { return c.id == caller.id; }));
+    w->set_best_match(best);
   }
   return out;
 }

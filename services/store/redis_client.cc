@@ -414,29 +414,73 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
   return replies;
 }
 
-absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
-                                             absl::Span<const std::string> keys,
-                                             absl::Span<const std::string> args) {
+namespace {
+
+// EVALSHA (or, with `by_sha` false, EVAL with the source) of one call.
+std::vector<std::string> ScriptArgv(const RedisScript& script, bool by_sha,
+                                    absl::Span<const std::string> keys,
+                                    absl::Span<const std::string> args) {
   std::vector<std::string> argv;
   argv.reserve(3 + keys.size() + args.size());
-  argv.push_back("EVALSHA");
-  argv.push_back(script.sha1());
+  argv.push_back(by_sha ? "EVALSHA" : "EVAL");
+  argv.push_back(by_sha ? script.sha1() : script.source());
   argv.push_back(absl::StrCat(keys.size()));
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  auto reply = Command(argv);
-  if (reply.ok() && reply->type == RedisReply::Type::kError &&
-      absl::StartsWith(reply->str, "NOSCRIPT")) {
-    // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL loads it again.
-    argv[0] = "EVAL";
-    argv[1] = script.source();
-    reply = Command(argv);
-  }
-  if (!reply.ok()) return reply.status();
-  if (reply->type == RedisReply::Type::kError) {
-    return absl::InternalError(absl::StrCat("redis script ", script.name(), ": ", reply->str));
+  return argv;
+}
+
+// The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL loads it again.
+bool IsNoScript(const RedisReply& reply) {
+  return reply.type == RedisReply::Type::kError && absl::StartsWith(reply.str, "NOSCRIPT");
+}
+
+absl::StatusOr<RedisReply> ScriptResult(const RedisScript& script, RedisReply reply) {
+  if (reply.type == RedisReply::Type::kError) {
+    return absl::InternalError(absl::StrCat("redis script ", script.name(), ": ", reply.str));
   }
   return reply;
+}
+
+}  // namespace
+
+absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
+                                             absl::Span<const std::string> keys,
+                                             absl::Span<const std::string> args) {
+  auto reply = Command(ScriptArgv(script, true, keys, args));
+  if (reply.ok() && IsNoScript(*reply)) reply = Command(ScriptArgv(script, false, keys, args));
+  if (!reply.ok()) return reply.status();
+  return ScriptResult(script, std::move(reply).value());
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> RedisClient::EvalMany(
+    const RedisScript& script, const std::vector<ScriptInvocation>& calls) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(calls.size());
+  for (const ScriptInvocation& c : calls)
+    commands.push_back(ScriptArgv(script, true, c.keys, c.args));
+  std::vector<RedisReply> replies;
+  if (!commands.empty()) {
+    auto sent = Pipeline(commands);
+    if (!sent.ok()) return sent.status();
+    replies = std::move(sent).value();
+  }
+  std::vector<size_t> reload;
+  commands.clear();
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (!IsNoScript(replies[i])) continue;
+    reload.push_back(i);
+    commands.push_back(ScriptArgv(script, false, calls[i].keys, calls[i].args));
+  }
+  if (!reload.empty()) {
+    auto again = Pipeline(commands);
+    if (!again.ok()) return again.status();
+    for (size_t k = 0; k < reload.size(); ++k) replies[reload[k]] = std::move((*again)[k]);
+  }
+  std::vector<absl::StatusOr<RedisReply>> out;
+  out.reserve(replies.size());
+  for (RedisReply& r : replies) out.push_back(ScriptResult(script, std::move(r)));
+  return out;
 }
 
 RedisSubscriber::RedisSubscriber(RedisOptions options, std::vector<std::string> channels,

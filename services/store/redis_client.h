@@ -99,6 +99,15 @@ class RedisClient {
   // EVALSHA with automatic reload. An error raised by the script comes back as INTERNAL.
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, absl::Span<const std::string> keys,
                                   absl::Span<const std::string> args);
+  // Several calls of one script in one round trip (one more for calls the server answers
+  // NOSCRIPT, sent again as EVAL), replies in order; an error one call raises is that call's
+  // INTERNAL status. Fails as a whole only when Redis does.
+  struct ScriptInvocation {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> EvalMany(
+      const RedisScript& script, const std::vector<ScriptInvocation>& calls);
 
   const RedisOptions& options() const { return options_; }
 

@@ -28,6 +28,16 @@ void ScriptCall::Event(absl::string_view user, std::string payload) {
 }
 
 absl::StatusOr<RedisReply> ScriptCall::Run(RedisClient& redis, const RedisScript& script) {
+  const std::vector<std::string> argv = Argv();
+  return redis.Eval(script, key_list_, argv);
+}
+
+RedisClient::ScriptInvocation ScriptCall::Build() {
+  std::vector<std::string> argv = Argv();
+  return {std::move(key_list_), std::move(argv)};
+}
+
+std::vector<std::string> ScriptCall::Argv() {
   std::vector<std::string> argv;
   argv.reserve(header_.size() + 4 + args_.size() + 4 * events_.size());
   argv.insert(argv.end(), header_.begin(), header_.end());
@@ -46,7 +56,7 @@ absl::StatusOr<RedisReply> ScriptCall::Run(RedisClient& redis, const RedisScript
   // Every script may keep the presence indexes (bl_refresh_offerable): always the last two keys.
   Key(keys_.OnCallIndex());
   Key(keys_.LoadIndex());
-  return redis.Eval(script, key_list_, argv);
+  return argv;
 }
 
 std::string ScriptStatus(const RedisReply& reply) {

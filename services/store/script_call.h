@@ -46,8 +46,13 @@ class ScriptCall {
   void Event(absl::string_view user, std::string payload);
 
   absl::StatusOr<RedisReply> Run(RedisClient& redis, const RedisScript& script);
+  // The keys and arguments Run would send, for RedisClient::EvalMany (the call is spent).
+  RedisClient::ScriptInvocation Build();
 
  private:
+  // The arguments (header, own, events), adding the events' and the indexes' keys.
+  std::vector<std::string> Argv();
+
   const Keys& keys_;
   std::vector<std::string> key_list_;
   std::vector<std::string> header_;              // ARGV[1..4]

@@ -25,7 +25,8 @@ constexpr char kBullseye[] = R"({
 
 class RoutingTest : public ::testing::Test {
  protected:
-  void Start(const std::string& policy_json, absl::Duration offer_timeout = absl::Seconds(15)) {
+  void Start(const std::string& policy_json, absl::Duration offer_timeout = absl::Seconds(15),
+             std::vector<v1::Person> more_people = {}) {
     SharedRedis().Flush();
     ServerConfig config = TestConfig(SharedRedis());
     auto policy = router::ParseRoutingPolicy(policy_json);
@@ -35,7 +36,7 @@ class RoutingTest : public ::testing::Test {
     stack_ = std::make_unique<TestStack>(config, Stack::kAll);
     v1::Person anna = MakePerson("anna", v1::ROLE_AGENT);
     anna.set_mentor("mei");
-    stack_->ApplyRoster({
+    std::vector<v1::Person> people = {
         anna,
         // Team experts (same team as anna).
         MakePerson("soren", v1::ROLE_SENIOR, {{"billing", 4}}),
@@ -46,7 +47,9 @@ class RoutingTest : public ::testing::Test {
                    "aar-team"),
         MakePerson("lis", v1::ROLE_SENIOR, {{"billing", 2}}, {"da"}, 2, "aar-team"),
         MakePerson("eva", v1::ROLE_SUPERVISOR, {}, {"da"}, 1, "cph-ops"),
-    });
+    };
+    people.insert(people.end(), more_people.begin(), more_people.end());
+    stack_->ApplyRoster(people);
     anna_ = stack_->ClientFor("anna", v1::ROLE_AGENT);
   }
 
@@ -394,6 +397,91 @@ TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(Person("eva", v1::ROLE_SUPERVISOR)->TakeEscalation(other->id()).status().code(),
             absl::StatusCode::kPermissionDenied);
+}
+
+// Redis's count of the reads it made from its clients so far (INFO stats), asked on a
+// connection kept open (closing one would be a read too).
+long long RedisReads(store::RedisClient& redis) {
+  auto reply = redis.Command({"INFO", "stats"});
+  if (!reply.ok()) return -1;
+  const std::string info = reply->AsString();
+  const std::string field = "total_reads_processed:";
+  const size_t at = info.find(field);
+  return at == std::string::npos ? -1 : std::atoll(info.c_str() + at + field.size());
+}
+
+TEST_F(RoutingTest, TheLookingForHelpListSaysOfEachWhetherTheCallerIsAmongTheBest) {
+  // Ring 1 is the requester's team, where everyone is on a call: soren for anna, ole for nils.
+  // The ring of everyone else opens only in an hour, so all of it waits while nils, mei, karl
+  // and lis are available.
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0, "rings": [
+          {"name": "team", "roles": ["senior"], "scope": "team"},
+          {"name": "any senior", "roles": ["senior"], "open_after_seconds": 3600}]}}})",
+        absl::Seconds(15),
+        {MakePerson("nils", v1::ROLE_SENIOR, {{"billing", 5}}, {"da"}, 2, "vej-team"),
+         MakePerson("ole", v1::ROLE_SENIOR, {{"billing", 2}}, {"da"}, 2, "vej-team")});
+  auto soren = Person("soren"), mei = Person("mei"), karl = Person("karl"), lis = Person("lis");
+  auto nils = Person("nils"), ole = Person("ole");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_ON_CALL);
+  auto ole_s = LogIn(*ole, v1::PRESENCE_STATUS_ON_CALL);
+  auto nils_s = LogIn(*nils, v1::PRESENCE_STATUS_AVAILABLE);
+  auto mei_s = LogIn(*mei, v1::PRESENCE_STATUS_AVAILABLE);
+  auto karl_s = LogIn(*karl, v1::PRESENCE_STATUS_AVAILABLE);
+  auto lis_s = LogIn(*lis, v1::PRESENCE_STATUS_AVAILABLE);
+  v1::CreateEscalationRequest hardware = Billing();
+  hardware.mutable_skills(0)->set_skill("hardware");
+  std::vector<std::string> ids;
+  for (auto [who, request] : {std::pair{anna_.get(), Billing()},
+                              {anna_.get(), Billing()},
+                              {nils.get(), Billing()},
+                              {anna_.get(), hardware}}) {
+    auto e = who->Escalate(request);
+    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_EQ(e->state(), v1::ESCALATION_STATE_QUEUED);
+    ids.push_back(e->id());
+  }
+  // Billing >= 2 ranks nils 5, mei 4, karl 3, lis 2: the best three are nils, mei and karl for
+  // anna's, and mei, karl and lis for nils's own (never his own helper). Hardware: karl alone.
+  struct Listed {
+    std::string id;
+    int position;
+    bool best;
+  };
+  auto list_of = [&](Client& c) {
+    std::vector<Listed> out;
+    auto list = c.ListWaiting(v1::ListWaitingRequest());
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (!list.ok()) return out;
+    for (const auto& w : list->escalations()) {
+      out.push_back({w.escalation().id(), w.escalation().queue_position(), w.best_match()});
+    }
+    return out;
+  };
+  auto expect = [](const std::vector<Listed>& got, const std::vector<Listed>& want,
+                   const std::string& who) {
+    ASSERT_EQ(got.size(), want.size()) << who;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i].id, want[i].id) << who << " #" << i;
+      EXPECT_EQ(got[i].position, want[i].position) << who << " #" << i;
+      EXPECT_EQ(got[i].best, want[i].best) << who << " #" << i;
+    }
+  };
+  expect(list_of(*lis), {{ids[0], 1, false}, {ids[1], 2, false}, {ids[2], 3, true}}, "lis");
+  expect(list_of(*karl),
+         {{ids[0], 1, true}, {ids[1], 2, true}, {ids[2], 3, true}, {ids[3], 4, true}}, "karl");
+  expect(list_of(*mei), {{ids[0], 1, true}, {ids[1], 2, true}, {ids[2], 3, true}}, "mei");
+
+  // However long the list, reading it costs Redis three reads: the queue, the escalations,
+  // the rankings (the fewest of several tries, as other work of the stack reads too).
+  store::RedisClient info(SharedRedis().client_options());
+  long long fewest = -1;
+  for (int i = 0; i < 5; ++i) {
+    const long long before = RedisReads(info);
+    ASSERT_EQ(list_of(*karl).size(), 4u);
+    const long long reads = RedisReads(info) - before - 1;  // the second INFO is a read too
+    if (fewest < 0 || reads < fewest) fewest = reads;
+  }
+  EXPECT_LE(fewest, 3);
 }
 
 TEST_F(RoutingTest, AnOfferTakesItOffTheLookingForHelpLists) {

@@ -1,5 +1,6 @@
 // The escalation store on a real Redis: the queue keeps arrival order even when many escalations
-// arrive within one millisecond, and an escalation is stored together with its timers.
+// arrive within one millisecond, an escalation is stored together with its timers, and many
+// are read in one go as one is.
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,29 @@ TEST_F(EscalationStoreTest, TimersAreStoredWithTheEscalation) {
   EXPECT_EQ(redis_.Command({"ZSCORE", keys_.Timers(), "expire|x|0"})->AsInteger(),
             absl::ToUnixMillis(due));
   EXPECT_EQ(Position(id), 1);
+}
+
+TEST_F(EscalationStoreTest, ManyAreReadInOneGoEachAsGetReadsIt) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(Create());
+  const std::string missing = NewServerId("esc");
+  auto many = escalations_.GetMany({ids[2], missing, "not an id", ids[0], ids[1]});
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), 5u);
+  EXPECT_EQ((*many)[1].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*many)[2].status().code(), absl::StatusCode::kInvalidArgument);
+  for (auto [at, id] : {std::pair{0, ids[2]}, {3, ids[0]}, {4, ids[1]}}) {
+    ASSERT_TRUE((*many)[at].ok()) << (*many)[at].status();
+    auto one = escalations_.Get(id);
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ((*many)[at]->escalation.SerializeAsString(), one->escalation.SerializeAsString());
+    EXPECT_EQ((*many)[at]->thread_members, one->thread_members);
+    EXPECT_EQ((*many)[at]->thread_last_seq, one->thread_last_seq);
+  }
+  EXPECT_EQ((*many)[0]->escalation.queue_position(), 3);
+  auto none = escalations_.GetMany({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 }
 
 }  // namespace

@@ -118,6 +118,19 @@ TEST_F(PresenceStoreTest, CandidatesAreRankedByWeakestSkillThenIdleTime) {
   EXPECT_EQ(ids(*presence_.SelectCandidates(one, 10)), (std::vector<std::string>{"e", "d", "c"}));
   // The scratch key never outlives a call.
   EXPECT_EQ(redis_.Command({"EXISTS", keys_.Scratch()})->integer, 0);
+
+  // Several selections in one round trip rank exactly as one at a time, in the order asked,
+  // with a bad one failing alone.
+  presence::HelperRequirements none;
+  auto many = presence_.SelectCandidatesMany({req, one, none, req}, 10);
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), 4u);
+  for (size_t i : {0u, 1u, 3u}) ASSERT_TRUE((*many)[i].ok()) << i << ": " << (*many)[i].status();
+  EXPECT_EQ(ids(*(*many)[0]), (std::vector<std::string>{"c", "b"}));
+  EXPECT_EQ(ids(*(*many)[1]), (std::vector<std::string>{"e", "d", "c"}));
+  EXPECT_EQ((*many)[2].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ids(*(*many)[3]), (std::vector<std::string>{"c", "b"}));
+  EXPECT_EQ(redis_.Command({"EXISTS", keys_.Scratch()})->integer, 0);
 }
 
 // A ring's roles: one role set, or several (anyone with one of them), in every ranking; people

@@ -59,6 +59,37 @@ TEST(RedisClientTest, ScriptsAreReloadedAfterTheServerForgotThem) {
   EXPECT_EQ(redis.Eval(failing, {}, {}).status().code(), absl::StatusCode::kInternal);
 }
 
+TEST(RedisClientTest, ManyCallsOfAScriptAnswerInOrderEachWithItsOwnError) {
+  SharedRedis().Flush();
+  store::RedisClient redis(SharedRedis().client_options());
+  store::RedisScript script("pick",
+                            "if ARGV[1] == 'fail' then return redis.error_reply('no ' .. KEYS[1]) "
+                            "end return {KEYS[1], ARGV[1]}");
+  const std::vector<store::RedisClient::ScriptInvocation> calls = {
+      {{"a"}, {"1"}}, {{"b"}, {"fail"}}, {{"c"}, {"3"}}};
+  // Twice: the first time the server does not know the script yet (NOSCRIPT, loaded again for
+  // every call), the second time it does; then once more after it forgot it.
+  for (int round = 0; round < 3; ++round) {
+    if (round == 2) {
+      ASSERT_TRUE(redis.Command({"SCRIPT", "FLUSH"}).ok());
+    }
+    auto replies = redis.EvalMany(script, calls);
+    ASSERT_TRUE(replies.ok()) << replies.status();
+    ASSERT_EQ(replies->size(), 3u) << "round " << round;
+    ASSERT_TRUE((*replies)[0].ok()) << (*replies)[0].status();
+    EXPECT_EQ((*replies)[0]->elements[0].str, "a");
+    EXPECT_EQ((*replies)[0]->elements[1].str, "1");
+    EXPECT_EQ((*replies)[1].status().code(), absl::StatusCode::kInternal);
+    EXPECT_NE((*replies)[1].status().message().find("no b"), std::string::npos)
+        << (*replies)[1].status();
+    ASSERT_TRUE((*replies)[2].ok()) << (*replies)[2].status();
+    EXPECT_EQ((*replies)[2]->elements[0].str, "c");
+  }
+  auto none = redis.EvalMany(script, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(RedisClientTest, UnavailableWhenDownAndRecoversWhenBack) {
   RedisServer own;
   store::RedisOptions options = own.client_options();
