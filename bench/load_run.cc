@@ -1064,9 +1064,9 @@ std::string LoadReport::Markdown() const {
   for (const ProcessUsage& p : processes) ours += p.CpuShare();
   absl::StrAppend(
       &out, absl::StrFormat("\nThe whole machine was busy %.0f %% of one core (of %d cores) over "
-                            "the window; processes not listed above took %.0f %%, of which "
-                            "%.0f %% was the hypervisor's steal (this machine's cores running "
-                            "other machines).\n",
+                            "the window; processes not listed above took %.0f %%; the "
+                            "hypervisor's steal (this machine's cores running other machines, "
+                            "partly charged to the processes above) was %.0f %%.\n",
                             100 * machine_busy_cores, cores,
                             std::max(0.0, 100 * (machine_busy_cores - ours)),
                             100 * machine_steal_cores));

@@ -55,7 +55,9 @@ struct LoadReport {
   std::vector<ProcessUsage> processes;                        // servers, then the generator
   // The whole machine over the window: CPU used by every process, in cores (of `cores`).
   double machine_busy_cores = 0;
-  double machine_steal_cores = 0;  // of which the hypervisor gave to other machines
+  // Of it, the hypervisor's steal: time the cores ran other machines (the kernel charges part
+  // of it to whatever process was running, so it overlaps the processes' own CPU).
+  double machine_steal_cores = 0;
   int cores = 0;
   Row lag{"generator: how late actions ran after their time"};
   bool counted_round_trips = false;

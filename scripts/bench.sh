@@ -263,8 +263,9 @@ if $write; then
     echo
     echo "From the JSON reports of this run (\`scripts/bench_targets.py\`); the issue's bars, 2-core"
     echo "machine, everything on loopback. \"others\" is the CPU that processes outside the benchmark"
-    echo "took meanwhile, and \"steal\" the part of it the hypervisor gave this machine's cores to"
-    echo "other machines: the machine is shared."
+    echo "took meanwhile, and \"steal\" the time the hypervisor gave this machine's cores to other"
+    echo "machines (the kernel charges part of it to whatever process was running): the machine is"
+    echo "shared."
     echo
     python3 scripts/bench_targets.py "$work"
     echo

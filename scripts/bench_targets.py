@@ -38,11 +38,12 @@ def idle_core_floor(report):
 
 def others(report):
     """What the machine spent outside the benchmark's processes, in % of a core, and the
-    hypervisor's steal in it, as text."""
+    hypervisor's steal meanwhile (which the kernel partly charges to the running processes,
+    so it is not a part of the first), as text."""
     ours = sum(p["cpu_share_of_one_core"] for p in report.get("processes", []))
     rest = max(0.0, report.get("machine_busy_cores", 0) - ours) * 100
     steal = report.get("machine_steal_cores", 0) * 100
-    return f"{rest:.0f} % (steal {steal:.0f} %)"
+    return f"{rest:.0f} %, steal {steal:.0f} %"
 
 
 def verdict(ok):
