@@ -1,6 +1,6 @@
 // Routing figures: escalation -> offer on the chosen helper's event stream, with many agents
 // connected and escalations arriving at a steady rate; then the looking-for-help list that
-// seniors' trays read while escalations wait.
+// seniors' trays read while escalations wait, and the service level supervisors read.
 #pragma once
 
 #include <string>
