@@ -256,15 +256,17 @@ void Router::TellWaiting(const v1::Escalation& e, bool waiting) {
   auto audience = presence_->SelectCandidates(req, kWaitingAudience);
   if (!audience.ok() || audience->empty()) return;
   const absl::Time now = clock_->Now();
+  std::vector<std::pair<std::string, std::string>> events;
   for (size_t i = 0; i < audience->size(); ++i) {
     v1::Event ev = EventAt(now);
     v1::WaitingChanged* w = ev.mutable_waiting_changed();
     *w->mutable_escalation() = e;
     w->set_waiting(waiting);
     w->set_best_match(static_cast<int>(i) < kBestMatches);
-    events_->Append((*audience)[i].id, ev.SerializeAsString(), absl::ToUnixMillis(now))
-        .IgnoreError();
+    events.emplace_back((*audience)[i].id, ev.SerializeAsString());
   }
+  // All of them in one round trip: this runs in the call that made the escalation wait.
+  events_->AppendMany(std::move(events), absl::ToUnixMillis(now)).IgnoreError();
 }
 
 absl::Status Router::ReleaseOffers(const v1::Escalation& e, const std::vector<std::string>& helpers,

@@ -12,7 +12,7 @@ namespace backline::store {
 namespace {
 
 BL_DEFINE_SCRIPT(ReadEventsScript, kReadEventsLua)
-BL_DEFINE_SCRIPT(AppendEventScript, "return {'OK', bl_append_events()[1]}\n")
+BL_DEFINE_SCRIPT(AppendEventsScript, "return {'OK', bl_append_events()}\n")
 
 }  // namespace
 
@@ -108,14 +108,27 @@ absl::StatusOr<std::string> EventLog::LastCursor(absl::string_view user) {
 
 absl::StatusOr<std::string> EventLog::Append(absl::string_view user, std::string payload,
                                              int64_t now_ms) {
+  std::vector<std::pair<std::string, std::string>> one;
+  one.emplace_back(std::string(user), std::move(payload));
+  auto cursors = AppendMany(std::move(one), now_ms);
+  if (!cursors.ok()) return cursors.status();
+  return (*cursors)[0];
+}
+
+absl::StatusOr<std::vector<std::string>> EventLog::AppendMany(
+    std::vector<std::pair<std::string, std::string>> events, int64_t now_ms) {
+  std::vector<std::string> cursors;
+  if (events.empty()) return cursors;
   ScriptCall call(*keys_, config_, now_ms);
-  call.Event(user, std::move(payload));
-  auto reply = call.Run(*redis_, AppendEventScript());
+  for (auto& [user, payload] : events) call.Event(user, std::move(payload));
+  auto reply = call.Run(*redis_, AppendEventsScript());
   if (!reply.ok()) return reply.status();
-  if (!reply->is_array() || reply->elements.size() != 2) {
-    return absl::InternalError("append_event: unexpected reply");
+  if (!reply->is_array() || reply->elements.size() != 2 ||
+      reply->elements[1].elements.size() != events.size()) {
+    return absl::InternalError("append_events: unexpected reply");
   }
-  return reply->elements[1].AsString();
+  for (const RedisReply& c : reply->elements[1].elements) cursors.push_back(c.AsString());
+  return cursors;
 }
 
 }  // namespace backline::store

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,6 +52,10 @@ class EventLog {
   // Appends one event on its own (events that change state are appended by the script that
   // changes it, atomically). Returns the new cursor.
   absl::StatusOr<std::string> Append(absl::string_view user, std::string payload, int64_t now_ms);
+  // Appends several events (user, payload), each to its user's log, in one script and one
+  // round trip. Returns their cursors, in order.
+  absl::StatusOr<std::vector<std::string>> AppendMany(
+      std::vector<std::pair<std::string, std::string>> events, int64_t now_ms);
 
   const EventLogConfig& config() const { return config_; }
 

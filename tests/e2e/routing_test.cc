@@ -482,6 +482,27 @@ TEST_F(RoutingTest, TheLookingForHelpListSaysOfEachWhetherTheCallerIsAmongTheBes
     if (fewest < 0 || reads < fewest) fewest = reads;
   }
   EXPECT_LE(fewest, 3);
+
+  // Telling the helpers who could take a waiting escalation costs the agent's call one round
+  // trip however many they are: one that four could take (nils, mei, karl, lis) costs it as
+  // many reads as one that only karl could.
+  auto fewest_reads_to_escalate = [&] {
+    long long fewest = -1;
+    for (int i = 0; i < 3; ++i) {
+      const long long before = RedisReads(info);
+      auto e = anna_->Escalate(Billing());
+      const long long reads = RedisReads(info) - before - 1;
+      EXPECT_TRUE(e.ok() && e->state() == v1::ESCALATION_STATE_QUEUED);
+      if (fewest < 0 || reads < fewest) fewest = reads;
+    }
+    return fewest;
+  };
+  const long long told_four = fewest_reads_to_escalate();
+  for (Client* c : {nils.get(), mei.get(), lis.get()}) {
+    ASSERT_TRUE(c->SetStatus(v1::PRESENCE_STATUS_BREAK).ok());
+  }
+  const long long told_one = fewest_reads_to_escalate();
+  EXPECT_EQ(told_four, told_one);
 }
 
 TEST_F(RoutingTest, AnOfferTakesItOffTheLookingForHelpLists) {

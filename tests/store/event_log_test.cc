@@ -1,5 +1,5 @@
-// The per-user event log: cursors grow, reading after a cursor is exact, and trimming is
-// detected as a gap rather than skipped silently.
+// The per-user event log: cursors grow, reading after a cursor is exact, events for several
+// people go in one round trip, and trimming is detected as a gap rather than skipped silently.
 #include "services/store/event_log.h"
 
 #include <gtest/gtest.h>
@@ -49,6 +49,46 @@ TEST_F(EventLogTest, ReadAfterCursorIsExactAndInOrder) {
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->events.empty());
   EXPECT_FALSE(other->gap);
+}
+
+TEST_F(EventLogTest, ManyEventsForSeveralPeopleAreAppendedInOneRoundTrip) {
+  store::EventLog log(&redis_, &keys_, {});
+  auto first = log.Append("bo", "before", 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto reads = [&] {
+    auto info = redis_.Command({"INFO", "stats"});
+    const std::string field = "total_reads_processed:";
+    const size_t at = info.ok() ? info->str.find(field) : std::string::npos;
+    return at == std::string::npos ? -1LL : std::atoll(info->str.c_str() + at + field.size());
+  };
+  const long long before = reads();
+  auto cursors = log.AppendMany({{"anna", "a1"}, {"bo", "b1"}, {"anna", "a2"}, {"cai", "c1"}}, 0);
+  const long long after = reads();
+  ASSERT_TRUE(cursors.ok()) << cursors.status();
+  ASSERT_EQ(cursors->size(), 4u);
+  EXPECT_EQ(after - before, 2) << "the append and the second INFO";
+  // Each in its user's log, in order, chained to that user's previous event.
+  auto anna = log.ReadAfter("anna", "0", 10);
+  ASSERT_TRUE(anna.ok());
+  ASSERT_EQ(anna->events.size(), 2u);
+  EXPECT_EQ(anna->events[0].payload, "a1");
+  EXPECT_EQ(anna->events[0].cursor, (*cursors)[0]);
+  EXPECT_EQ(anna->events[1].payload, "a2");
+  EXPECT_EQ(anna->events[1].prev, (*cursors)[0]);
+  EXPECT_EQ(anna->events[1].cursor, (*cursors)[2]);
+  auto bo = log.ReadAfter("bo", "0", 10);
+  ASSERT_TRUE(bo.ok());
+  ASSERT_EQ(bo->events.size(), 2u);
+  EXPECT_EQ(bo->events[1].payload, "b1");
+  EXPECT_EQ(bo->events[1].prev, *first);
+  EXPECT_EQ(bo->events[1].cursor, (*cursors)[1]);
+  auto cai = log.ReadAfter("cai", "0", 10);
+  ASSERT_TRUE(cai.ok());
+  ASSERT_EQ(cai->events.size(), 1u);
+  EXPECT_EQ(cai->events[0].cursor, (*cursors)[3]);
+  auto none = log.AppendMany({}, 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 }
 
 TEST_F(EventLogTest, TrimmedEventsAreAGap) {
