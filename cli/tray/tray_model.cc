@@ -759,7 +759,7 @@ std::string TrayModel::OfferText(const PendingOffer& o, absl::Time now) const {
 std::string TrayModel::WaitingText(const v1::WaitingEscalation& w, absl::Time now) const {
   const v1::Escalation& e = w.escalation();
   std::string text = e.id() + " ";
-  // The place in the queue comes with the list, not with the stream's events.
+  // The place in the queue as it was when the list was read or the event was sent.
   if (e.queue_position() > 0) absl::StrAppend(&text, " #", e.queue_position());
   if (e.timeline().has_create_time()) {
     const double waited = absl::ToDoubleSeconds(now - TimeOf(e.timeline().create_time()));

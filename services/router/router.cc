@@ -66,15 +66,18 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
     if (!roster_changed && !bots_changed) break;
   }
   BL_ASSIGN_OR_RETURN(std::string id, std::move(created));
+  bool waits = false;
   if (id == e.id()) {
     auto routed = TryRoute(e);
-    if (routed.ok() && *routed == Outcome::kHelperGone) AnnounceWaiting(e, true);
+    waits = routed.ok() && *routed == Outcome::kHelperGone;
     if (!routed.ok()) {
       // Stored and queued: a router picks it up from the queue when Redis is back.
       BL_LOG(WARNING) << "routing " << id << " right after creation failed: " << routed.status();
     }
   }
   BL_ASSIGN_OR_RETURN(StoredEscalation stored, escalations_->Get(id));
+  // Those who could take it are told as it is stored now: with its place in the queue.
+  if (waits) AnnounceWaiting(stored.escalation, true);
   return std::move(stored.escalation);
 }
 

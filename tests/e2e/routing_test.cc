@@ -374,6 +374,7 @@ TEST_F(RoutingTest, PullFromTheLookingForHelpListOneWinner) {
   });
   ASSERT_TRUE(listed.has_value()) << "karl's list did not get the waiting escalation";
   EXPECT_TRUE(listed->waiting_changed().best_match());  // billing 3 beats lis's 2
+  EXPECT_EQ(listed->waiting_changed().escalation().queue_position(), 1);
   // ...and can be read.
   auto waiting = w.lis->ListWaiting(v1::ListWaitingRequest());
   ASSERT_TRUE(waiting.ok()) << waiting.status();
