@@ -55,15 +55,9 @@ TEST_F(EventLogTest, ManyEventsForSeveralPeopleAreAppendedInOneRoundTrip) {
   store::EventLog log(&redis_, &keys_, {});
   auto first = log.Append("bo", "before", 0);
   ASSERT_TRUE(first.ok()) << first.status();
-  auto reads = [&] {
-    auto info = redis_.Command({"INFO", "stats"});
-    const std::string field = "total_reads_processed:";
-    const size_t at = info.ok() ? info->str.find(field) : std::string::npos;
-    return at == std::string::npos ? -1LL : std::atoll(info->str.c_str() + at + field.size());
-  };
-  const long long before = reads();
+  const long long before = RedisReadsProcessed(redis_);
   auto cursors = log.AppendMany({{"anna", "a1"}, {"bo", "b1"}, {"anna", "a2"}, {"cai", "c1"}}, 0);
-  const long long after = reads();
+  const long long after = RedisReadsProcessed(redis_);
   ASSERT_TRUE(cursors.ok()) << cursors.status();
   ASSERT_EQ(cursors->size(), 4u);
   EXPECT_EQ(after - before, 2) << "the append and the second INFO";

@@ -156,4 +156,13 @@ RedisServer& SharedRedis() {
   return *server;
 }
 
+long long RedisReadsProcessed(store::RedisClient& redis) {
+  auto reply = redis.Command({"INFO", "stats"});
+  if (!reply.ok()) return -1;
+  const std::string info = reply->AsString();
+  const std::string field = "total_reads_processed:";
+  const size_t at = info.find(field);
+  return at == std::string::npos ? -1 : std::atoll(info.c_str() + at + field.size());
+}
+
 }  // namespace backline::testing

@@ -57,4 +57,8 @@ RedisServer& SharedRedis();
 // A free TCP port on 127.0.0.1 (bound once to find it, then released).
 int FreePort();
 
+// Redis's count of the reads it made from its clients so far (INFO stats), -1 when it cannot
+// be read. Ask on a connection kept open: closing one is a read too, and so is this INFO.
+long long RedisReadsProcessed(store::RedisClient& redis);
+
 }  // namespace backline::testing
