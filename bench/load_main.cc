@@ -33,6 +33,8 @@ ABSL_FLAG(int, channels, 20, "connections the event streams are spread over");
 ABSL_FLAG(bool, feeds, false,
           "read event streams through the client library's EventFeed (two threads per person) "
           "instead of callback readers");
+ABSL_FLAG(bool, echo, false,
+          "posts name no desktop session, so that each also comes back on its sender's stream");
 ABSL_FLAG(int, round_trips, 50,
           "escalations made one at a time under MONITOR to count Redis round trips (0: skip)");
 ABSL_FLAG(int, floor_samples, 2000, "samples per floor figure");
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
   o.workers = std::max(1, absl::GetFlag(FLAGS_workers));
   o.channels = std::max(1, absl::GetFlag(FLAGS_channels));
   o.feeds = absl::GetFlag(FLAGS_feeds);
+  o.echo = absl::GetFlag(FLAGS_echo);
   o.round_trip_escalations = absl::GetFlag(FLAGS_round_trips);
   o.floor_samples = std::max(100, absl::GetFlag(FLAGS_floor_samples));
   o.push_floor_via = absl::GetFlag(FLAGS_push_floor_via);

@@ -185,8 +185,8 @@ class PersonStream {
 class ReaderStream : public PersonStream {
  public:
   ReaderStream(v1::MessagingService::Stub* stub, const std::string& token,
-               StreamReader::OnEvent on_event)
-      : reader_(stub, token, std::move(on_event)) {}
+               StreamReader::OnEvent on_event, const std::string& session)
+      : reader_(stub, token, std::move(on_event), session) {}
   void Stop() override { reader_.Stop(); }
 
  private:
@@ -195,13 +195,14 @@ class ReaderStream : public PersonStream {
 
 class FeedStream : public PersonStream {
  public:
-  FeedStream(const std::string& target, const std::string& token,
+  FeedStream(const std::string& target, const std::string& token, const std::string& session,
              std::function<void(const v1::Event&)> on_event, std::function<void()> on_connected) {
     ClientOptions o;
     o.target = target;
     o.token = token;
     client_ = std::make_unique<Client>(o);
     FeedOptions f;
+    f.session_id = session;
     f.on_event = std::move(on_event);
     f.on_state = [on_connected](const FeedStateChange& s) {
       if (s.state == FeedState::kConnected) on_connected();
@@ -254,6 +255,8 @@ class Simulation {
   struct Person {
     std::string id;
     std::string token;
+    // The desktop session of the person's stream, which their posts name (LoadOptions::echo).
+    std::string session() const { return absl::StrCat("desk:", id); }
   };
   // One escalation the simulation made.
   struct Escalation {
@@ -416,11 +419,11 @@ bool Simulation::Connect() {
   auto open = [&](bool senior, int i, const Person& p) {
     auto on_event = [this, senior, i](const v1::Event& e) { OnEvent(senior, i, e); };
     if (o_.feeds) {
-      streams_.push_back(
-          std::make_unique<FeedStream>(o_.target, p.token, on_event, [this] { ++connected_; }));
+      streams_.push_back(std::make_unique<FeedStream>(o_.target, p.token, p.session(), on_event,
+                                                      [this] { ++connected_; }));
     } else {
       streams_.push_back(std::make_unique<ReaderStream>(
-          stubs_[streams_.size() % stubs_.size()].get(), p.token, on_event));
+          stubs_[streams_.size() % stubs_.size()].get(), p.token, on_event, p.session()));
     }
   };
   for (size_t i = 0; i < seniors_.size(); ++i) open(true, static_cast<int>(i), seniors_[i]);
@@ -762,18 +765,21 @@ void Simulation::Answer(int64_t seq, int senior, std::string offer_id, bool acce
 }
 
 void Simulation::Post(int64_t seq, int k) {
-  std::string thread, token;
+  v1::PostMessageRequest request;
+  const Person* sender;
   {
     absl::MutexLock lock(&mu_);
     const Escalation& esc = escalations_[seq];
     if (esc.finished || esc.thread.empty() || esc.helper < 0) return;
-    thread = esc.thread;
+    request.set_thread_id(esc.thread);
     // The agent writes the odd messages, the helper the even ones.
-    token = k % 2 == 1 ? agents_[esc.agent].token : seniors_[esc.helper].token;
+    sender = k % 2 == 1 ? &agents_[esc.agent] : &seniors_[esc.helper];
   }
-  auto r = Act(token, "PostMessage", &post_rtt_, [&](Client& c, absl::Time start) {
-    return c.Post(thread, absl::StrCat("#", seq, ".", k, " ", absl::ToUnixNanos(start), " ",
-                                       kQuestions[(seq + k) % std::size(kQuestions)]));
+  if (!o_.echo) request.set_session_id(sender->session());
+  auto r = Act(sender->token, "PostMessage", &post_rtt_, [&](Client& c, absl::Time start) {
+    request.set_text(absl::StrCat("#", seq, ".", k, " ", absl::ToUnixNanos(start), " ",
+                                  kQuestions[(seq + k) % std::size(kQuestions)]));
+    return c.PostMessage(request);
   });
   if (r.ok()) Count("escalation messages posted");
 }
@@ -826,13 +832,14 @@ void Simulation::DirectPost(int pair, int k) {
   };
   auto* call = new Call;
   call->start = absl::Now();
-  call->context.AddMetadata("authorization",
-                            absl::StrCat("Bearer ", agents_[2 * pair + k % 2].token));
+  const Person& sender = agents_[2 * pair + k % 2];
+  call->context.AddMetadata("authorization", absl::StrCat("Bearer ", sender.token));
   call->context.set_deadline(absl::ToChronoTime(call->start + absl::Seconds(5)));
   call->request.set_thread_id(thread);
   call->request.set_text(absl::StrCat("d", pair, " ", absl::ToUnixNanos(call->start), " ",
                                       kQuestions[k % std::size(kQuestions)]));
   call->request.set_client_msg_id(absl::StrCat("load-", pair, "-", k));
+  if (!o_.echo) call->request.set_session_id(sender.session());
   in_flight_.fetch_add(1);
   post_stubs_[pair % post_stubs_.size()]->async()->PostMessage(
       &call->context, &call->request, &call->response, [this, call](grpc::Status s) {
@@ -926,8 +933,11 @@ LoadReport Simulation::Run() {
   LoadReport report;
   report.scenario = s_.name;
   report.target = o_.target;
-  report.stream_mode = o_.feeds ? "EventFeed (client library; a Client and two threads per person)"
-                                : "callback readers (gRPC callback API; no thread per stream)";
+  report.stream_mode = absl::StrCat(
+      o_.feeds ? "EventFeed (client library; a Client and two threads per person)"
+               : "callback readers (gRPC callback API; no thread per stream)",
+      o_.echo ? "; posts name no session: each comes back on its sender's stream too"
+              : "; posts name the sender's desktop session, whose stream is not sent them back");
   main_client_ = std::make_unique<Client>(ActingClientOptions(o_.target));
   main_client_->WaitForConnected(absl::Seconds(10));
   for (const WatchedProcess& w : o_.servers) {

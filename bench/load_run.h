@@ -34,6 +34,9 @@ struct LoadOptions {
   // Event streams through the client library's EventFeed (a Client and two threads per person)
   // instead of callback readers on a few connections (no thread per stream).
   bool feeds = false;
+  // Posts name no session, so that each comes back on its sender's stream too (as for a desktop
+  // that does not show its posts from the reply). By default they name the sender's.
+  bool echo = false;
   int round_trip_escalations = 50;  // escalations made alone to count Redis round trips (0: skip)
   int floor_samples = 2000;
   // A front that routes /backline.bench.Floor/ to 127.0.0.1:push_floor_port, to measure the

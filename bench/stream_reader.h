@@ -17,9 +17,12 @@ namespace backline::bench {
 class StreamReader : public grpc::ClientReadReactor<v1::Event> {
  public:
   using OnEvent = std::function<void(const v1::Event&)>;
-  StreamReader(v1::MessagingService::Stub* stub, const std::string& token, OnEvent on_event)
+  // `session`: the desktop session the stream is (empty: one the server names).
+  StreamReader(v1::MessagingService::Stub* stub, const std::string& token, OnEvent on_event,
+               const std::string& session = "")
       : on_event_(std::move(on_event)) {
     ctx_.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    request_.set_session_id(session);
     stub->async()->Subscribe(&ctx_, &request_, this);
     StartRead(&event_);
     StartCall();

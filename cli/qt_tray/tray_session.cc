@@ -21,6 +21,7 @@ void TraySession::Start() {
   }
   worker_ = std::thread([this] { Work(); });
   FeedOptions options;
+  options.session_id = session_id_;
   options.on_event = [this](const v1::Event& event) {
     Post([event](TrayState& state) { state.ApplyEvent(event); });
   };
@@ -123,6 +124,7 @@ void TraySession::Reply(const std::string& thread_id, const std::string& text) {
   request.set_thread_id(thread_id);
   request.set_text(text);
   request.set_client_msg_id(Client::NewRequestId());
+  request.set_session_id(session_id_);  // shown from the reply: the feed is not sent it back
   Enqueue([this, request = std::move(request)] {
     auto m = client_.PostMessage(request);
     Post([request, m = std::move(m)](TrayState& state) {

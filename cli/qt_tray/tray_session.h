@@ -79,6 +79,8 @@ class TraySession {
 
   Client client_;
   const PostChange post_;
+  // The feed's desktop session, named on replies: they are shown from the answer.
+  const std::string session_id_ = Client::NewRequestId();
   std::unique_ptr<EventFeed> feed_;
   std::thread worker_;
 

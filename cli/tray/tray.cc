@@ -129,8 +129,9 @@ class Worker {
 // Carries out the model's requests on the worker and posts the answers back.
 class Dispatcher {
  public:
-  Dispatcher(Client& client, Inbox& inbox, Worker& worker)
-      : client_(client), inbox_(inbox), worker_(worker) {}
+  // `session` is the tray's feed's: its own posts are shown from the reply, not sent back.
+  Dispatcher(Client& client, Inbox& inbox, Worker& worker, std::string session)
+      : client_(client), inbox_(inbox), worker_(worker), session_(std::move(session)) {}
 
   void Dispatch(const TrayRequest& r) {
     switch (r.kind) {
@@ -157,7 +158,11 @@ class Dispatcher {
         return Call([this, r] { return LoadThread(r.thread_id); });
       case TrayRequest::kPost:
         return Call([this, r] {
-          auto msg = client_.Post(r.thread_id, r.text);
+          v1::PostMessageRequest request;
+          request.set_thread_id(r.thread_id);
+          request.set_text(r.text);
+          request.set_session_id(session_);
+          auto msg = client_.PostMessage(std::move(request));
           return
               [=](TrayModel& m) { msg.ok() ? m.Posted(*msg) : m.PostFailed(r.text, msg.status()); };
         });
@@ -309,6 +314,7 @@ class Dispatcher {
   Client& client_;
   Inbox& inbox_;
   Worker& worker_;
+  const std::string session_;
   std::map<std::string, absl::Time> typing_sent_;  // by thread; the screen's thread only
   std::atomic<bool> presence_pending_{false};
   std::atomic<bool> waiting_pending_{false};
@@ -336,7 +342,9 @@ absl::Status RunTray(Client& client, const v1::Presence& me, std::unique_ptr<Tra
   model.SetPresence(me);
   Inbox inbox;
   Worker worker;
-  Dispatcher dispatcher(client, inbox, worker);
+  FeedOptions options;
+  options.session_id = Client::NewRequestId();
+  Dispatcher dispatcher(client, inbox, worker, options.session_id);
 
   g_stop_signal = 0;
   g_wake_fd = inbox.write_fd();
@@ -348,7 +356,6 @@ absl::Status RunTray(Client& client, const v1::Presence& me, std::unique_ptr<Tra
   sigaction(SIGHUP, &stop, &old_hup);
   sigaction(SIGINT, &stop, &old_int);
 
-  FeedOptions options;
   options.on_event = [&inbox](const v1::Event& ev) {
     inbox.Post([ev](TrayModel& m) { m.ApplyEvent(ev); });
   };

@@ -72,6 +72,17 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     MaybeFetch();
   }
 
+  // An event that came from this stream's own desktop session (a post it has from the reply):
+  // when the stream is keeping up, it moves past the event without sending it and returns
+  // true. Otherwise it returns false, and the event is to be handled as any other (OnNews).
+  bool SkipOwn(const std::string& cursor, const std::string& prev) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return true;
+    if (fetching_ || !caught_up_ || prev != cursor_) return false;
+    cursor_ = cursor;
+    return true;
+  }
+
   // An ephemeral event (typing): delivered if the client is keeping up, never logged, no cursor.
   void OnEphemeral(const v1::Event& event) {
     absl::MutexLock lock(&mu_);
@@ -402,15 +413,25 @@ void EventHub::Unregister(const EventStream* stream) {
 }
 
 void EventHub::OnAnnouncement(absl::string_view message) {
-  std::string user;
+  std::string user, origin;
   store::StoredEvent stored;
-  if (!store::ParseEventAnnouncement(message, &user, &stored)) return;
+  if (!store::ParseEventAnnouncement(message, &user, &stored, &origin)) return;
   std::vector<std::shared_ptr<EventStream>> targets;
   {
     absl::MutexLock lock(&mu_);
     auto it = streams_.find(user);
     if (it == streams_.end()) return;  // nobody of this user is connected here
     targets = it->second;
+  }
+  if (!origin.empty() && !stored.cursor.empty()) {
+    // The session the event came from has it already.
+    targets.erase(std::remove_if(targets.begin(), targets.end(),
+                                 [&](const std::shared_ptr<EventStream>& s) {
+                                   return s->session() == origin &&
+                                          s->SkipOwn(stored.cursor, stored.prev);
+                                 }),
+                  targets.end());
+    if (targets.empty()) return;
   }
   auto a = std::make_shared<Announced>();
   if (!a->event.ParseFromString(stored.payload)) return;

@@ -5,7 +5,9 @@
 // the event directly; otherwise (it is behind, or catching up) it reads its log from Redis
 // after its cursor, on a small pool of fetch threads — never on gRPC's threads, never with a
 // blocking read. Each stream writes one event at a time and holds at most `max_pending` events
-// in memory: a slow reader stays behind in Redis, not in RAM. Idle streams cost no CPU.
+// in memory: a slow reader stays behind in Redis, not in RAM. Idle streams cost no CPU. An event
+// announced with the stream's own session as its origin (a post made from that desktop, which
+// has it from the reply) is not written to it: the stream only moves its cursor past it.
 #pragma once
 
 #include <grpcpp/support/server_callback.h>

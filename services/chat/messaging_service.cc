@@ -97,9 +97,13 @@ grpc::ServerUnaryReactor* MessagingService::PostMessage(grpc::CallbackServerCont
         if (m.kind() == v1::MESSAGE_KIND_KB_HIT) {
           m.set_client_msg_id(absl::StrCat("kb:", m.kb_hit().article_id()));
         }
+        if (!request.session_id().empty()) {
+          BL_RETURN_IF_ERROR(CheckToken("session_id", request.session_id()));
+        }
         bool duplicate = false;
         const PostRate* rate = caller.role == v1::ROLE_BOT ? &config_.bot_posts : nullptr;
-        BL_ASSIGN_OR_RETURN(*response, threads_->Post(std::move(m), rate, &duplicate));
+        BL_ASSIGN_OR_RETURN(*response,
+                            threads_->Post(std::move(m), request.session_id(), rate, &duplicate));
         return absl::OkStatus();
       });
 }

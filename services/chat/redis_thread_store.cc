@@ -121,8 +121,8 @@ absl::StatusOr<v1::Thread> RedisThreadStore::Get(absl::string_view thread_id,
   return t;
 }
 
-absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, const PostRate* rate,
-                                                   bool* duplicate) {
+absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, absl::string_view session,
+                                                   const PostRate* rate, bool* duplicate) {
   *duplicate = false;
   const std::string cmid_field = message.client_msg_id().empty()
                                      ? ""
@@ -161,7 +161,7 @@ absl::StatusOr<v1::Message> RedisThreadStore::Post(v1::Message message, const Po
     call.Arg(static_cast<int64_t>(thread.participants_size()));
     for (const std::string& p : thread.participants()) {
       call.Arg(p);
-      call.Event(p, payload);
+      call.Event(p, payload, p == message.sender() ? session : "");
     }
     auto reply = call.Run(*redis_, PostScript());
     if (!reply.ok()) return reply.status();

@@ -42,12 +42,15 @@ class RedisThreadStore {
   absl::StatusOr<v1::Thread> Get(absl::string_view thread_id, absl::string_view viewer = "");
 
   // Stores `message` (thread, sender, kind, text, client id set; seq and time are assigned) and
-  // delivers it. `*duplicate` is set when a stored message with the same client id is returned.
+  // delivers it — to the sender's desktop session `session` (may be empty) only in its log, not
+  // on its stream (ScriptCall::Event's origin). `*duplicate` is set when a stored message with
+  // the same client id is returned.
   // With `rate` (not null) the post counts against the sender's rate: RESOURCE_EXHAUSTED when it
   // is spent (a repeat of a stored message is never refused). A knowledge-base hit is counted
   // for the service-level figures. The thread is read from Redis only the first time: see
   // known_.
-  absl::StatusOr<v1::Message> Post(v1::Message message, const PostRate* rate, bool* duplicate);
+  absl::StatusOr<v1::Message> Post(v1::Message message, absl::string_view session,
+                                   const PostRate* rate, bool* duplicate);
 
   // Records `person`'s mark on the knowledge-base hit `seq` of the thread (replacing their
   // earlier one); returns everyone's marks on it. NOT_FOUND for no such message,

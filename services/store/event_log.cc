@@ -47,14 +47,20 @@ int CompareCursors(absl::string_view a, absl::string_view b) {
   return x < y ? -1 : (x == y ? 0 : 1);
 }
 
-bool ParseEventAnnouncement(absl::string_view message, std::string* user, StoredEvent* event) {
+bool ParseEventAnnouncement(absl::string_view message, std::string* user, StoredEvent* event,
+                            std::string* origin) {
   size_t a = message.find('\n');
   if (a == absl::string_view::npos) return false;
   size_t b = message.find('\n', a + 1);
   if (b == absl::string_view::npos) return false;
   size_t c = message.find('\n', b + 1);
   if (c == absl::string_view::npos) return false;
-  user->assign(message.data(), a);
+  const absl::string_view name = message.substr(0, a);
+  const size_t space = name.find(' ');
+  *user = std::string(name.substr(0, space));
+  if (origin != nullptr) {
+    *origin = space == absl::string_view::npos ? "" : std::string(name.substr(space + 1));
+  }
   event->cursor = std::string(message.substr(a + 1, b - a - 1));
   event->prev = std::string(message.substr(b + 1, c - b - 1));
   event->payload = std::string(message.substr(c + 1));

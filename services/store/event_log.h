@@ -36,8 +36,11 @@ bool IsValidCursor(absl::string_view cursor);
 // Orders two valid cursors (`0` counts as `0-0`): negative, zero or positive.
 int CompareCursors(absl::string_view a, absl::string_view b);
 
-// "user\ncursor\nprev\npayload", as published by the scripts.
-bool ParseEventAnnouncement(absl::string_view message, std::string* user, StoredEvent* event);
+// "user\ncursor\nprev\npayload", as published by the scripts; the first line may be
+// "user origin" instead, naming the desktop session of `user` that the event came from
+// (ScriptCall::Event). `origin` (may be null) is set to it, or cleared.
+bool ParseEventAnnouncement(absl::string_view message, std::string* user, StoredEvent* event,
+                            std::string* origin = nullptr);
 
 class EventLog {
  public:

@@ -23,8 +23,8 @@ int ScriptCall::Key(const std::string& key) {
 
 void ScriptCall::Arg(int64_t value) { args_.push_back(absl::StrCat(value)); }
 
-void ScriptCall::Event(absl::string_view user, std::string payload) {
-  events_.emplace_back(std::string(user), std::move(payload));
+void ScriptCall::Event(absl::string_view user, std::string payload, absl::string_view origin) {
+  events_.push_back({std::string(user), std::string(origin), std::move(payload)});
 }
 
 absl::StatusOr<RedisReply> ScriptCall::Run(RedisClient& redis, const RedisScript& script) {
@@ -46,11 +46,12 @@ std::vector<std::string> ScriptCall::Argv() {
   argv.insert(argv.end(), header_after_index_.begin(), header_after_index_.end());
   argv.insert(argv.end(), args_.begin(), args_.end());
   argv.push_back(absl::StrCat(events_.size()));
-  for (auto& [user, payload] : events_) {
-    argv.push_back(absl::StrCat(Key(keys_.Events(user))));
-    argv.push_back(absl::StrCat(Key(keys_.EventsLast(user))));
-    argv.push_back(user);
-    argv.push_back(std::move(payload));
+  for (QueuedEvent& e : events_) {
+    argv.push_back(absl::StrCat(Key(keys_.Events(e.user))));
+    argv.push_back(absl::StrCat(Key(keys_.EventsLast(e.user))));
+    // Announced as `user` or `user origin` (neither holds a space); only the log is per user.
+    argv.push_back(e.origin.empty() ? std::move(e.user) : absl::StrCat(e.user, " ", e.origin));
+    argv.push_back(std::move(e.payload));
   }
   events_.clear();
   // Every script may keep the presence indexes (bl_refresh_offerable): always the last two keys.

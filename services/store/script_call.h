@@ -42,8 +42,10 @@ class ScriptCall {
   void Arg(std::string value) { args_.push_back(std::move(value)); }
   void Arg(int64_t value);
   // Queues an event for `user`'s log; the script appends it when it commits. Its keys go after
-  // every key added with Key(), so a script's own keys keep their positions.
-  void Event(absl::string_view user, std::string payload);
+  // every key added with Key(), so a script's own keys keep their positions. `origin`, when
+  // set, names the desktop session of `user` the event came from: it is announced with the
+  // event (not stored), and that session's stream is not sent it back (see EventHub).
+  void Event(absl::string_view user, std::string payload, absl::string_view origin = "");
 
   absl::StatusOr<RedisReply> Run(RedisClient& redis, const RedisScript& script);
   // The keys and arguments Run would send, for RedisClient::EvalMany (the call is spent).
@@ -58,7 +60,12 @@ class ScriptCall {
   std::vector<std::string> header_;              // ARGV[1..4]
   std::vector<std::string> header_after_index_;  // ARGV[6..7]
   std::vector<std::string> args_;
-  std::vector<std::pair<std::string, std::string>> events_;  // user, payload
+  struct QueuedEvent {
+    std::string user;
+    std::string origin;
+    std::string payload;
+  };
+  std::vector<QueuedEvent> events_;
 };
 
 // Defines `const RedisScript& fn()`: the script `source` with the prelude in front, built once.

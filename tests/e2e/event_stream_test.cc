@@ -4,8 +4,10 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backline/v1/messaging.grpc.pb.h"
 #include "tests/support/test_stack.h"
@@ -123,6 +125,148 @@ TEST_F(EventStreamTest, EveryDesktopOfAUserGetsEveryEventAcrossInstances) {
       ASSERT_TRUE(ev.has_value()) << "message " << i << " missing";
       EXPECT_EQ(ev->message_posted().message().text(), absl::StrCat("m", i));
     }
+  }
+}
+
+// Posts `text` as `sender` from desktop session `session` (empty: none named).
+absl::StatusOr<v1::Message> PostFrom(Client& sender, const std::string& thread,
+                                     const std::string& text, const std::string& session) {
+  v1::PostMessageRequest r;
+  r.set_thread_id(thread);
+  r.set_text(text);
+  r.set_session_id(session);
+  return sender.PostMessage(r);
+}
+
+// The texts of the messages on `stream` until `until` arrives (included); fails on a gap.
+std::vector<std::string> TextsUntil(EventStream& stream, const std::string& until) {
+  std::vector<std::string> texts;
+  while (texts.empty() || texts.back() != until) {
+    auto ev = WaitForEvent(
+        stream, [](const v1::Event& e) { return e.has_message_posted() || e.has_gap(); });
+    if (!ev.has_value()) {
+      ADD_FAILURE() << "no \"" << until << "\" after " << texts.size() << " messages";
+      break;
+    }
+    EXPECT_FALSE(ev->has_gap());
+    if (ev->has_message_posted()) texts.push_back(ev->message_posted().message().text());
+  }
+  return texts;
+}
+
+TEST_F(EventStreamTest, APostIsNotSentBackToTheSessionThatNamesItselfOnIt) {
+  // soren's desk-1 and desk-3 on one chat instance, desk-2 on another.
+  TestStack a(SharedRedis()), b(SharedRedis(), Stack::kChat | Stack::kPresence);
+  const std::string thread = OpenThread(a);
+  auto anna = a.ClientFor("anna", v1::ROLE_AGENT);
+  auto soren = a.ClientFor("soren", v1::ROLE_SENIOR);
+  auto soren_b = b.ClientFor("soren", v1::ROLE_SENIOR);
+  auto desk1 = soren->Subscribe("", "desk-1");
+  auto desk2 = soren_b->Subscribe("", "desk-2");
+  auto desk3 = soren->Subscribe("", "desk-3");
+  auto anna_desk = anna->Subscribe("", "desk-1");  // the same session name, another person
+  std::string before;
+  for (EventStream* s : {desk1.get(), desk2.get(), desk3.get(), anna_desk.get()}) {
+    auto up = WaitForEvent(*s, [](const v1::Event& e) { return e.has_caught_up(); });
+    ASSERT_TRUE(up.has_value());
+    if (s == desk1.get()) before = up->caught_up().cursor();
+  }
+
+  auto own = PostFrom(*soren, thread, "fra desk-1", "desk-1");
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->text(), "fra desk-1");                         // the reply carries it
+  ASSERT_TRUE(PostFrom(*anna, thread, "svar", "desk-1").ok());  // anna's desk-1 is hers alone
+  ASSERT_TRUE(PostFrom(*soren, thread, "uden session", "").ok());
+
+  // desk-1 goes straight to anna's answer, without a gap; everyone else gets all three.
+  EXPECT_EQ(TextsUntil(*desk1, "uden session"), (std::vector<std::string>{"svar", "uden session"}));
+  for (EventStream* s : {desk2.get(), desk3.get()}) {
+    EXPECT_EQ(TextsUntil(*s, "uden session"),
+              (std::vector<std::string>{"fra desk-1", "svar", "uden session"}));
+  }
+  EXPECT_EQ(TextsUntil(*anna_desk, "uden session"),
+            (std::vector<std::string>{"fra desk-1", "uden session"}));
+  // The post is in soren's log all the same: desk-1 opened again from before it reads it.
+  auto again = soren->Subscribe(before, "desk-1");
+  EXPECT_EQ(TextsUntil(*again, "uden session"),
+            (std::vector<std::string>{"fra desk-1", "svar", "uden session"}));
+}
+
+TEST_F(EventStreamTest, BadSessionOnAPostIsInvalidArgumentAndStoresNothing) {
+  TestStack stack(SharedRedis());
+  const std::string thread = OpenThread(stack);
+  auto soren = stack.ClientFor("soren", v1::ROLE_SENIOR);
+  auto before = soren->GetThread(thread);
+  ASSERT_TRUE(before.ok());
+  auto posted = PostFrom(*soren, thread, "x", "desk 1");
+  ASSERT_FALSE(posted.ok());
+  EXPECT_EQ(posted.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(posted.status().message().find("session_id"), std::string::npos) << posted.status();
+  auto t = soren->GetThread(thread);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->last_seq(), before->last_seq());
+}
+
+TEST_F(EventStreamTest, OwnPostsRacingOthersNeitherLoseNorRepeatAnything) {
+  // Two people post at once, each from two threads; one of soren's sessions names itself on
+  // his posts. That session must get each of anna's posts once, in order, however its skips
+  // interleave with her deliveries (and its own only when it was behind); his other session and
+  // anna get everything once.
+  TestStack stack(SharedRedis());
+  const std::string thread = OpenThread(stack);
+  auto anna = stack.ClientFor("anna", v1::ROLE_AGENT);
+  auto soren = stack.ClientFor("soren", v1::ROLE_SENIOR);
+  auto own = soren->Subscribe("", "own");
+  auto other = soren->Subscribe("", "other");
+  auto hers = anna->Subscribe("");
+  for (EventStream* s : {own.get(), other.get(), hers.get()}) {
+    ASSERT_TRUE(WaitForEvent(*s, [](const v1::Event& e) { return e.has_caught_up(); }));
+  }
+  constexpr int kEach = 100;
+  std::vector<std::thread> posters;
+  for (int w = 0; w < 4; ++w) {
+    posters.emplace_back([&, w] {
+      Client& c = w < 2 ? *soren : *anna;
+      for (int i = 0; i < kEach; ++i) {
+        const std::string text = absl::StrCat(w < 2 ? "s" : "a", w, ".", i);
+        ASSERT_TRUE(PostFrom(c, thread, text, w < 2 ? "own" : "").ok());
+      }
+    });
+  }
+  for (std::thread& t : posters) t.join();
+  ASSERT_TRUE(PostFrom(*anna, thread, "end", "").ok());
+
+  auto count = [](const std::vector<std::string>& texts) {
+    std::map<std::string, int> seen;
+    for (const std::string& t : texts) seen[t]++;
+    return seen;
+  };
+  // Per poster thread, posts arrive in the order they were made.
+  auto in_order = [](const std::vector<std::string>& texts, int w) {
+    int next = 0;
+    for (const std::string& t : texts) {
+      if (absl::StartsWith(t, absl::StrCat(w < 2 ? "s" : "a", w, "."))) {
+        if (t != absl::StrCat(w < 2 ? "s" : "a", w, ".", next)) return false;
+        ++next;
+      }
+    }
+    return true;
+  };
+  const std::vector<std::string> own_texts = TextsUntil(*own, "end");
+  int own_back = 0;
+  for (const auto& [text, n] : count(own_texts)) {
+    EXPECT_EQ(n, 1) << text << " came " << n << " times";
+    if (text[0] == 's') ++own_back;
+  }
+  EXPECT_EQ(own_texts.size() - own_back, 2u * kEach + 1) << "each of anna's posts, once";
+  // It kept up (the 401 events fit in what a stream holds), so none of its own came back.
+  EXPECT_EQ(own_back, 0);
+  for (int w = 0; w < 4; ++w) EXPECT_TRUE(in_order(own_texts, w)) << w;
+  for (EventStream* s : {other.get(), hers.get()}) {
+    const std::vector<std::string> texts = TextsUntil(*s, "end");
+    EXPECT_EQ(texts.size(), 4u * kEach + 1);
+    for (const auto& [text, n] : count(texts)) EXPECT_EQ(n, 1) << text;
+    for (int w = 0; w < 4; ++w) EXPECT_TRUE(in_order(texts, w)) << w;
   }
 }
 

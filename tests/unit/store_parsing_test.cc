@@ -101,6 +101,23 @@ TEST(ParseEventAnnouncementTest, SplitsUserCursorPrevPayload) {
   EXPECT_EQ(ev.payload, "payload");
 }
 
+TEST(ParseEventAnnouncementTest, NamesTheSessionOfOriginWhenAnnouncedWithOne) {
+  std::string user, origin = "before";
+  StoredEvent ev;
+  ASSERT_TRUE(ParseEventAnnouncement("anna desk-1\n2-0\n1-0\nx y\n", &user, &ev, &origin));
+  EXPECT_EQ(user, "anna");
+  EXPECT_EQ(origin, "desk-1");
+  EXPECT_EQ(ev.cursor, "2-0");
+  EXPECT_EQ(ev.payload, "x y\n");
+
+  ASSERT_TRUE(ParseEventAnnouncement("anna\n3-0\n2-0\np q", &user, &ev, &origin));
+  EXPECT_EQ(user, "anna");
+  EXPECT_EQ(origin, "");
+  // Without a place for it, the origin is dropped and the user still comes out alone.
+  ASSERT_TRUE(ParseEventAnnouncement("bo tray:7\n4-0\n3-0\n", &user, &ev));
+  EXPECT_EQ(user, "bo");
+}
+
 TEST(ParseEventAnnouncementTest, PayloadKeepsNewlinesAndBinaryBytes) {
   const std::string payload("line1\nline2\n\n\x00\x01\xff\xfe\n\r\n", 20);
   ASSERT_EQ(payload.size(), 20u);

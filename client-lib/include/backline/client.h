@@ -390,6 +390,11 @@ class Client {
   // with the same `client_msg_id`. INVALID_ARGUMENT for empty, oversized or non-UTF-8 text;
   // NOT_FOUND for a thread that does not exist; PERMISSION_DENIED for one the caller is not
   // part of.
+  //
+  // A desktop that shows its own post from this reply sets `session_id` to its feed's
+  // (EventFeed::session_id()): that feed is then not sent the message back, which spares the
+  // server and the desktop a write and a read per post. The feed may still deliver it when it
+  // was behind or reconnects from an earlier cursor, so apply messages by thread and `seq`.
   absl::StatusOr<v1::Message> PostMessage(v1::PostMessageRequest request);
   // A page of a thread's messages in sequence order (or the newest before `before_seq`).
   // NOT_FOUND / PERMISSION_DENIED as PostMessage.

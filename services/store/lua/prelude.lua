@@ -7,7 +7,9 @@
 --   ARGV[6] routing wake-up channel   ARGV[7] presence-change channel
 --   ARGV[8 .. ARGV[5]-1]   the script's own arguments
 --   ARGV[ARGV[5]]          number of events, then per event: stream key index, last key index,
---                          user id, serialized Event (those keys come after the script's own)
+--                          the name to announce (the user id, or the user id, a space and the
+--                          desktop session the event came from), serialized Event (those keys
+--                          come after the script's own)
 -- KEYS: the script's own, then the event logs' (two per event), then the on-call index and the
 -- load index (in every call, so that any script can keep them with bl_refresh_offerable).
 local BL_NOW = tonumber(ARGV[4])
@@ -19,6 +21,7 @@ local BL_NKEYS = #KEYS - 2 - 2 * tonumber(ARGV[tonumber(ARGV[5])])
 -- Appends one event to a user's log, trims the log to its retention, remembers the newest cursor
 -- (so that resume can tell a trimmed log from an empty one) and announces it on the channel.
 -- Stream ids come from the Redis clock, so age trimming counts from the new entry's id.
+-- `user` is the name announced: the user id, maybe followed by the session of origin.
 local function bl_append_event(stream, last, user, payload)
   local prev = redis.call('GET', last) or '0-0'
   local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 'p', prev, 'e', payload)
