@@ -282,7 +282,16 @@ std::vector<Candidate> CandidatesFromReply(const store::RedisReply& reply, bool 
 absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
     const HelperRequirements& req, int limit) {
   if (req.skills.empty()) return NoSkills();
-  auto reply = SelectionCall(req, limit).Run(*redis_, SelectCandidatesScript());
+  return SelectionResult(SelectionCall(req, limit).Run(*redis_, SelectCandidatesScript()), req);
+}
+
+store::RedisClient::ScriptInvocation RedisPresenceStore::SelectionInvocation(
+    const HelperRequirements& req, int limit) {
+  return SelectionCall(req, limit).Build(&SelectCandidatesScript());
+}
+
+absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectionResult(
+    const absl::StatusOr<store::RedisReply>& reply, const HelperRequirements& req) {
   if (!reply.ok()) return reply.status();
   return CandidatesFromReply(*reply, req.on_call_pool);
 }
@@ -291,22 +300,13 @@ absl::StatusOr<std::vector<absl::StatusOr<std::vector<Candidate>>>>
 RedisPresenceStore::SelectCandidatesMany(const std::vector<HelperRequirements>& reqs, int limit) {
   std::vector<store::RedisClient::ScriptInvocation> calls;
   for (const HelperRequirements& req : reqs) {
-    if (!req.skills.empty()) calls.push_back(SelectionCall(req, limit).Build());
+    if (!req.skills.empty()) calls.push_back(SelectionInvocation(req, limit));
   }
-  BL_ASSIGN_OR_RETURN(auto replies, redis_->EvalMany(SelectCandidatesScript(), calls));
+  BL_ASSIGN_OR_RETURN(auto replies, redis_->EvalMany(calls));
   std::vector<absl::StatusOr<std::vector<Candidate>>> out;
   size_t next = 0;
   for (const HelperRequirements& req : reqs) {
-    if (req.skills.empty()) {
-      out.push_back(NoSkills());
-      continue;
-    }
-    const auto& reply = replies[next++];
-    if (!reply.ok()) {
-      out.push_back(reply.status());
-    } else {
-      out.push_back(CandidatesFromReply(*reply, req.on_call_pool));
-    }
+    out.push_back(req.skills.empty() ? NoSkills() : SelectionResult(replies[next++], req));
   }
   return out;
 }

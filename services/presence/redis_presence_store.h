@@ -95,6 +95,12 @@ class RedisPresenceStore {
   // SelectCandidates for each of `reqs`, in one round trip; answers in the order of `reqs`.
   absl::StatusOr<std::vector<absl::StatusOr<std::vector<Candidate>>>> SelectCandidatesMany(
       const std::vector<HelperRequirements>& reqs, int limit);
+  // SelectCandidates as a script call to send in one round trip with others
+  // (RedisClient::EvalMany; `req` has skills), and its reply read back.
+  store::RedisClient::ScriptInvocation SelectionInvocation(const HelperRequirements& req,
+                                                           int limit);
+  static absl::StatusOr<std::vector<Candidate>> SelectionResult(
+      const absl::StatusOr<store::RedisReply>& reply, const HelperRequirements& req);
 
   const PresenceConfig& config() const { return config_; }
 

@@ -258,7 +258,8 @@ absl::StatusOr<Outcome> RedisEscalationStore::RunTransition(store::ScriptCall& c
 absl::StatusOr<std::string> RedisEscalationStore::Create(
     const v1::Escalation& e, absl::string_view request_id, const std::vector<Timer>& timers,
     const std::vector<std::string>& bots, int64_t bots_version, absl::string_view roster_stamp,
-    const EventList& events) {
+    const EventList& events, store::RedisClient::ScriptInvocation* then,
+    absl::StatusOr<store::RedisReply>* then_reply) {
   store::ScriptCall call = NewCall(events);
   call.Key(keys_->Escalation(e.id()));
   // Without a request id the key is unique to this escalation and so never matches.
@@ -292,7 +293,17 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(
     call.Arg(t.member);
     call.Arg(absl::StrCat(absl::ToUnixMillis(t.due)));
   }
-  auto reply = call.Run(*redis_, CreateScript());
+  absl::StatusOr<store::RedisReply> reply;
+  if (then == nullptr) {
+    reply = call.Run(*redis_, CreateScript());
+  } else {
+    std::vector<store::RedisClient::ScriptInvocation> calls;
+    calls.push_back(call.Build(&CreateScript()));
+    calls.push_back(std::move(*then));
+    BL_ASSIGN_OR_RETURN(auto replies, redis_->EvalMany(calls));
+    reply = std::move(replies[0]);
+    *then_reply = std::move(replies[1]);
+  }
   if (!reply.ok()) return reply.status();
   const std::string status = store::ScriptStatus(*reply);
   if (status == "OK") return e.id();

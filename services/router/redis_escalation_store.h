@@ -74,11 +74,15 @@ class RedisEscalationStore {
   // `bots` (matched against subscriptions at `bots_version`) join its thread; kBotsChanged when
   // the subscriptions changed since (match again). The requester's team and site were read
   // from the roster stamped `roster_stamp`; kRosterChanged when the roster changed since (read
-  // the requester again).
+  // the requester again). `then` (may be null) is a script call that only reads — the first
+  // ranking of helpers — sent in the same round trip, which Redis runs right after the create
+  // script; its reply goes to `*then_reply` whenever the round trip took place.
   absl::StatusOr<std::string> Create(const v1::Escalation& escalation, absl::string_view request_id,
                                      const std::vector<Timer>& timers,
                                      const std::vector<std::string>& bots, int64_t bots_version,
-                                     absl::string_view roster_stamp, const EventList& events);
+                                     absl::string_view roster_stamp, const EventList& events,
+                                     store::RedisClient::ScriptInvocation* then = nullptr,
+                                     absl::StatusOr<store::RedisReply>* then_reply = nullptr);
 
   // Bot subscriptions and their version.
   struct BotSubscriptions {

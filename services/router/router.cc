@@ -35,6 +35,9 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
   // escalation is made again from fresh reads.
   v1::Escalation e;
   absl::StatusOr<std::string> created;
+  // The first ring's ranking, read in the create script's round trip when it can be.
+  std::optional<presence::HelperRequirements> first;
+  absl::StatusOr<store::RedisReply> ranked = absl::UnavailableError("not read");
   bool roster_changed = false, bots_changed = false;
   for (int attempt = 0; attempt < kMaxTransitionAttempts; ++attempt) {
     auto requester = Requester(caller.id, roster_changed);
@@ -59,8 +62,13 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
     v1::Event told = EventAt(now);
     *told.mutable_escalation_created()->mutable_escalation() = e;
     for (const std::string& bot : bots.first) events.push_back({bot, told});
-    created = escalations_->Create(e, request.request_id(), timers, bots.first, bots.second,
-                                   requester->roster_stamp, events);
+    int limit = 0;
+    first = FirstRingSelection(e, &limit);
+    store::RedisClient::ScriptInvocation select;
+    if (first) select = presence_->SelectionInvocation(*first, limit);
+    created =
+        escalations_->Create(e, request.request_id(), timers, bots.first, bots.second,
+                             requester->roster_stamp, events, first ? &select : nullptr, &ranked);
     roster_changed = !created.ok() && created.status().message() == kRosterChanged;
     bots_changed = !created.ok() && created.status().message() == kBotsChanged;
     if (!roster_changed && !bots_changed) break;
@@ -68,7 +76,9 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
   BL_ASSIGN_OR_RETURN(std::string id, std::move(created));
   bool waits = false;
   if (id == e.id()) {
-    auto routed = TryRoute(e);
+    std::optional<absl::StatusOr<std::vector<presence::Candidate>>> first_ring;
+    if (first) first_ring = presence::RedisPresenceStore::SelectionResult(ranked, *first);
+    auto routed = TryRoute(e, first_ring ? &*first_ring : nullptr);
     waits = routed.ok() && *routed == Outcome::kHelperGone;
     if (!routed.ok()) {
       // Stored and queued: a router picks it up from the queue when Redis is back.

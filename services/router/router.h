@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,18 +85,28 @@ class Router {
   const RoutingConfig& config() const { return config_; }
 
  private:
-  // Routes `current` (QUEUED) once through its open rings.
-  absl::StatusOr<Outcome> TryRoute(const v1::Escalation& current);
+  // Routes `current` (QUEUED) once through its open rings. `first_ring` (may be null) is the
+  // first ring's ranking already read (FirstRingSelection).
+  absl::StatusOr<Outcome> TryRoute(
+      const v1::Escalation& current,
+      const absl::StatusOr<std::vector<presence::Candidate>>* first_ring = nullptr);
+  // The selection of the first ring's ranking, when it is one script call that needs nothing
+  // but `e` (no mentor to merge in): Create sends it with the create script, in one round trip.
+  std::optional<presence::HelperRequirements> FirstRingSelection(const v1::Escalation& e,
+                                                                 int* limit) const;
   // Offers `current` to all of `helpers` at once; kHelperGone names who was not free in `*gone`.
   absl::StatusOr<Outcome> TryOffer(const v1::Escalation& current,
                                    const std::vector<presence::Candidate>& helpers,
                                    std::string* gone);
-  // The ranked candidates of one ring.
-  absl::StatusOr<std::vector<presence::Candidate>> RingCandidates(const v1::Escalation& e,
-                                                                  const Ring& ring,
-                                                                  const GroupPolicy& group,
-                                                                  const std::string& mentor,
-                                                                  int limit);
+  // The ranked candidates of one ring; `ranked` (may be null) is its selection among the
+  // offerable, already read.
+  absl::StatusOr<std::vector<presence::Candidate>> RingCandidates(
+      const v1::Escalation& e, const Ring& ring, const GroupPolicy& group,
+      const std::string& mentor, int limit,
+      const absl::StatusOr<std::vector<presence::Candidate>>* ranked = nullptr);
+  // Whom a ring may offer `e` to (skills at the ring's minimum, language, scope, roles...).
+  presence::HelperRequirements RingRequirements(const v1::Escalation& e, const Ring& ring,
+                                                const GroupPolicy& group) const;
   // The ring's people, without regard to skills or presence (capped).
   absl::StatusOr<std::vector<std::string>> RingMembers(const v1::Escalation& e, const Ring& ring,
                                                        const std::string& mentor);

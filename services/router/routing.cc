@@ -57,6 +57,17 @@ bool Better(const presence::Candidate& a, const presence::Candidate& b, Ranking 
   return a.id < b.id;
 }
 
+// The best `limit` of `pool`, in the ranking's terms.
+std::vector<presence::Candidate> Best(std::vector<presence::Candidate> pool, Ranking ranking,
+                                      int limit) {
+  if (ranking != Ranking::kRoundRobin) {
+    std::sort(pool.begin(), pool.end(),
+              [&](const auto& a, const auto& b) { return Better(a, b, ranking); });
+  }
+  if (static_cast<int>(pool.size()) > limit) pool.resize(limit);
+  return pool;
+}
+
 // The ring's people in one pool (offerable, or on call), best first: the mentor (when the ring
 // has them) merged into the ring's own ranking.
 absl::StatusOr<std::vector<presence::Candidate>> SelectInPool(
@@ -74,12 +85,13 @@ absl::StatusOr<std::vector<presence::Candidate>> SelectInPool(
   for (presence::Candidate& c : rest) {
     if (out.empty() || c.id != out.front().id) out.push_back(std::move(c));
   }
-  if (req.ranking != Ranking::kRoundRobin) {
-    std::sort(out.begin(), out.end(),
-              [&](const auto& a, const auto& b) { return Better(a, b, req.ranking); });
-  }
-  if (static_cast<int>(out.size()) > limit) out.resize(limit);
-  return out;
+  return Best(std::move(out), req.ranking, limit);
+}
+
+// Candidates asked of each ring: a few more than are offered at once, so that one who is gone
+// meanwhile makes way for the next without another ranking.
+int RingLimit(const GroupPolicy& group) {
+  return kCandidatesPerRing + std::max(1, group.parallel_offers) - 1;
 }
 
 }  // namespace
@@ -121,11 +133,8 @@ std::string Router::MentorOf(const v1::Escalation& e, const GroupPolicy& group) 
   return requester.ok() ? requester->mentor() : "";
 }
 
-absl::StatusOr<std::vector<presence::Candidate>> Router::RingCandidates(const v1::Escalation& e,
-                                                                        const Ring& ring,
-                                                                        const GroupPolicy& group,
-                                                                        const std::string& mentor,
-                                                                        int limit) {
+presence::HelperRequirements Router::RingRequirements(const v1::Escalation& e, const Ring& ring,
+                                                      const GroupPolicy& group) const {
   const store::Keys& keys = escalations_->keys();
   presence::HelperRequirements req;
   for (const auto& s : e.skills()) {
@@ -140,9 +149,29 @@ absl::StatusOr<std::vector<presence::Candidate>> Router::RingCandidates(const v1
   for (v1::Role role : RingRoles(ring)) req.role_keys.push_back(keys.RoleIndex(RoleName(role)));
   if (ring.scope == Ring::Scope::kTeam) req.scope_key = keys.TeamIndex(e.team());
   if (ring.scope == Ring::Scope::kSite) req.scope_key = keys.SiteIndex(e.site());
+  return req;
+}
+
+std::optional<presence::HelperRequirements> Router::FirstRingSelection(const v1::Escalation& e,
+                                                                       int* limit) const {
+  const GroupPolicy& group = config_.policy.For(e);
+  if (group.rings.empty() || group.rings[0].mentor || e.skills().empty()) return std::nullopt;
+  *limit = RingLimit(group);
+  return RingRequirements(e, group.rings[0], group);
+}
+
+absl::StatusOr<std::vector<presence::Candidate>> Router::RingCandidates(
+    const v1::Escalation& e, const Ring& ring, const GroupPolicy& group, const std::string& mentor,
+    int limit, const absl::StatusOr<std::vector<presence::Candidate>>* ranked) {
+  presence::HelperRequirements req = RingRequirements(e, ring, group);
   const std::string& ring_mentor = ring.mentor ? mentor : std::string();
-  BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> out,
-                      SelectInPool(*presence_, req, ring_mentor, limit));
+  std::vector<presence::Candidate> out;
+  if (ranked != nullptr) {
+    BL_ASSIGN_OR_RETURN(out, *ranked);
+    out = Best(std::move(out), req.ranking, limit);
+  } else {
+    BL_ASSIGN_OR_RETURN(out, SelectInPool(*presence_, req, ring_mentor, limit));
+  }
   // URGENT work may go to helpers on a customer call, by policy — after every available one.
   if (group.on_call_takes_urgent && e.priority() == v1::PRIORITY_URGENT &&
       static_cast<int>(out.size()) < limit) {
@@ -190,7 +219,9 @@ absl::StatusOr<bool> Router::AnyoneLoggedIn(const v1::Escalation& e, const Ring&
   });
 }
 
-absl::StatusOr<Outcome> Router::TryRoute(const v1::Escalation& current) {
+absl::StatusOr<Outcome> Router::TryRoute(
+    const v1::Escalation& current,
+    const absl::StatusOr<std::vector<presence::Candidate>>* first_ring) {
   const GroupPolicy& group = config_.policy.For(current);
   const absl::Time created = FromProtoTime(current.timeline().create_time());
   const absl::Duration age = clock_->Now() - created;
@@ -209,8 +240,8 @@ absl::StatusOr<Outcome> Router::TryRoute(const v1::Escalation& current) {
     }
     const size_t at_once = static_cast<size_t>(std::max(1, group.parallel_offers));
     BL_ASSIGN_OR_RETURN(std::vector<presence::Candidate> candidates,
-                        RingCandidates(current, ring, group, mentor,
-                                       kCandidatesPerRing + static_cast<int>(at_once) - 1));
+                        RingCandidates(current, ring, group, mentor, RingLimit(group),
+                                       i == 0 ? first_ring : nullptr));
     // Offered to the best `at_once` together; one who is gone meanwhile makes way for the next.
     while (!candidates.empty()) {
       std::vector<presence::Candidate> batch(

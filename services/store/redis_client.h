@@ -99,15 +99,20 @@ class RedisClient {
   // EVALSHA with automatic reload. An error raised by the script comes back as INTERNAL.
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, absl::Span<const std::string> keys,
                                   absl::Span<const std::string> args);
-  // Several calls of one script in one round trip (one more for calls the server answers
-  // NOSCRIPT, sent again as EVAL), replies in order; an error one call raises is that call's
-  // INTERNAL status. Fails as a whole only when Redis does.
+  // Several script calls in one round trip (one more for calls the server answers NOSCRIPT,
+  // sent again as EVAL), run by Redis in order, replies in order; an error one call raises is
+  // that call's INTERNAL status. Fails as a whole only when Redis does.
   struct ScriptInvocation {
     std::vector<std::string> keys;
     std::vector<std::string> args;
+    // The script to run; null for EvalMany's `script`.
+    const RedisScript* script = nullptr;
   };
   absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> EvalMany(
       const RedisScript& script, const std::vector<ScriptInvocation>& calls);
+  // The same for calls that each name their script (none may be null).
+  absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> EvalMany(
+      const std::vector<ScriptInvocation>& calls);
 
   const RedisOptions& options() const { return options_; }
 
@@ -119,6 +124,9 @@ class RedisClient {
 
  private:
   class Connection;
+  // EvalMany; `fallback` runs for the calls that name no script.
+  absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> EvalScripts(
+      const RedisScript* fallback, const std::vector<ScriptInvocation>& calls);
   class Lease;
   class Attempt;
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();

@@ -205,6 +205,29 @@ TEST_F(EscalationFlowTest, ARequestersNextEscalationDoesNotReadTheirRosterRecord
   EXPECT_EQ(second->team(), "cph-billing");
 }
 
+TEST_F(EscalationFlowTest, AnEscalationIsOfferedInTwoRedisRoundTrips) {
+  // Once the router knows the requester: the create script with the first ring's ranking in one
+  // round trip, then the offer script — and the read-back of the answer, a third (the fewest of
+  // several tries, as the stack's own loops read too).
+  store::RedisClient info(SharedRedis().client_options());
+  auto first = anna_->Escalate(RefundQuestion());  // the router reads anna's record
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::string previous = first->id();
+  long long fewest = -1;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(anna_->CancelEscalation(previous, "asked again").ok());  // soren is free again
+    const long long before = RedisReadsProcessed(info);
+    auto e = anna_->Escalate(RefundQuestion());
+    const long long reads = RedisReadsProcessed(info) - before - 1;  // the second INFO too
+    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_EQ(e->state(), v1::ESCALATION_STATE_OFFERED);
+    ASSERT_EQ(e->offers(0).helper(), "soren");
+    previous = e->id();
+    if (fewest < 0 || reads < fewest) fewest = reads;
+  }
+  EXPECT_EQ(fewest, 3);
+}
+
 TEST_F(EscalationFlowTest, ARosterAppliedAgainAfterRedisLostItsDataReachesTheNextEscalation) {
   // A roster applied to an emptied Redis counts its versions from the start again: the kept
   // records must not pass for current because a version number came round again.

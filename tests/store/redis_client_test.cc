@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-
+#include "absl/strings/str_cat.h"
 #include "services/store/script_call.h"
 #include "tests/support/redis_server.h"
 
@@ -88,6 +88,24 @@ TEST(RedisClientTest, ManyCallsOfAScriptAnswerInOrderEachWithItsOwnError) {
   auto none = redis.EvalMany(script, {});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+TEST(RedisClientTest, CallsOfDifferentScriptsGoInOneRoundTripInOrder) {
+  SharedRedis().Flush();
+  store::RedisClient redis(SharedRedis().client_options());
+  store::RedisScript write("write", "redis.call('SET', KEYS[1], ARGV[1]) return 'set'");
+  store::RedisScript read("read", "return redis.call('GET', KEYS[1])");
+  // Redis runs them in the order sent: the read sees the write before it. The first round
+  // loads both scripts (NOSCRIPT), the second finds them.
+  for (int round = 0; round < 2; ++round) {
+    const std::string value = absl::StrCat("v", round);
+    auto replies = redis.EvalMany({{{"k"}, {value}, &write}, {{"k"}, {}, &read}});
+    ASSERT_TRUE(replies.ok()) << replies.status();
+    ASSERT_EQ(replies->size(), 2u);
+    ASSERT_TRUE((*replies)[0].ok() && (*replies)[1].ok());
+    EXPECT_EQ((*replies)[0]->str, "set");
+    EXPECT_EQ((*replies)[1]->str, value);
+  }
 }
 
 TEST(RedisClientTest, UnavailableWhenDownAndRecoversWhenBack) {
