@@ -26,9 +26,10 @@
 namespace backline::bench {
 namespace {
 
-// Commands of one connection closer than this are one pipeline (a round trip on loopback takes
-// several times longer).
-constexpr absl::Duration kPipelineGap = absl::Microseconds(30);
+// Commands of one connection closer than this are one pipeline: Redis logs the next command of
+// a pipeline 10-40 us after it finished the one before (a script included), the first command
+// of the caller's next round trip 100 us or more after (a reply, the caller's work, a request).
+constexpr absl::Duration kPipelineGap = absl::Microseconds(60);
 constexpr absl::string_view kOfferScript = "script offer_escalation";
 
 int Connect(const store::RedisOptions& o) {
@@ -169,26 +170,24 @@ struct RoundTrip {
 };
 
 // The round trips of the recording: commands sent by clients (not by scripts, not by the
-// benchmark's own INFO), with pipelines folded into one.
+// benchmark's own INFO), with pipelines folded into one. A pipeline is commands of one
+// connection that Redis ran back to back: each came less than kPipelineGap after the one before
+// it had finished — after the last command its script ran, for a script.
 std::vector<RoundTrip> RoundTrips(const std::vector<MonitoredCommand>& commands) {
   const std::map<std::string, std::string> scripts = KnownScripts();
   std::vector<RoundTrip> out;
   const MonitoredCommand* last = nullptr;
+  absl::Time last_done;  // when Redis last ran something for `last` (its own or its script's)
   std::string first_kind;
   int commands_in_trip = 0;
-  bool script_between = false;
-  auto is_script = [](const std::string& name) { return name == "EVALSHA" || name == "EVAL"; };
   for (const MonitoredCommand& c : commands) {
     if (c.client == "lua") {
-      script_between = true;
+      if (last != nullptr) last_done = c.at;
       continue;
     }
     const std::string name = absl::AsciiStrToUpper(c.argv[0]);
     if (name == "INFO" || name == "MONITOR") continue;
-    // A pipeline: plain commands of one connection, back to back (Backline never pipelines
-    // scripts).
-    if (last != nullptr && last->client == c.client && c.at - last->at < kPipelineGap &&
-        !script_between && !is_script(name) && !is_script(absl::AsciiStrToUpper(last->argv[0]))) {
+    if (last != nullptr && last->client == c.client && c.at - last_done < kPipelineGap) {
       ++commands_in_trip;
       out.back().kind = absl::StrCat("pipeline of ", commands_in_trip, ", first ", first_kind);
     } else {
@@ -196,8 +195,8 @@ std::vector<RoundTrip> RoundTrips(const std::vector<MonitoredCommand>& commands)
       commands_in_trip = 1;
       out.push_back({c.at, first_kind});
     }
-    script_between = false;
     last = &c;
+    last_done = c.at;
   }
   return out;
 }
