@@ -287,7 +287,7 @@ absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectCandidates(
 
 store::RedisClient::ScriptInvocation RedisPresenceStore::SelectionInvocation(
     const HelperRequirements& req, int limit) {
-  return SelectionCall(req, limit).Build(&SelectCandidatesScript());
+  return SelectionCall(req, limit).Build(SelectCandidatesScript());
 }
 
 absl::StatusOr<std::vector<Candidate>> RedisPresenceStore::SelectionResult(

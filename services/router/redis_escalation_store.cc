@@ -293,17 +293,12 @@ absl::StatusOr<std::string> RedisEscalationStore::Create(
     call.Arg(t.member);
     call.Arg(absl::StrCat(absl::ToUnixMillis(t.due)));
   }
-  absl::StatusOr<store::RedisReply> reply;
-  if (then == nullptr) {
-    reply = call.Run(*redis_, CreateScript());
-  } else {
-    std::vector<store::RedisClient::ScriptInvocation> calls;
-    calls.push_back(call.Build(&CreateScript()));
-    calls.push_back(std::move(*then));
-    BL_ASSIGN_OR_RETURN(auto replies, redis_->EvalMany(calls));
-    reply = std::move(replies[0]);
-    *then_reply = std::move(replies[1]);
-  }
+  std::vector<store::RedisClient::ScriptInvocation> calls;
+  calls.push_back(call.Build(CreateScript()));
+  if (then != nullptr) calls.push_back(std::move(*then));
+  BL_ASSIGN_OR_RETURN(auto replies, redis_->EvalMany(calls));
+  if (then != nullptr) *then_reply = std::move(replies[1]);
+  absl::StatusOr<store::RedisReply>& reply = replies[0];
   if (!reply.ok()) return reply.status();
   const std::string status = store::ScriptStatus(*reply);
   if (status == "OK") return e.id();

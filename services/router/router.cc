@@ -66,9 +66,9 @@ absl::StatusOr<v1::Escalation> Router::Create(const Principal& caller,
     first = FirstRingSelection(e, &limit);
     store::RedisClient::ScriptInvocation select;
     if (first) select = presence_->SelectionInvocation(*first, limit);
-    created =
-        escalations_->Create(e, request.request_id(), timers, bots.first, bots.second,
-                             requester->roster_stamp, events, first ? &select : nullptr, &ranked);
+    created = escalations_->Create(e, request.request_id(), timers, bots.first, bots.second,
+                                   requester->roster_stamp, events, first ? &select : nullptr,
+                                   first ? &ranked : nullptr);
     roster_changed = !created.ok() && created.status().message() == kRosterChanged;
     bots_changed = !created.ok() && created.status().message() == kBotsChanged;
     if (!roster_changed && !bots_changed) break;

@@ -454,24 +454,11 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> RedisClient::EvalMany(
-    const RedisScript& script, const std::vector<ScriptInvocation>& calls) {
-  return EvalScripts(&script, calls);
-}
-
-absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> RedisClient::EvalMany(
     const std::vector<ScriptInvocation>& calls) {
-  return EvalScripts(nullptr, calls);
-}
-
-absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> RedisClient::EvalScripts(
-    const RedisScript* fallback, const std::vector<ScriptInvocation>& calls) {
-  auto script_of = [&](const ScriptInvocation& c) -> const RedisScript& {
-    return c.script != nullptr ? *c.script : *fallback;
-  };
   std::vector<std::vector<std::string>> commands;
   commands.reserve(calls.size());
   for (const ScriptInvocation& c : calls) {
-    commands.push_back(ScriptArgv(script_of(c), true, c.keys, c.args));
+    commands.push_back(ScriptArgv(*c.script, true, c.keys, c.args));
   }
   std::vector<RedisReply> replies;
   if (!commands.empty()) {
@@ -484,7 +471,7 @@ absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> RedisClient::EvalScripts
   for (size_t i = 0; i < replies.size(); ++i) {
     if (!IsNoScript(replies[i])) continue;
     reload.push_back(i);
-    commands.push_back(ScriptArgv(script_of(calls[i]), false, calls[i].keys, calls[i].args));
+    commands.push_back(ScriptArgv(*calls[i].script, false, calls[i].keys, calls[i].args));
   }
   if (!reload.empty()) {
     auto again = Pipeline(commands);
@@ -494,7 +481,7 @@ absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> RedisClient::EvalScripts
   std::vector<absl::StatusOr<RedisReply>> out;
   out.reserve(replies.size());
   for (size_t i = 0; i < replies.size(); ++i) {
-    out.push_back(ScriptResult(script_of(calls[i]), std::move(replies[i])));
+    out.push_back(ScriptResult(*calls[i].script, std::move(replies[i])));
   }
   return out;
 }

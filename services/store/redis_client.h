@@ -105,12 +105,9 @@ class RedisClient {
   struct ScriptInvocation {
     std::vector<std::string> keys;
     std::vector<std::string> args;
-    // The script to run; null for EvalMany's `script`.
+    // The script to run (never null).
     const RedisScript* script = nullptr;
   };
-  absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> EvalMany(
-      const RedisScript& script, const std::vector<ScriptInvocation>& calls);
-  // The same for calls that each name their script (none may be null).
   absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> EvalMany(
       const std::vector<ScriptInvocation>& calls);
 
@@ -124,9 +121,6 @@ class RedisClient {
 
  private:
   class Connection;
-  // EvalMany; `fallback` runs for the calls that name no script.
-  absl::StatusOr<std::vector<absl::StatusOr<RedisReply>>> EvalScripts(
-      const RedisScript* fallback, const std::vector<ScriptInvocation>& calls);
   class Lease;
   class Attempt;
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();

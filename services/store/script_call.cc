@@ -32,9 +32,9 @@ absl::StatusOr<RedisReply> ScriptCall::Run(RedisClient& redis, const RedisScript
   return redis.Eval(script, key_list_, argv);
 }
 
-RedisClient::ScriptInvocation ScriptCall::Build(const RedisScript* script) {
+RedisClient::ScriptInvocation ScriptCall::Build(const RedisScript& script) {
   std::vector<std::string> argv = Argv();
-  return {std::move(key_list_), std::move(argv), script};
+  return {std::move(key_list_), std::move(argv), &script};
 }
 
 std::vector<std::string> ScriptCall::Argv() {

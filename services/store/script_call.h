@@ -48,9 +48,8 @@ class ScriptCall {
   void Event(absl::string_view user, std::string payload, absl::string_view origin = "");
 
   absl::StatusOr<RedisReply> Run(RedisClient& redis, const RedisScript& script);
-  // The keys and arguments Run would send, for RedisClient::EvalMany (the call is spent), with
-  // the script to run them (null: EvalMany's).
-  RedisClient::ScriptInvocation Build(const RedisScript* script = nullptr);
+  // What Run would send, for RedisClient::EvalMany (the call is spent).
+  RedisClient::ScriptInvocation Build(const RedisScript& script);
 
  private:
   // The arguments (header, own, events), adding the events' and the indexes' keys.

@@ -66,14 +66,14 @@ TEST(RedisClientTest, ManyCallsOfAScriptAnswerInOrderEachWithItsOwnError) {
                             "if ARGV[1] == 'fail' then return redis.error_reply('no ' .. KEYS[1]) "
                             "end return {KEYS[1], ARGV[1]}");
   const std::vector<store::RedisClient::ScriptInvocation> calls = {
-      {{"a"}, {"1"}}, {{"b"}, {"fail"}}, {{"c"}, {"3"}}};
+      {{"a"}, {"1"}, &script}, {{"b"}, {"fail"}, &script}, {{"c"}, {"3"}, &script}};
   // Twice: the first time the server does not know the script yet (NOSCRIPT, loaded again for
   // every call), the second time it does; then once more after it forgot it.
   for (int round = 0; round < 3; ++round) {
     if (round == 2) {
       ASSERT_TRUE(redis.Command({"SCRIPT", "FLUSH"}).ok());
     }
-    auto replies = redis.EvalMany(script, calls);
+    auto replies = redis.EvalMany(calls);
     ASSERT_TRUE(replies.ok()) << replies.status();
     ASSERT_EQ(replies->size(), 3u) << "round " << round;
     ASSERT_TRUE((*replies)[0].ok()) << (*replies)[0].status();
@@ -85,7 +85,7 @@ TEST(RedisClientTest, ManyCallsOfAScriptAnswerInOrderEachWithItsOwnError) {
     ASSERT_TRUE((*replies)[2].ok()) << (*replies)[2].status();
     EXPECT_EQ((*replies)[2]->elements[0].str, "c");
   }
-  auto none = redis.EvalMany(script, {});
+  auto none = redis.EvalMany({});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }
