@@ -515,7 +515,9 @@ void Simulation::CountRoundTrips(LoadReport* report) {
   // that the seniors are free. Redis's count of reads covers the escalations, not the cancels.
   const double background_reads =
       (reads1 - reads0 - 1) / absl::ToDoubleSeconds(idle_to - idle_from);  // INFO is a read too
-  auto pass = [&](std::vector<EscalationWindow>* windows) {
+  // `before_cancels` runs once the pass's escalations are made, before they are taken back.
+  auto pass = [&](std::vector<EscalationWindow>* windows,
+                  const std::function<void()>& before_cancels = nullptr) {
     std::vector<int64_t> made;
     const long long reads_from = ReadsProcessed(redis);
     const absl::Time from = absl::Now();
@@ -549,6 +551,7 @@ void Simulation::CountRoundTrips(LoadReport* report) {
     const absl::Time to = absl::Now();
     // Past the last window's end (50 ms after its return) before the cancels start.
     absl::SleepFor(absl::Milliseconds(100));
+    if (before_cancels) before_cancels();
     for (int64_t seq : made) Cancel(seq);
     absl::SleepFor(absl::Milliseconds(500));
     if (reads0 < 0 || reads_from < 0 || reads_to < 0 || windows->empty()) return -1.0;
@@ -562,6 +565,24 @@ void Simulation::CountRoundTrips(LoadReport* report) {
   const std::vector<MonitoredCommand> seen = tap.Stop();
   report->round_trips = AnalyseRoundTrips(seen, again, idle_from, idle_to);
   report->round_trips.reads_per_escalation = again_reads;
+  // Once more without MONITOR (which costs Redis a line per command), Redis timing its scripts.
+  ScriptClock clock(redis);
+  if (clock.ok()) {
+    std::vector<EscalationWindow> timed;
+    std::map<std::string, std::vector<double>> runs;
+    pass(&timed, [&] { runs = clock.Stop(); });
+    RoundTripReport& r = report->round_trips;
+    r.timed_escalations = static_cast<int>(timed.size());
+    r.script_times = SummariseScriptTimes(runs, r.timed_escalations);
+    std::vector<double> offer_ms;
+    for (const EscalationWindow& w : timed) {
+      offer_ms.push_back(absl::ToDoubleMilliseconds(w.offered - w.start));
+    }
+    std::sort(offer_ms.begin(), offer_ms.end());
+    if (!offer_ms.empty()) r.timed_offer_ms = offer_ms[offer_ms.size() / 2];
+  } else {
+    std::cerr << "backline-load: Redis refused CONFIG; its script times not measured\n";
+  }
   report->first_round_trips = AnalyseRoundTrips(seen, first, idle_from, idle_to);
   report->first_round_trips.reads_per_escalation = first_reads;
   report->counted_round_trips = !again.empty() && !first.empty();

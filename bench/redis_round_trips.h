@@ -8,6 +8,9 @@
 //   MonitorTap tap(redis_options);                  // starts recording
 //   ... windows.push_back({start, offered, returned}) per escalation ...
 //   RoundTripReport r = AnalyseRoundTrips(tap.Stop(), windows, idle_seconds_before);
+//
+// MONITOR costs Redis a formatted line per command, so the time Redis itself spends running each
+// script is taken in another pass without it: ScriptClock has SLOWLOG log every command.
 #pragma once
 
 #include <atomic>
@@ -75,6 +78,17 @@ struct RoundTripReport {
   // The usual path to the offer, step by step: (from → to, median ms).
   std::vector<std::pair<std::string, double>> steps;
   int steps_sample = 0;
+  // A further pass of the same escalations without MONITOR, with Redis timing each script
+  // (ScriptClock): how many escalations, their median from the call to the offer on the helper's
+  // stream, and per script how often it ran per escalation and for how long.
+  struct ScriptTime {
+    double runs_per_escalation = 0;
+    double median_ms = 0;
+    double p90_ms = 0;
+  };
+  int timed_escalations = 0;
+  double timed_offer_ms = 0;
+  std::map<std::string, ScriptTime> script_times;
   nlohmann::json ToJson() const;
   // A Markdown paragraph with the counts and a table of the kinds.
   std::string Markdown() const;
@@ -88,6 +102,28 @@ std::map<std::string, std::string> KnownScripts();
 RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
                                   const std::vector<EscalationWindow>& windows,
                                   absl::Time idle_from, absl::Time idle_to);
+
+// Redis's own time running scripts: while it lives, SLOWLOG logs every command (threshold 0,
+// room for `capacity` entries); Stop() reads the log back, puts the previous settings back and
+// returns each script's run times in ms, by name (KnownScripts; an unknown one by its SHA1's
+// first 8 digits). Commands scripts ran are not returned; the logging costs Redis an entry per
+// command, a little of its own. Not ok() when Redis refuses CONFIG (renamed, or no right).
+class ScriptClock {
+ public:
+  explicit ScriptClock(store::RedisClient& redis, int capacity = 100000);
+  ~ScriptClock();
+  bool ok() const { return ok_; }
+  std::map<std::string, std::vector<double>> Stop();
+
+ private:
+  store::RedisClient& redis_;
+  bool ok_ = false;
+  std::string threshold_, length_;  // the settings before
+};
+
+// Script run times (from ScriptClock) per escalation: runs per escalation, median and p90.
+std::map<std::string, RoundTripReport::ScriptTime> SummariseScriptTimes(
+    const std::map<std::string, std::vector<double>>& runs, int escalations);
 
 // INFO stats total_reads_processed: read events Redis served, about one per client round trip.
 long long ReadsProcessed(store::RedisClient& redis);
