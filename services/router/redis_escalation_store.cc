@@ -217,21 +217,68 @@ absl::StatusOr<bool> RedisEscalationStore::PositionChanged(absl::string_view id,
   return true;
 }
 
-absl::StatusOr<std::vector<v1::Escalation>> RedisEscalationStore::CreatedSince(absl::Time from) {
-  auto ids = redis_->Command({"ZRANGEBYSCORE", keys_->EscalationsByTime(),
-                              absl::StrCat(absl::ToUnixMillis(from)), "+inf"});
-  if (!ids.ok()) return ids.status();
-  std::vector<v1::Escalation> out;
-  if (ids->elements.empty()) return out;
-  std::vector<std::vector<std::string>> cmds;
-  for (const auto& id : ids->elements) cmds.push_back({"HGETALL", keys_->Escalation(id.str)});
-  auto hashes = redis_->Pipeline(cmds);
-  if (!hashes.ok()) return hashes.status();
-  for (size_t i = 0; i < hashes->size(); ++i) {
-    v1::Escalation e;
-    if (EscalationFromHash(ids->elements[i].str, (*hashes)[i], &e)) out.push_back(std::move(e));
+namespace {
+
+// Where ForEachCreatedSince has read up to in the index of escalations by time: the last
+// (score, id) read — Redis orders equal scores by member — and the ids listed to read next.
+struct CreatedCursor {
+  std::string score, id;
+  std::vector<std::string> ids;
+  bool more = false;  // the page after the cursor was full: there may be more after it
+
+  // Takes the ids of the cursor's own millisecond (`tied`, the whole of it: escalations made in
+  // the same millisecond are few) that come after it, then `after` (id, score pairs with later
+  // scores, at most `page` of them), and moves the cursor to the last of those.
+  void Take(const store::RedisReply* tied, const store::RedisReply& after, int page) {
+    ids.clear();
+    if (tied != nullptr) {
+      for (const store::RedisReply& m : tied->elements) {
+        if (m.str > id) ids.push_back(m.str);
+      }
+      if (!ids.empty()) id = ids.back();
+    }
+    for (size_t k = 0; k + 1 < after.elements.size(); k += 2) {
+      ids.push_back(after.elements[k].str);
+      id = after.elements[k].str;
+      score = after.elements[k + 1].AsString();
+    }
+    more = static_cast<int>(after.elements.size() / 2) == page;
   }
-  return out;
+};
+
+}  // namespace
+
+absl::Status RedisEscalationStore::ForEachCreatedSince(
+    absl::Time from, const std::function<bool(const v1::Escalation&)>& fn, int page) {
+  page = std::max(page, 1);
+  const std::string key = keys_->EscalationsByTime();
+  const std::string limit = absl::StrCat(page);
+  // Pages are read after a (score, id) cursor rather than by rank, so that escalations created
+  // meanwhile, which may sort before the cursor within its millisecond, move nothing.
+  auto first = redis_->Command({"ZRANGE", key, absl::StrCat(absl::ToUnixMillis(from)), "+inf",
+                                "BYSCORE", "LIMIT", "0", limit, "WITHSCORES"});
+  if (!first.ok()) return first.status();
+  CreatedCursor cursor;
+  cursor.Take(nullptr, *first, page);
+  while (!cursor.ids.empty()) {
+    std::vector<std::vector<std::string>> cmds;
+    for (const std::string& id : cursor.ids) cmds.push_back({"HGETALL", keys_->Escalation(id)});
+    if (cursor.more) {
+      cmds.push_back({"ZRANGE", key, cursor.score, cursor.score, "BYSCORE"});
+      cmds.push_back({"ZRANGE", key, absl::StrCat("(", cursor.score), "+inf", "BYSCORE", "LIMIT",
+                      "0", limit, "WITHSCORES"});
+    }
+    auto replies = redis_->Pipeline(cmds);
+    if (!replies.ok()) return replies.status();
+    for (size_t i = 0; i < cursor.ids.size(); ++i) {
+      v1::Escalation e;
+      if (EscalationFromHash(cursor.ids[i], (*replies)[i], &e) && !fn(e)) return absl::OkStatus();
+    }
+    if (!cursor.more) break;
+    const size_t n = replies->size();
+    cursor.Take(&(*replies)[n - 2], (*replies)[n - 1], page);
+  }
+  return absl::OkStatus();
 }
 
 store::ScriptCall RedisEscalationStore::NewCall(const EventList& events) {

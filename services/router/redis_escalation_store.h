@@ -5,6 +5,7 @@
 // CONFLICT, and the router reloads) and appends the resulting events to the users' logs.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
@@ -123,8 +124,16 @@ class RedisEscalationStore {
   // Records, once, that a QUEUED escalation was broadcast to supervisors.
   absl::StatusOr<Outcome> MarkBroadcast(const v1::Escalation& e, const EventList& events);
 
-  // Escalations created since `from` (without their declined/offered/expert lists).
-  absl::StatusOr<std::vector<v1::Escalation>> CreatedSince(absl::Time from);
+  // Calls `fn` with each escalation created at or after `from` (without its declined, offered
+  // and expert lists), oldest first, `page` at a time: one round trip per page brings its
+  // escalations and the next page's ids, so that a long window (a month of service-level
+  // figures) neither holds Redis for long nor all its escalations in memory. Escalations created
+  // meanwhile may or may not be visited; none is visited twice. `fn` returns false to stop.
+  // One round trip more than pages.
+  static constexpr int kCreatedPage = 1024;
+  absl::Status ForEachCreatedSince(absl::Time from,
+                                   const std::function<bool(const v1::Escalation&)>& fn,
+                                   int page = kCreatedPage);
 
   // Queued escalation ids, in queue order.
   absl::StatusOr<std::vector<std::string>> QueueHead(int limit);

@@ -629,9 +629,12 @@ absl::StatusOr<v1::Stats> Router::Stats(const Principal& caller,
     }
   }
   const absl::Time to = clock_->Now();
-  BL_ASSIGN_OR_RETURN(std::vector<v1::Escalation> escalations,
-                      escalations_->CreatedSince(to - window));
-  v1::Stats stats = ComputeStats(escalations, to - window, to, site);
+  StatsBuilder builder(to - window, to, site);
+  BL_RETURN_IF_ERROR(escalations_->ForEachCreatedSince(to - window, [&](const v1::Escalation& e) {
+    builder.Add(e);
+    return true;
+  }));
+  v1::Stats stats = builder.Finish();
   BL_ASSIGN_OR_RETURN(std::vector<v1::KnowledgeStats> knowledge,
                       escalations_->KnowledgeStats(to - window, to, site));
   for (v1::KnowledgeStats& k : knowledge) *stats.add_knowledge() = std::move(k);
@@ -689,17 +692,16 @@ absl::StatusOr<v1::ListEscalationsResponse> Router::List(const Principal& caller
         site = me.site();
         if (caller.role == v1::ROLE_TEAM_LEADER) team = me.team();
       }
-      BL_ASSIGN_OR_RETURN(std::vector<v1::Escalation> recent,
-                          escalations_->CreatedSince(clock_->Now() - absl::Hours(24)));
       std::vector<std::string> ids;
-      for (const v1::Escalation& e : recent) {
-        if (IsFinal(e.state()) || (!site.empty() && e.site() != site) ||
-            (!team.empty() && e.team() != team)) {
-          continue;
-        }
-        ids.push_back(e.id());
-        if (static_cast<int>(ids.size()) == limit) break;
-      }
+      BL_RETURN_IF_ERROR(escalations_->ForEachCreatedSince(
+          clock_->Now() - absl::Hours(24), [&](const v1::Escalation& e) {
+            if (IsFinal(e.state()) || (!site.empty() && e.site() != site) ||
+                (!team.empty() && e.team() != team)) {
+              return true;
+            }
+            ids.push_back(e.id());
+            return static_cast<int>(ids.size()) < limit;
+          }));
       // Read again in full (queue position, offers): the listing above is without them.
       BL_RETURN_IF_ERROR(collect(ids, [](const v1::Escalation& e) { return !IsFinal(e.state()); }));
       break;

@@ -474,14 +474,16 @@ void Router::FillWaitEstimate(v1::Escalation* e) {
   if (now - recent_waits_at_ > absl::Minutes(1)) {
     recent_waits_at_ = now;
     recent_waits_.clear();
-    auto recent = escalations_->CreatedSince(now - absl::Hours(1));
-    if (recent.ok()) {
-      std::map<std::string, std::vector<absl::Duration>> waits;
-      for (const v1::Escalation& r : *recent) {
-        if (r.skills_size() == 0 || !r.timeline().has_first_offer_time()) continue;
-        waits[r.skills(0).skill()].push_back(FromProtoTime(r.timeline().first_offer_time()) -
-                                             FromProtoTime(r.timeline().create_time()));
-      }
+    std::map<std::string, std::vector<absl::Duration>> waits;
+    const absl::Status read =
+        escalations_->ForEachCreatedSince(now - absl::Hours(1), [&](const v1::Escalation& r) {
+          if (r.skills_size() > 0 && r.timeline().has_first_offer_time()) {
+            waits[r.skills(0).skill()].push_back(FromProtoTime(r.timeline().first_offer_time()) -
+                                                 FromProtoTime(r.timeline().create_time()));
+          }
+          return true;
+        });
+    if (read.ok()) {
       for (auto& [skill, w] : waits) {
         std::sort(w.begin(), w.end());
         recent_waits_[skill] = w[w.size() / 2];

@@ -13,12 +13,6 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-struct Bucket {
-  v1::StatsBucket figures;
-  std::vector<int64_t> to_offer_ms;
-  std::vector<int64_t> to_accept_ms;
-};
-
 // Nearest-rank percentile.
 int64_t Percentile(std::vector<int64_t>& v, double q) {
   std::sort(v.begin(), v.end());
@@ -26,7 +20,9 @@ int64_t Percentile(std::vector<int64_t>& v, double q) {
   return v[std::max<size_t>(rank, 1) - 1];
 }
 
-void Add(Bucket& b, const v1::Escalation& e) {
+}  // namespace
+
+void StatsBuilder::AddTo(Bucket& b, const v1::Escalation& e) {
   v1::StatsBucket& f = b.figures;
   f.set_created(f.created() + 1);
   const auto& t = e.timeline();
@@ -58,7 +54,7 @@ void Add(Bucket& b, const v1::Escalation& e) {
   }
 }
 
-v1::StatsBucket Finish(Bucket& b) {
+v1::StatsBucket StatsBuilder::Figures(Bucket& b) {
   v1::StatsBucket f = b.figures;
   if (!b.to_offer_ms.empty()) {
     *f.mutable_time_to_offer_p50() =
@@ -75,33 +71,32 @@ v1::StatsBucket Finish(Bucket& b) {
   return f;
 }
 
-}  // namespace
+StatsBuilder::StatsBuilder(absl::Time from, absl::Time to, std::string site)
+    : from_(from), to_(to), site_(std::move(site)) {}
 
-v1::Stats ComputeStats(const std::vector<v1::Escalation>& escalations, absl::Time from,
-                       absl::Time to, absl::string_view site) {
-  Bucket total;
-  std::map<std::string, Bucket> by_skill, by_team;
-  for (const v1::Escalation& e : escalations) {
-    const absl::Time created = FromProtoTime(e.timeline().create_time());
-    if (created < from || created > to) continue;
-    if (!site.empty() && e.site() != site) continue;
-    Add(total, e);
-    if (e.skills_size() > 0) Add(by_skill[e.skills(0).skill()], e);
-    Add(by_team[e.team()], e);
-  }
+void StatsBuilder::Add(const v1::Escalation& e) {
+  const absl::Time created = FromProtoTime(e.timeline().create_time());
+  if (created < from_ || created > to_) return;
+  if (!site_.empty() && e.site() != site_) return;
+  AddTo(total_, e);
+  if (e.skills_size() > 0) AddTo(by_skill_[e.skills(0).skill()], e);
+  AddTo(by_team_[e.team()], e);
+}
+
+v1::Stats StatsBuilder::Finish() {
   v1::Stats stats;
-  *stats.mutable_from_time() = ToProtoTime(from);
-  *stats.mutable_to_time() = ToProtoTime(to);
-  *stats.mutable_total() = Finish(total);
+  *stats.mutable_from_time() = ToProtoTime(from_);
+  *stats.mutable_to_time() = ToProtoTime(to_);
+  *stats.mutable_total() = Figures(total_);
   stats.mutable_total()->set_key("total");
-  for (auto& [key, b] : by_skill) {
+  for (auto& [key, b] : by_skill_) {
     v1::StatsBucket* f = stats.add_by_skill();
-    *f = Finish(b);
+    *f = Figures(b);
     f->set_key(key);
   }
-  for (auto& [key, b] : by_team) {
+  for (auto& [key, b] : by_team_) {
     v1::StatsBucket* f = stats.add_by_team();
-    *f = Finish(b);
+    *f = Figures(b);
     f->set_key(key);
   }
   return stats;

@@ -1,7 +1,13 @@
 // The escalation store on a real Redis: the queue keeps arrival order even when many escalations
-// arrive within one millisecond, an escalation is stored together with its timers, and many
-// are read in one go as one is.
+// arrive within one millisecond, an escalation is stored together with its timers, many are read
+// in one go as one is, and the escalations of a window are read page by page, each once, even
+// while more are made.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/validation.h"
@@ -26,6 +32,20 @@ class EscalationStoreTest : public ::testing::Test {
     auto id = escalations_.Create(e, "", timers, {}, /*bots_version=*/0, /*roster_stamp=*/"", {});
     EXPECT_TRUE(id.ok()) << id.status();
     return e.id();
+  }
+
+  // The ids ForEachCreatedSince visits, in order; stops after `stop_after` when positive.
+  std::vector<std::string> CreatedSince(absl::Time from, int page, int stop_after = 0) {
+    std::vector<std::string> seen;
+    auto read = escalations_.ForEachCreatedSince(
+        from,
+        [&](const v1::Escalation& e) {
+          seen.push_back(e.id());
+          return stop_after <= 0 || static_cast<int>(seen.size()) < stop_after;
+        },
+        page);
+    EXPECT_TRUE(read.ok()) << read;
+    return seen;
   }
 
   int Position(const std::string& id) {
@@ -85,6 +105,59 @@ TEST_F(EscalationStoreTest, ManyAreReadInOneGoEachAsGetReadsIt) {
   auto none = escalations_.GetMany({});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+TEST_F(EscalationStoreTest, AWindowIsReadPageByPageOldestFirstEachOnce) {
+  Create();
+  clock_.Advance(absl::Seconds(1));
+  const absl::Time from = clock_.Now();
+  // Pairs made in the same millisecond: Redis orders those by id, and a page may end between them.
+  std::vector<std::pair<int64_t, std::string>> made;
+  for (int i = 0; i < 11; ++i) {
+    made.push_back({absl::ToUnixMillis(clock_.Now()), Create()});
+    if (i % 2 == 1) clock_.Advance(absl::Milliseconds(1));
+  }
+  std::sort(made.begin(), made.end());
+  std::vector<std::string> expected;
+  for (const auto& [ms, id] : made) expected.push_back(id);
+  for (int page : {1, 2, 3, 11, 256}) {
+    EXPECT_EQ(CreatedSince(from, page), expected) << "page " << page;
+  }
+  const std::vector<std::string> four(expected.begin(), expected.begin() + 4);
+  EXPECT_EQ(CreatedSince(from, 3, /*stop_after=*/4), four);
+  EXPECT_TRUE(CreatedSince(clock_.Now() + absl::Seconds(1), 3).empty());
+}
+
+TEST_F(EscalationStoreTest, EscalationsMadeWhileAWindowIsReadMoveNothingThatWasThere) {
+  // The clock never moves, so every escalation sorts by id among all the others: the worst case
+  // for reading by position, where each one made meanwhile would shift those after it.
+  std::set<std::string> there;
+  for (int i = 0; i < 60; ++i) there.insert(Create());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  std::atomic<int> written{0};
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 40 && !stop.load(); ++i) {
+        Create();
+        written.fetch_add(1);
+      }
+    });
+  }
+  int reads = 0;
+  while (written.load() < 120 || reads < 3) {
+    const std::vector<std::string> seen = CreatedSince(clock_.Now() - absl::Seconds(1), 4);
+    ++reads;
+    const std::set<std::string> once(seen.begin(), seen.end());
+    EXPECT_EQ(once.size(), seen.size()) << "an escalation was visited twice in read " << reads;
+    for (const std::string& id : there) {
+      EXPECT_TRUE(once.count(id)) << id << " was there before read " << reads << " began";
+    }
+    if (HasFailure()) break;
+  }
+  stop.store(true);
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(CreatedSince(clock_.Now() - absl::Seconds(1), 4).size(), 60u + written.load());
 }
 
 }  // namespace
