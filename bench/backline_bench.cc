@@ -4,6 +4,7 @@
 //
 //   backline-bench --target 127.0.0.1:7400 --redis 127.0.0.1:6379 --secret_file F presence
 //   backline-bench ... --server_pid PID messaging
+//   backline-bench --redis 127.0.0.1:6379 --secret_file F window
 // Start it against an empty Redis: it applies its own roster. scripts/bench.sh does all of it.
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "bench/presence_bench.h"
 #include "bench/routing_bench.h"
 #include "bench/stream_floor.h"
+#include "bench/window_bench.h"
 #include "services/common/token.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:7400", "server under test");
@@ -30,6 +32,8 @@ ABSL_FLAG(double, rate, 2000, "messages per second (messaging)");
 ABSL_FLAG(int, idle_streams, 10000, "idle event streams to open (messaging; 0: none)");
 ABSL_FLAG(int, agents, 2000, "connected agents (routing)");
 ABSL_FLAG(double, escalation_rate, 100, "escalations per second (routing)");
+ABSL_FLAG(int, window_escalations, 20000,
+          "escalations in the month's window, seeded under a prefix of their own (window)");
 ABSL_FLAG(int, server_pid, 0, "the server's process id, for its memory and CPU (messaging)");
 
 namespace {
@@ -43,11 +47,11 @@ std::vector<backline::bench::Row> Floors(const backline::store::RedisOptions& re
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("backline-bench [flags] presence|messaging|routing");
+  absl::SetProgramUsageMessage("backline-bench [flags] presence|messaging|routing|window");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string what = args.size() == 2 ? args[1] : "";
-  if (what != "presence" && what != "messaging" && what != "routing") {
-    std::cerr << "usage: backline-bench [flags] presence|messaging|routing\n";
+  if (what != "presence" && what != "messaging" && what != "routing" && what != "window") {
+    std::cerr << "usage: backline-bench [flags] presence|messaging|routing|window\n";
     return 2;
   }
   auto secret = backline::LoadTokenSecret(absl::GetFlag(FLAGS_secret_file));
@@ -73,6 +77,11 @@ int main(int argc, char** argv) {
     o.available = absl::GetFlag(FLAGS_available);
     o.change_for = absl::Seconds(absl::GetFlag(FLAGS_seconds));
     figures = backline::bench::RunPresenceBench(o, grpc_p50);
+  } else if (what == "window") {
+    backline::bench::WindowBenchOptions o;
+    o.redis = *redis;
+    o.escalations = absl::GetFlag(FLAGS_window_escalations);
+    figures = backline::bench::RunWindowBench(o);
   } else if (what == "routing") {
     backline::bench::RoutingBenchOptions o;
     o.target = target;

@@ -141,6 +141,10 @@ if ! $quick; then
   "${bench[@]}" --json_out "$work/routing.json" routing >"$work/routing.md"
   cat "$work/routing.md"
   redis-cli -p "$redis_port" FLUSHALL >/dev/null
+  log "all-in-one: ${bench[*]} window"
+  "${bench[@]}" --json_out "$work/window.json" window >"$work/window.md"
+  cat "$work/window.md"
+  redis-cli -p "$redis_port" FLUSHALL >/dev/null
 fi
 for s in "${scenarios_all_in_one[@]}"; do run_load all-in-one "$s" "$target"; done
 if ! $quick && [[ $redis_nice != 0 ]]; then
@@ -246,6 +250,7 @@ if $write; then
     echo "backline-bench --target <server> --redis <redis> --secret_file <secret> presence"
     echo "backline-bench --target <server> --redis <redis> --secret_file <secret> --server_pid <pid> messaging"
     echo "backline-bench --target <server> --redis <redis> --secret_file <secret> routing"
+    echo "backline-bench --target <server> --redis <redis> --secret_file <secret> window"
     for s in "${scenarios_all_in_one[@]}"; do
       echo "backline-load --target <server> --redis <redis> --secret_file <secret> --scenario bench/scenarios/$s.json --servers <label=pid,...>"
     done
@@ -293,6 +298,14 @@ if $write; then
     echo "### Routing"
     echo
     cat "$work/routing.md"
+    echo
+    echo "### A month's window (what GetStats reads)"
+    echo
+    echo "20,000 escalations created over 31 days, seeded through the escalation store under a key"
+    echo "prefix of their own (deleted afterwards), read ten times each way, alternating, while"
+    echo "another client pings Redis one PING after another."
+    echo
+    cat "$work/window.md"
     echo
     echo "## Knowledge-base bot: backline-kb-bench"
     echo
