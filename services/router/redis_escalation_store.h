@@ -126,10 +126,10 @@ class RedisEscalationStore {
 
   // Calls `fn` with each escalation created at or after `from` (without its declined, offered
   // and expert lists), oldest first, `page` at a time: one round trip per page brings its
-  // escalations and the next page's ids, so that a long window (a month of service-level
-  // figures) neither holds Redis for long nor all its escalations in memory. Escalations created
-  // meanwhile may or may not be visited; none is visited twice. `fn` returns false to stop.
-  // One round trip more than pages.
+  // escalations and the next page's ids (one round trip more than pages), so that a long window
+  // (a month of service-level figures) holds neither all its escalations in this process's
+  // memory nor all their replies in Redis's output buffer. Escalations created meanwhile may or
+  // may not be visited; none is visited twice. `fn` returns false to stop.
   static constexpr int kCreatedPage = 1024;
   absl::Status ForEachCreatedSince(absl::Time from,
                                    const std::function<bool(const v1::Escalation&)>& fn,
