@@ -281,6 +281,15 @@ absl::Status RedisEscalationStore::ForEachCreatedSince(
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Time> RedisEscalationStore::NewestCreatedSince(absl::Time from, int newest) {
+  auto last = redis_->Command({"ZRANGE", keys_->EscalationsByTime(), "+inf",
+                               absl::StrCat(absl::ToUnixMillis(from)), "BYSCORE", "REV", "LIMIT",
+                               absl::StrCat(std::max(newest, 1) - 1), "1", "WITHSCORES"});
+  if (!last.ok()) return last.status();
+  if (last->elements.size() != 2) return from;
+  return std::max(from, absl::FromUnixMillis(last->elements[1].AsInteger()));
+}
+
 store::ScriptCall RedisEscalationStore::NewCall(const EventList& events) {
   store::ScriptCall call(*keys_, events_, clock_->NowMillis());
   for (const auto& [user, event] : events) call.Event(user, event.SerializeAsString());

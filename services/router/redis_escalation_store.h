@@ -131,6 +131,9 @@ class RedisEscalationStore {
   // memory nor all their replies in Redis's output buffer. Escalations created meanwhile may or
   // may not be visited; none is visited twice. `fn` returns false to stop.
   static constexpr int kCreatedPage = 1024;
+  // Where reading the `newest` escalations created most recently at or after `from` starts: the
+  // creation time of the `newest`-th most recent of them, or `from` when there are fewer.
+  absl::StatusOr<absl::Time> NewestCreatedSince(absl::Time from, int newest);
   absl::Status ForEachCreatedSince(absl::Time from,
                                    const std::function<bool(const v1::Escalation&)>& fn,
                                    int page = kCreatedPage);

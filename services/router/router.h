@@ -125,7 +125,10 @@ class Router {
   void TellWaiting(const v1::Escalation& e, bool waiting);
   absl::Status HandleWaitedTooLong(const v1::Escalation& e);
   // Estimated wait of a queued escalation, from recent waits for its skill.
-  void FillWaitEstimate(v1::Escalation* e);
+  void FillWaitEstimate(v1::Escalation* e) ABSL_LOCKS_EXCLUDED(mu_);
+  // Reads the recent waits again when they are a minute old — outside mu_, which every create
+  // call takes: the other callers keep the last figures until the read is done.
+  void RefreshRecentWaits(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // Thread participants to tell about a system message: the stored ones, or requester and
   // helper when the thread is new.
   static std::vector<std::string> Audience(const StoredEscalation& stored);
@@ -150,7 +153,10 @@ class Router {
   RoutingConfig config_;
 
   absl::Mutex mu_;
-  // Median time from creation to first offer, per first skill, over the last hour.
+  // Median time from creation to first offer, per first skill, over the last hour's most recent
+  // kWaitSample escalations (so that reading them costs the same at any rate), read again at
+  // most once a minute.
+  static constexpr int kWaitSample = 1000;
   std::map<std::string, absl::Duration> recent_waits_ ABSL_GUARDED_BY(mu_);
   absl::Time recent_waits_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Bot subscriptions as last read; the create script checks their version.

@@ -467,29 +467,40 @@ absl::Status Router::DrainQueue(int limit) {
   return absl::OkStatus();
 }
 
+void Router::RefreshRecentWaits(absl::Time now) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (now - recent_waits_at_ <= absl::Minutes(1)) return;
+    recent_waits_at_ = now;  // this caller reads; the others use the last figures meanwhile
+  }
+  std::map<std::string, std::vector<absl::Duration>> waits;
+  auto from = escalations_->NewestCreatedSince(now - absl::Hours(1), kWaitSample);
+  absl::Status read = from.status();
+  if (from.ok()) {
+    read = escalations_->ForEachCreatedSince(*from, [&](const v1::Escalation& r) {
+      if (r.skills_size() > 0 && r.timeline().has_first_offer_time()) {
+        waits[r.skills(0).skill()].push_back(FromProtoTime(r.timeline().first_offer_time()) -
+                                             FromProtoTime(r.timeline().create_time()));
+      }
+      return true;
+    });
+  }
+  std::map<std::string, absl::Duration> medians;
+  if (read.ok()) {
+    for (auto& [skill, w] : waits) {
+      std::sort(w.begin(), w.end());
+      medians[skill] = w[w.size() / 2];
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  recent_waits_ = std::move(medians);
+}
+
 void Router::FillWaitEstimate(v1::Escalation* e) {
   if (e->state() != v1::ESCALATION_STATE_QUEUED || e->skills_size() == 0) return;
   const absl::Time now = clock_->Now();
+  RefreshRecentWaits(now);
   absl::MutexLock lock(&mu_);
-  if (now - recent_waits_at_ > absl::Minutes(1)) {
-    recent_waits_at_ = now;
-    recent_waits_.clear();
-    std::map<std::string, std::vector<absl::Duration>> waits;
-    const absl::Status read =
-        escalations_->ForEachCreatedSince(now - absl::Hours(1), [&](const v1::Escalation& r) {
-          if (r.skills_size() > 0 && r.timeline().has_first_offer_time()) {
-            waits[r.skills(0).skill()].push_back(FromProtoTime(r.timeline().first_offer_time()) -
-                                                 FromProtoTime(r.timeline().create_time()));
-          }
-          return true;
-        });
-    if (read.ok()) {
-      for (auto& [skill, w] : waits) {
-        std::sort(w.begin(), w.end());
-        recent_waits_[skill] = w[w.size() / 2];
-      }
-    }
-  }
   auto it = recent_waits_.find(e->skills(0).skill());
   if (it == recent_waits_.end()) return;
   const absl::Duration waited = now - FromProtoTime(e->timeline().create_time());

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/events.h"
 #include "services/router/routing_policy.h"
 #include "tests/support/test_stack.h"
 
@@ -632,6 +634,40 @@ TEST_F(RoutingTest, ExplainSaysWhoWasConsideredAndWhy) {
   // Agents other than the requester may not ask.
   auto bo = stack_->ClientFor("bo", v1::ROLE_AGENT);
   EXPECT_EQ(bo->ExplainRouting(e->id()).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(RoutingTest, AQueuedEscalationIsGivenAWaitFromHowLongRecentOnesWaited) {
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0, "rings": [{"name": "all"}]}}})");
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_AVAILABLE);
+  // One billing escalation offered (the recent wait), then soren goes on break.
+  auto first = anna_->Escalate(Billing());
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(soren->AcceptOffer(first->id()).ok());
+  auto offered = anna_->GetEscalation(first->id());
+  ASSERT_TRUE(offered.ok() && offered->timeline().has_first_offer_time());
+  const absl::Duration waited = FromProtoTime(offered->timeline().first_offer_time()) -
+                                FromProtoTime(offered->timeline().create_time());
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_BREAK).ok());
+  auto second = anna_->Escalate(Billing());
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto queued = anna_->GetEscalation(second->id());
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  EXPECT_EQ(queued->state(), v1::ESCALATION_STATE_QUEUED);
+  EXPECT_EQ(queued->queue_position(), 1);
+  ASSERT_TRUE(queued->has_estimated_wait()) << "no estimate from the billing one just offered";
+  // First in line, so at most the recent wait, less what it waited already.
+  EXPECT_LE(google::protobuf::util::TimeUtil::DurationToMilliseconds(queued->estimated_wait()),
+            absl::ToInt64Milliseconds(waited));
+  // Without any recent wait for its skill there is no estimate.
+  v1::CreateEscalationRequest hardware = Billing();
+  hardware.mutable_skills(0)->set_skill("hardware");
+  auto other = anna_->Escalate(hardware);
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto unknown = anna_->GetEscalation(other->id());
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->state(), v1::ESCALATION_STATE_QUEUED);
+  EXPECT_FALSE(unknown->has_estimated_wait());
 }
 
 TEST_F(RoutingTest, StatsCountAndTimeTheEscalations) {

@@ -126,6 +126,15 @@ TEST_F(EscalationStoreTest, AWindowIsReadPageByPageOldestFirstEachOnce) {
   const std::vector<std::string> four(expected.begin(), expected.begin() + 4);
   EXPECT_EQ(CreatedSince(from, 3, /*stop_after=*/4), four);
   EXPECT_TRUE(CreatedSince(clock_.Now() + absl::Seconds(1), 3).empty());
+  // Where the newest k start: the k-th newest's millisecond (whose pair partner may come too).
+  const absl::Time fourth = *escalations_.NewestCreatedSince(from, 4);
+  EXPECT_EQ(absl::ToUnixMillis(fourth), made[made.size() - 4].first);
+  const std::vector<std::string> newest = CreatedSince(fourth, 256);
+  ASSERT_GE(newest.size(), 4u);
+  ASSERT_LE(newest.size(), 5u);
+  EXPECT_TRUE(std::equal(newest.begin(), newest.end(), expected.end() - newest.size()));
+  EXPECT_EQ(*escalations_.NewestCreatedSince(from, 100), from);
+  EXPECT_EQ(*escalations_.NewestCreatedSince(from, 1), absl::FromUnixMillis(made.back().first));
 }
 
 TEST_F(EscalationStoreTest, EscalationsMadeWhileAWindowIsReadMoveNothingThatWasThere) {
