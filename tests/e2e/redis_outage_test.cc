@@ -70,6 +70,17 @@ TEST_F(RedisOutageTest, DownMeansUnavailableThenRecovers) {
   ExpectUnavailableInTime([&] { return soren_->SetStatus(v1::PRESENCE_STATUS_BREAK).status(); },
                           "set status");
   ExpectUnavailableInTime([&] { return anna_->Post("thr-0000000000", "hi").status(); }, "post");
+  // The reads of a window of escalations (page by page) fail the same way.
+  ClientOptions o;
+  o.target = stack_->target();
+  o.deadline = kDeadline;
+  o.token = stack_->Token("root", v1::ROLE_ADMIN);
+  Client admin(o);
+  ExpectUnavailableInTime([&] { return admin.GetStats(v1::GetStatsRequest()).status(); },
+                          "service level");
+  v1::ListEscalationsRequest site;
+  site.set_scope(v1::ESCALATION_SCOPE_SITE);
+  ExpectUnavailableInTime([&] { return admin.ListEscalations(site).status(); }, "site's list");
   auto fresh = soren_->Subscribe("0");
   auto first = fresh->Next(kDeadline);
   ASSERT_FALSE(first.ok()) << "a new stream should end while Redis is down";
