@@ -159,6 +159,7 @@ class Router {
   static constexpr int kWaitSample = 1000;
   std::map<std::string, absl::Duration> recent_waits_ ABSL_GUARDED_BY(mu_);
   absl::Time recent_waits_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool recent_waits_read_ ABSL_GUARDED_BY(mu_) = false;  // once the first read is done
   // Bot subscriptions as last read; the create script checks their version.
   RedisEscalationStore::BotSubscriptions bots_ ABSL_GUARDED_BY(mu_);
   bool bots_loaded_ ABSL_GUARDED_BY(mu_) = false;

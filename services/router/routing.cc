@@ -494,6 +494,7 @@ void Router::RefreshRecentWaits(absl::Time now) {
   }
   absl::MutexLock lock(&mu_);
   recent_waits_ = std::move(medians);
+  recent_waits_read_ = true;
 }
 
 void Router::FillWaitEstimate(v1::Escalation* e) {
@@ -501,6 +502,8 @@ void Router::FillWaitEstimate(v1::Escalation* e) {
   const absl::Time now = clock_->Now();
   RefreshRecentWaits(now);
   absl::MutexLock lock(&mu_);
+  // Before the first figures, wait for the caller reading them rather than answer without.
+  mu_.Await(absl::Condition(&recent_waits_read_));
   auto it = recent_waits_.find(e->skills(0).skill());
   if (it == recent_waits_.end()) return;
   const absl::Duration waited = now - FromProtoTime(e->timeline().create_time());
