@@ -569,17 +569,14 @@ void Simulation::CountRoundTrips(LoadReport* report) {
   ScriptClock clock(redis);
   if (clock.ok()) {
     std::vector<EscalationWindow> timed;
-    std::map<std::string, std::vector<double>> runs;
+    std::map<std::string, Samples> runs;
     pass(&timed, [&] { runs = clock.Stop(); });
     RoundTripReport& r = report->round_trips;
     r.timed_escalations = static_cast<int>(timed.size());
     r.script_times = SummariseScriptTimes(runs, r.timed_escalations);
-    std::vector<double> offer_ms;
-    for (const EscalationWindow& w : timed) {
-      offer_ms.push_back(absl::ToDoubleMilliseconds(w.offered - w.start));
-    }
-    std::sort(offer_ms.begin(), offer_ms.end());
-    if (!offer_ms.empty()) r.timed_offer_ms = offer_ms[offer_ms.size() / 2];
+    Samples to_offer;
+    for (const EscalationWindow& w : timed) to_offer.Add(w.offered - w.start);
+    r.timed_offer_ms = to_offer.QuantileMs(0.5);
   } else {
     std::cerr << "backline-load: Redis refused CONFIG; its script times not measured\n";
   }

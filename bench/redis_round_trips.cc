@@ -400,8 +400,8 @@ ScriptClock::ScriptClock(store::RedisClient& redis, int capacity) : redis_(redis
 
 ScriptClock::~ScriptClock() { Stop(); }
 
-std::map<std::string, std::vector<double>> ScriptClock::Stop() {
-  std::map<std::string, std::vector<double>> out;
+std::map<std::string, Samples> ScriptClock::Stop() {
+  std::map<std::string, Samples> out;
   if (threshold_.empty()) return out;
   // Back to the settings before first, so that reading the log is not logged.
   ConfigSet(redis_, "slowlog-log-slower-than", threshold_);
@@ -419,23 +419,22 @@ std::map<std::string, std::vector<double>> ScriptClock::Stop() {
     if (argv.size() < 2 || !absl::EqualsIgnoreCase(argv[0].AsString(), "EVALSHA")) continue;
     const std::string sha = argv[1].AsString();
     auto it = scripts.find(sha);
-    out[it != scripts.end() ? it->second : sha.substr(0, 8)].push_back(
-        static_cast<double>(e.elements[2].AsInteger()) / 1000.0);
+    out[it != scripts.end() ? it->second : sha.substr(0, 8)].Add(
+        absl::Microseconds(e.elements[2].AsInteger()));
   }
   return out;
 }
 
 std::map<std::string, RoundTripReport::ScriptTime> SummariseScriptTimes(
-    const std::map<std::string, std::vector<double>>& runs, int escalations) {
+    const std::map<std::string, Samples>& runs, int escalations) {
   std::map<std::string, RoundTripReport::ScriptTime> out;
   if (escalations <= 0) return out;
-  for (auto [name, ms] : runs) {
-    if (ms.empty()) continue;
-    std::sort(ms.begin(), ms.end());
+  for (const auto& [name, times] : runs) {
+    if (times.count() == 0) continue;
     RoundTripReport::ScriptTime& t = out[name];
-    t.runs_per_escalation = static_cast<double>(ms.size()) / escalations;
-    t.median_ms = ms[ms.size() / 2];
-    t.p90_ms = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
+    t.runs_per_escalation = static_cast<double>(times.count()) / escalations;
+    t.median_ms = times.QuantileMs(0.5);
+    t.p90_ms = times.QuantileMs(0.9);
   }
   return out;
 }

@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "bench/stats.h"
 #include "nlohmann/json.hpp"
 #include "services/store/redis_client.h"
 
@@ -105,7 +106,7 @@ RoundTripReport AnalyseRoundTrips(const std::vector<MonitoredCommand>& commands,
 
 // Redis's own time running scripts: while it lives, SLOWLOG logs every command (threshold 0,
 // room for `capacity` entries); Stop() reads the log back, puts the previous settings back and
-// returns each script's run times in ms, by name (KnownScripts; an unknown one by its SHA1's
+// returns each script's run times, by name (KnownScripts; an unknown one by its SHA1's
 // first 8 digits). Commands scripts ran are not returned; the logging costs Redis an entry per
 // command, a little of its own. Not ok() when Redis refuses CONFIG (renamed, or no right).
 class ScriptClock {
@@ -113,7 +114,7 @@ class ScriptClock {
   explicit ScriptClock(store::RedisClient& redis, int capacity = 100000);
   ~ScriptClock();
   bool ok() const { return ok_; }
-  std::map<std::string, std::vector<double>> Stop();
+  std::map<std::string, Samples> Stop();
 
  private:
   store::RedisClient& redis_;
@@ -123,7 +124,7 @@ class ScriptClock {
 
 // Script run times (from ScriptClock) per escalation: runs per escalation, median and p90.
 std::map<std::string, RoundTripReport::ScriptTime> SummariseScriptTimes(
-    const std::map<std::string, std::vector<double>>& runs, int escalations);
+    const std::map<std::string, Samples>& runs, int escalations);
 
 // INFO stats total_reads_processed: read events Redis served, about one per client round trip.
 long long ReadsProcessed(store::RedisClient& redis);
