@@ -101,6 +101,11 @@ std::string QueueRequirements(const v1::Escalation& e) {
   return out;
 }
 
+absl::Duration EstimatedWait(absl::Duration recent_median, int queue_position,
+                             absl::Duration waited) {
+  return std::max(absl::ZeroDuration(), recent_median * std::max(1, queue_position) - waited);
+}
+
 v1::Escalation ImmutablePart(const v1::Escalation& e) {
   v1::Escalation out;
   out.set_id(e.id());

@@ -51,6 +51,12 @@ double QueueScore(const v1::Escalation& escalation);
 // `language|requester|skill:min;skill:min`, as queued_for_helper.lua reads it.
 std::string QueueRequirements(const v1::Escalation& escalation);
 
+// The wait estimate of a queued escalation: how long recent ones of its skill waited for their
+// first offer (`recent_median`) times its place in the queue (at least 1), less what it has
+// waited already; never below zero.
+absl::Duration EstimatedWait(absl::Duration recent_median, int queue_position,
+                             absl::Duration waited);
+
 // The part of an escalation that is stored whole (question, skills, language, customer...):
 // the state, offer, helper and time stamps are kept beside it, field by field.
 v1::Escalation ImmutablePart(const v1::Escalation& e);

@@ -506,9 +506,8 @@ void Router::FillWaitEstimate(v1::Escalation* e) {
   mu_.Await(absl::Condition(&recent_waits_read_));
   auto it = recent_waits_.find(e->skills(0).skill());
   if (it == recent_waits_.end()) return;
-  const absl::Duration waited = now - FromProtoTime(e->timeline().create_time());
-  const absl::Duration left =
-      std::max(absl::ZeroDuration(), it->second * std::max(1, e->queue_position()) - waited);
+  const absl::Duration left = EstimatedWait(it->second, e->queue_position(),
+                                            now - FromProtoTime(e->timeline().create_time()));
   *e->mutable_estimated_wait() =
       google::protobuf::util::TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(left));
 }

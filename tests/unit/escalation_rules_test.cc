@@ -280,6 +280,17 @@ v1::Escalation Queued(v1::Priority priority, absl::Time created,
   return e;
 }
 
+TEST(EstimatedWaitTest, RecentWaitTimesPlaceInLineLessWhatWasWaited) {
+  const absl::Duration recent = absl::Seconds(40);
+  EXPECT_EQ(EstimatedWait(recent, 1, absl::ZeroDuration()), absl::Seconds(40));
+  EXPECT_EQ(EstimatedWait(recent, 3, absl::ZeroDuration()), absl::Seconds(120));
+  EXPECT_EQ(EstimatedWait(recent, 3, absl::Seconds(25)), absl::Seconds(95));
+  // No place known yet counts as first in line.
+  EXPECT_EQ(EstimatedWait(recent, 0, absl::Seconds(10)), absl::Seconds(30));
+  // Waited longer than the estimate: none left, not a negative wait.
+  EXPECT_EQ(EstimatedWait(recent, 2, absl::Seconds(100)), absl::ZeroDuration());
+}
+
 TEST(QueueScoreTest, PriorityBeatsAge) {
   // A fresh URGENT call goes before a HIGH call that has waited ten days, and so on.
   const v1::Escalation urgent_new = Queued(v1::PRIORITY_URGENT, kStart);
