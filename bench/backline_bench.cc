@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
       if (row.samples.count() > 0) row.floor_p50_ms = grpc_p50;
     }
   }
+  if (figures.empty()) {
+    std::cerr << "backline-bench: " << what << ": nothing was measured\n";
+    return 1;
+  }
   for (auto& row : figures) rows.push_back(std::move(row));
   std::cout << backline::bench::MarkdownTable(rows);
   if (const std::string path = absl::GetFlag(FLAGS_json_out); !path.empty()) {

@@ -115,28 +115,6 @@ std::vector<std::string> ParseArgs(absl::string_view s) {
   return out;
 }
 
-// `+1700000000.123456 [0 127.0.0.1:5000] "GET" "k"` -> the command; false for other lines.
-bool ParseMonitorLine(absl::string_view line, MonitoredCommand* out) {
-  if (line.empty() || line[0] != '+') return false;
-  line.remove_prefix(1);
-  const size_t space = line.find(' ');
-  const size_t open = line.find('[');
-  const size_t close = line.find(']');
-  if (space == absl::string_view::npos || open == absl::string_view::npos ||
-      close == absl::string_view::npos || close < open) {
-    return false;
-  }
-  std::pair<absl::string_view, absl::string_view> ts = absl::StrSplit(line.substr(0, space), '.');
-  int64_t secs = 0, micros = 0;
-  if (!absl::SimpleAtoi(ts.first, &secs) || !absl::SimpleAtoi(ts.second, &micros)) return false;
-  out->at = absl::FromUnixMicros(secs * 1000000 + micros);
-  absl::string_view client = line.substr(open + 1, close - open - 1);
-  const size_t db_end = client.find(' ');
-  out->client = std::string(db_end == absl::string_view::npos ? client : client.substr(db_end + 1));
-  out->argv = ParseArgs(line.substr(close + 1));
-  return !out->argv.empty();
-}
-
 // `bl:person:a17` -> `bl:person:*`: segments with a digit are ids.
 std::string KeyPattern(absl::string_view key) {
   std::vector<std::string> parts = absl::StrSplit(key, ':');
@@ -203,6 +181,27 @@ std::vector<RoundTrip> RoundTrips(const std::vector<MonitoredCommand>& commands)
 }
 
 }  // namespace
+
+bool ParseMonitorLine(absl::string_view line, MonitoredCommand* out) {
+  if (line.empty() || line[0] != '+') return false;
+  line.remove_prefix(1);
+  const size_t space = line.find(' ');
+  const size_t open = line.find('[');
+  const size_t close = line.find(']');
+  if (space == absl::string_view::npos || open == absl::string_view::npos ||
+      close == absl::string_view::npos || close < open) {
+    return false;
+  }
+  std::pair<absl::string_view, absl::string_view> ts = absl::StrSplit(line.substr(0, space), '.');
+  int64_t secs = 0, micros = 0;
+  if (!absl::SimpleAtoi(ts.first, &secs) || !absl::SimpleAtoi(ts.second, &micros)) return false;
+  out->at = absl::FromUnixMicros(secs * 1000000 + micros);
+  absl::string_view client = line.substr(open + 1, close - open - 1);
+  const size_t db_end = client.find(' ');
+  out->client = std::string(db_end == absl::string_view::npos ? client : client.substr(db_end + 1));
+  out->argv = ParseArgs(line.substr(close + 1));
+  return !out->argv.empty();
+}
 
 MonitorTap::MonitorTap(const store::RedisOptions& redis) {
   fd_ = Connect(redis);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "bench/stats.h"
@@ -35,6 +36,10 @@ struct MonitoredCommand {
   std::string client;  // `127.0.0.1:port`, or `lua` for a command run by a script
   std::vector<std::string> argv;
 };
+
+// One line of MONITOR's feed, `+1700000000.123456 [0 127.0.0.1:5000] "GET" "k"`, as a command
+// (arguments unescaped as Redis escapes them); false for any other line.
+bool ParseMonitorLine(absl::string_view line, MonitoredCommand* out);
 
 // A MONITOR connection on its own thread, over a plain socket (MONITOR turns the connection into
 // a one-way feed, which the pooled client is not made for).

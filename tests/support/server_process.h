@@ -8,6 +8,8 @@
 //   ASSERT_NO_FATAL_FAILURE(server.Start());     // same port
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 
@@ -31,6 +33,8 @@ class ServerProcess {
   void Freeze();
 
   std::string target() const;
+  // The running server's process id (-1 when not running).
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
 
  private:
   const std::string binary_;
