@@ -134,7 +134,7 @@ TEST_F(BenchBinariesTest, LoadPlaysTheSmokeScenarioAndReportsEveryFigureAgainstT
   }
   EXPECT_EQ(labels, (std::set<std::string>{"server", "redis", "backline-load (this generator)"}));
 
-  // Redis round trips per escalation, counted for real (the budget: at most 4 from the
+  // Redis round trips per escalation, counted for real (the budget: at most 4 from the
   // call to the offer), and Redis's own time in the scripts of the path.
   for (const char* which : {"redis_round_trips", "redis_round_trips_first"}) {
     SCOPED_TRACE(which);
