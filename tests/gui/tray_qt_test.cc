@@ -14,7 +14,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -139,10 +138,7 @@ class TrayQtTest : public ::testing::Test {
 
   // The tray's state file (null before it is first written; it is replaced atomically).
   json State() {
-    std::ifstream in(state_file_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+    return json::parse(ReadWholeFile(state_file_), nullptr, /*allow_exceptions=*/false);
   }
 
   // Waits until the state satisfies `pred`; `last` gets the last state read.

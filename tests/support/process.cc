@@ -148,23 +148,19 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv_in,
   if (rc != 0) throw std::runtime_error("cannot run " + argv_in[0]);
 }
 
-namespace {
-
-std::string ReadWhole(const std::string& path) {
+std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-}  // namespace
-
 std::string BackgroundProcess::Output() const {
-  return output_path_.empty() ? "" : ReadWhole(output_path_);
+  return output_path_.empty() ? "" : ReadWholeFile(output_path_);
 }
 
 std::string BackgroundProcess::Errors() const {
-  return output_path_.empty() ? "" : ReadWhole(output_path_ + ".err");
+  return output_path_.empty() ? "" : ReadWholeFile(output_path_ + ".err");
 }
 
 BackgroundProcess::~BackgroundProcess() { Stop(SIGKILL); }

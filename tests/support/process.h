@@ -25,6 +25,9 @@ class TempDir {
   std::string path_;
 };
 
+// The whole of a file's bytes; "" when it cannot be read.
+std::string ReadWholeFile(const std::string& path);
+
 struct ProcessResult {
   int exit_code = -1;  // -1 when killed for exceeding the timeout
   std::string out;
