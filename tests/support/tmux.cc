@@ -98,12 +98,25 @@ std::string TmuxSession::Transcript() {
 bool TmuxSession::WaitForScreen(const std::function<bool(const std::string&)>& done,
                                 absl::Duration timeout, std::string* last) {
   const absl::Time end = absl::Now() + timeout;
+  std::string screen = Screen();
   while (true) {
-    const std::string screen = Screen();
     if (last != nullptr) *last = screen;
-    if (done(screen)) return true;
+    if (done(screen)) {
+      // tmux shows what the program has written so far, which may be part of a frame: the
+      // screen counts once a second look finds it unchanged.
+      absl::SleepFor(absl::Milliseconds(20));
+      std::string again = Screen();
+      if (again == screen) return true;
+      screen = std::move(again);
+      if (absl::Now() >= end) {
+        if (last != nullptr) *last = screen;
+        return false;
+      }
+      continue;
+    }
     if (absl::Now() >= end) return false;
     absl::SleepFor(absl::Milliseconds(50));
+    screen = Screen();
   }
 }
 

@@ -41,8 +41,9 @@ class TmuxSession {
   // Everything the program printed that scrolled by or is on the screen, lines that wrapped at
   // the window's edge joined again (for what a program printed before it exited).
   std::string Transcript();
-  // Polls the screen until `done` holds for it or `timeout` passes; `last` gets the last
-  // screen seen (for the failure message).
+  // Polls the screen until `done` holds for it, and for the same screen a moment later (so
+  // that a frame half written is not taken for the whole), or `timeout` passes; `last` gets
+  // the last screen seen (for the failure message).
   bool WaitForScreen(const std::function<bool(const std::string&)>& done,
                      absl::Duration timeout = absl::Seconds(60), std::string* last = nullptr);
   // Resizes the window, as a terminal emulator or an ssh client would (the program gets
