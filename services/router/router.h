@@ -129,6 +129,8 @@ class Router {
   // Reads the recent waits again when they are a minute old — outside mu_, which every create
   // call takes: the other callers keep the last figures until the read is done.
   void RefreshRecentWaits(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // Counts the wait of `e` (never offered before) for its skill's estimate until the next read.
+  void NoteFirstOffer(const v1::Escalation& e, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // Thread participants to tell about a system message: the stored ones, or requester and
   // helper when the thread is new.
   static std::vector<std::string> Audience(const StoredEscalation& stored);
@@ -160,6 +162,10 @@ class Router {
   std::map<std::string, absl::Duration> recent_waits_ ABSL_GUARDED_BY(mu_);
   absl::Time recent_waits_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool recent_waits_read_ ABSL_GUARDED_BY(mu_) = false;  // once the first read is done
+  // First offers this instance made since the last read began, as waits per first skill: a
+  // skill that had none in the last hour has an estimate from its first wait on, not from the
+  // next read (a read already under way may not have seen the offer).
+  std::map<std::string, absl::Duration> first_waits_ ABSL_GUARDED_BY(mu_);
   // Bot subscriptions as last read; the create script checks their version.
   RedisEscalationStore::BotSubscriptions bots_ ABSL_GUARDED_BY(mu_);
   bool bots_loaded_ ABSL_GUARDED_BY(mu_) = false;

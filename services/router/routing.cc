@@ -122,6 +122,9 @@ absl::StatusOr<Outcome> Router::TryOffer(const v1::Escalation& current,
   BL_ASSIGN_OR_RETURN(Outcome outcome,
                       escalations_->Offer(current, after, events, options, gone, &was_announced));
   if (outcome == Outcome::kOk && was_announced) TellWaiting(current, false);
+  if (outcome == Outcome::kOk && !current.timeline().has_first_offer_time()) {
+    NoteFirstOffer(current, now);
+  }
   return outcome;
 }
 
@@ -472,6 +475,7 @@ void Router::RefreshRecentWaits(absl::Time now) {
     absl::MutexLock lock(&mu_);
     if (now - recent_waits_at_ <= absl::Minutes(1)) return;
     recent_waits_at_ = now;  // this caller reads; the others use the last figures meanwhile
+    first_waits_.clear();    // the read sees the offers made before it began
   }
   std::map<std::string, std::vector<absl::Duration>> waits;
   auto from = escalations_->NewestCreatedSince(now - absl::Hours(1), kWaitSample);
@@ -493,8 +497,17 @@ void Router::RefreshRecentWaits(absl::Time now) {
     }
   }
   absl::MutexLock lock(&mu_);
+  medians.insert(first_waits_.begin(), first_waits_.end());
   recent_waits_ = std::move(medians);
   recent_waits_read_ = true;
+}
+
+void Router::NoteFirstOffer(const v1::Escalation& e, absl::Time now) {
+  if (e.skills_size() == 0) return;
+  const absl::Duration waited = now - FromProtoTime(e.timeline().create_time());
+  absl::MutexLock lock(&mu_);
+  first_waits_.emplace(e.skills(0).skill(), waited);
+  if (recent_waits_read_) recent_waits_.emplace(e.skills(0).skill(), waited);
 }
 
 void Router::FillWaitEstimate(v1::Escalation* e) {

@@ -670,6 +670,38 @@ TEST_F(RoutingTest, AQueuedEscalationIsGivenAWaitFromHowLongRecentOnesWaited) {
   EXPECT_FALSE(unknown->has_estimated_wait());
 }
 
+// The recent waits were read while billing had none (the first billing escalation waited in the
+// queue); its offer, when soren comes back, is billing's first wait, and the next billing
+// escalation is given an estimate at once, not after the next read of the last hour.
+TEST_F(RoutingTest, ASkillsFirstWaitGivesTheNextEscalationAnEstimateAtOnce) {
+  Start(R"({"groups": {"default": {"broadcast_after_seconds": 0, "rings": [{"name": "all"}]}}})");
+  auto soren = Person("soren");
+  auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_BREAK);
+  auto first = anna_->Escalate(Billing());
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto read = anna_->GetEscalation(first->id());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->state(), v1::ESCALATION_STATE_QUEUED);
+  EXPECT_FALSE(read->has_estimated_wait());  // nothing waited for billing in the last hour
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
+  ASSERT_TRUE(WaitForEvent(*soren_s, [](const v1::Event& ev) { return ev.has_offer(); }));
+  ASSERT_TRUE(soren->AcceptOffer(first->id()).ok());
+  ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_BREAK).ok());
+  auto offered = anna_->GetEscalation(first->id());
+  ASSERT_TRUE(offered.ok() && offered->timeline().has_first_offer_time());
+  const absl::Duration waited = FromProtoTime(offered->timeline().first_offer_time()) -
+                                FromProtoTime(offered->timeline().create_time());
+
+  auto second = anna_->Escalate(Billing());
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto queued = anna_->GetEscalation(second->id());
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  ASSERT_EQ(queued->state(), v1::ESCALATION_STATE_QUEUED);
+  ASSERT_TRUE(queued->has_estimated_wait()) << "billing's first wait is not counted";
+  EXPECT_LE(google::protobuf::util::TimeUtil::DurationToMilliseconds(queued->estimated_wait()),
+            absl::ToInt64Milliseconds(waited) + 1);
+}
+
 TEST_F(RoutingTest, StatsCountAndTimeTheEscalations) {
   Start(R"({"groups": {"default": {"broadcast_after_seconds": 0, "rings": [{"name": "all"}]}}})");
   auto soren = Person("soren");
