@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -73,6 +74,15 @@ class RoutingTest : public ::testing::Test {
     s->set_skill("billing");
     s->set_min_proficiency(min);
     return r;
+  }
+  // Escalates for billing and reads the escalation back, with its place in the queue and wait
+  // estimate if it waits (nothing when either call failed).
+  std::optional<v1::Escalation> EscalateAndReadBack() {
+    auto created = anna_->Escalate(Billing());
+    if (!created.ok()) return std::nullopt;
+    auto read = anna_->GetEscalation(created->id());
+    if (!read.ok()) return std::nullopt;
+    return *std::move(read);
   }
   // Accepts escalation `id`, offered to `helper`, and says how long it waited for its first
   // offer (an infinite wait when it was never offered).
@@ -655,10 +665,8 @@ TEST_F(RoutingTest, AQueuedEscalationIsGivenAWaitFromHowLongRecentOnesWaited) {
   const absl::Duration waited = AcceptAndTellTheWait(*soren, first->id());
   ASSERT_NE(waited, absl::InfiniteDuration());
   ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_BREAK).ok());
-  auto second = anna_->Escalate(Billing());
-  ASSERT_TRUE(second.ok()) << second.status();
-  auto queued = anna_->GetEscalation(second->id());
-  ASSERT_TRUE(queued.ok()) << queued.status();
+  auto queued = EscalateAndReadBack();
+  ASSERT_TRUE(queued.has_value());
   EXPECT_EQ(queued->state(), v1::ESCALATION_STATE_QUEUED);
   EXPECT_EQ(queued->queue_position(), 1);
   ASSERT_TRUE(queued->has_estimated_wait()) << "no estimate from the billing one just offered";
@@ -683,22 +691,18 @@ TEST_F(RoutingTest, ASkillsFirstWaitGivesTheNextEscalationAnEstimateAtOnce) {
   Start(R"({"groups": {"default": {"broadcast_after_seconds": 0, "rings": [{"name": "all"}]}}})");
   auto soren = Person("soren");
   auto soren_s = LogIn(*soren, v1::PRESENCE_STATUS_BREAK);
-  auto first = anna_->Escalate(Billing());
-  ASSERT_TRUE(first.ok()) << first.status();
-  auto read = anna_->GetEscalation(first->id());
-  ASSERT_TRUE(read.ok()) << read.status();
-  ASSERT_EQ(read->state(), v1::ESCALATION_STATE_QUEUED);
-  EXPECT_FALSE(read->has_estimated_wait());  // nothing waited for billing in the last hour
+  auto first = EscalateAndReadBack();
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->state(), v1::ESCALATION_STATE_QUEUED);
+  EXPECT_FALSE(first->has_estimated_wait());  // nothing waited for billing in the last hour
   ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_AVAILABLE).ok());
   ASSERT_TRUE(WaitForEvent(*soren_s, [](const v1::Event& ev) { return ev.has_offer(); }));
   const absl::Duration waited = AcceptAndTellTheWait(*soren, first->id());
   ASSERT_NE(waited, absl::InfiniteDuration());
   ASSERT_TRUE(soren->SetStatus(v1::PRESENCE_STATUS_BREAK).ok());
 
-  auto second = anna_->Escalate(Billing());
-  ASSERT_TRUE(second.ok()) << second.status();
-  auto queued = anna_->GetEscalation(second->id());
-  ASSERT_TRUE(queued.ok()) << queued.status();
+  auto queued = EscalateAndReadBack();
+  ASSERT_TRUE(queued.has_value());
   ASSERT_EQ(queued->state(), v1::ESCALATION_STATE_QUEUED);
   ASSERT_TRUE(queued->has_estimated_wait()) << "billing's first wait is not counted";
   EXPECT_LE(google::protobuf::util::TimeUtil::DurationToMilliseconds(queued->estimated_wait()),
