@@ -262,7 +262,7 @@ class RedisClient::Connection {
 // ahead; the others are refused. Finish() records whether Redis answered.
 class RedisClient::Attempt {
  public:
-  explicit Attempt(RedisClient* client) : client_(client), start_(absl::Now()) {
+  explicit Attempt(RedisClient* client) : client_(client) {
     if (client_->hung_.load(std::memory_order_acquire)) {
       probe_ = !client_->probing_.exchange(true, std::memory_order_acq_rel);
       refused_ = !probe_;
@@ -275,6 +275,14 @@ class RedisClient::Attempt {
   Attempt& operator=(const Attempt&) = delete;
 
   bool refused() const { return refused_; }
+  // A connection from the pool. Finish's clock starts once it is in hand: a caller that waited
+  // out the timeout for a free one (every connection busy with calls Redis answers) has learnt
+  // nothing about Redis, and a failure to get one is not recorded at all.
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire() {
+    auto conn = client_->Acquire();
+    start_ = absl::Now();
+    return conn;
+  }
   absl::Status Refusal() const {
     return absl::UnavailableError(absl::StrCat(
         "redis not answering (a command went unanswered for ",
@@ -307,7 +315,7 @@ class RedisClient::Attempt {
 
  private:
   RedisClient* const client_;
-  const absl::Time start_;
+  absl::Time start_;
   bool probe_ = false;
   bool refused_ = false;
 };
@@ -362,11 +370,8 @@ absl::StatusOr<RedisReply> RedisClient::Command(std::initializer_list<absl::stri
 absl::StatusOr<RedisReply> RedisClient::Command(absl::Span<const std::string> argv) {
   Attempt attempt(this);
   if (attempt.refused()) return attempt.Refusal();
-  auto conn = Acquire();
-  if (!conn.ok()) {
-    attempt.Finish(false);
-    return conn.status();
-  }
+  auto conn = attempt.Acquire();
+  if (!conn.ok()) return conn.status();
   auto reply = RoundTrip((*conn)->get(), argv, (*conn)->spinner());
   attempt.Finish(reply.ok());
   Release(std::move(conn).value(), reply.ok());
@@ -381,11 +386,8 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   Attempt attempt(this);
   if (attempt.refused()) return attempt.Refusal();
-  auto conn_or = Acquire();
-  if (!conn_or.ok()) {
-    attempt.Finish(false);
-    return conn_or.status();
-  }
+  auto conn_or = attempt.Acquire();
+  if (!conn_or.ok()) return conn_or.status();
   std::unique_ptr<Connection> conn = std::move(conn_or).value();
   redisContext* c = conn->get();
   auto fail = [&](absl::Status st) {

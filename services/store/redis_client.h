@@ -2,10 +2,10 @@
 // caller at a time, with connect and command timeouts. A lost connection, a timeout or a server
 // that is loading or read-only becomes UNAVAILABLE (and the connection is dropped and re-made on
 // next use), never a crash or a hang past the command timeout. Once a call went unanswered for
-// the whole command timeout (Redis hung, or its host), only one caller at a time tries Redis
-// until it answers again; the others get UNAVAILABLE at once instead of each waiting out the
-// timeout in turn. No hiredis type appears here: this header and redis_client.cc are the only
-// places that know hiredis.
+// the whole command timeout (Redis hung, or its host; waiting that long for a free connection
+// does not count), only one caller at a time tries Redis until it answers again; the others get
+// UNAVAILABLE at once instead of each waiting out the timeout in turn. No hiredis type appears
+// here: this header and redis_client.cc are the only places that know hiredis.
 //
 //   RedisClient redis(options);
 //   absl::StatusOr<RedisReply> r = redis.Command({"HGET", key, "status"});

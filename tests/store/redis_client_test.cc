@@ -129,6 +129,16 @@ TEST(RedisClientTest, UnavailableWhenDownAndRecoversWhenBack) {
   EXPECT_TRUE(back.ok()) << back.status();
 }
 
+// Keeps Redis busy for ARGV[1] microseconds, then returns 1.
+const store::RedisScript& BusyScript() {
+  static const store::RedisScript busy(
+      "busy",
+      "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] "
+      "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > tonumber(ARGV[1]) "
+      "return 1");
+  return busy;
+}
+
 // A hung Redis (stopped, connections open): the first command waits out the timeout; from then
 // on one caller at a time tries Redis and the others are refused at once, until Redis answers.
 TEST(RedisClientTest, AHungRedisLetsOneCallerThroughAtATime) {
@@ -170,6 +180,50 @@ TEST(RedisClientTest, AHungRedisLetsOneCallerThroughAtATime) {
   EXPECT_TRUE(redis.Pipeline({{"GET", "a"}}).ok());
 }
 
+// Every connection busy with calls Redis answers in time: a caller that waits out the timeout
+// for a free one gets UNAVAILABLE, but Redis is not taken for hung, so nobody else is refused.
+TEST(RedisClientTest, WaitingOutTheTimeoutForAConnectionIsNotAHungRedis) {
+  store::RedisOptions options = SharedRedis().client_options();
+  options.pool_size = 1;
+  options.command_timeout = absl::Milliseconds(300);
+  store::RedisClient redis(options);
+  ASSERT_TRUE(redis.Eval(BusyScript(), {}, {"0"}).ok());  // connected, script loaded
+
+  // Three calls of 250 ms each on one connection: the first holds it until 250 ms, the second
+  // until 500 ms, and the third gives up waiting at 300 ms.
+  constexpr int kCallers = 3;
+  std::atomic<bool> go{false}, done{false}, seen_hung{false};
+  std::atomic<int> answered{0}, no_connection{0};
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (redis.hung()) seen_hung = true;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  });
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&] {
+      while (!go.load()) std::this_thread::yield();
+      auto r = redis.Eval(BusyScript(), {}, {"250000"});
+      if (r.ok()) {
+        ++answered;
+      } else {
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+        EXPECT_TRUE(absl::StrContains(r.status().message(), "no free connection")) << r.status();
+        ++no_connection;
+      }
+    });
+  }
+  go = true;
+  for (std::thread& t : callers) t.join();
+  done = true;
+  watcher.join();
+  EXPECT_EQ(answered.load(), kCallers - 1);
+  EXPECT_EQ(no_connection.load(), 1);
+  EXPECT_FALSE(seen_hung.load()) << "a wait for a connection was taken for Redis hanging";
+  EXPECT_TRUE(redis.Command({"PING"}).ok());
+}
+
 // A connection polls for its replies while they come within the budget; after one that did not
 // (Redis busy) it waits at once for its next 16, then polls again.
 TEST(RedisClientTest, AReplyLateForItsPollMakesTheNextWaitsUnpolled) {
@@ -180,11 +234,7 @@ TEST(RedisClientTest, AReplyLateForItsPollMakesTheNextWaitsUnpolled) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(redis.Command({"PING"}).ok());
   EXPECT_EQ(redis.unpolled_waits(), 0);
   // Keeps Redis busy for 60 ms: the poll runs out first.
-  store::RedisScript busy("busy",
-                          "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] "
-                          "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 60000 "
-                          "return 1");
-  ASSERT_TRUE(redis.Eval(busy, {}, {}).ok());
+  ASSERT_TRUE(redis.Eval(BusyScript(), {}, {"60000"}).ok());
   for (int i = 0; i < 16; ++i) ASSERT_TRUE(redis.Command({"PING"}).ok());
   EXPECT_EQ(redis.unpolled_waits(), 16);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(redis.Command({"PING"}).ok());
