@@ -852,7 +852,8 @@ void Simulation::DirectPost(int pair, int k) {
   call->start = absl::Now();
   const Person& sender = agents_[2 * pair + k % 2];
   call->context.AddMetadata("authorization", absl::StrCat("Bearer ", sender.token));
-  call->context.set_deadline(absl::ToChronoTime(call->start + absl::Seconds(5)));
+  call->context.set_deadline(
+      absl::ToChronoTime(call->start + absl::Milliseconds(s_.direct_chat.deadline_ms)));
   call->request.set_thread_id(thread);
   call->request.set_text(absl::StrCat("d", pair, " ", absl::ToUnixNanos(call->start), " ",
                                       kQuestions[k % std::size(kQuestions)]));

@@ -158,10 +158,13 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
   }
   if (j.contains("direct_chat")) {
     const json& a = j["direct_chat"];
-    BL_RETURN_IF_ERROR(OnlyKnownKeys(a, "direct_chat", {"threads", "messages_per_second"}));
+    BL_RETURN_IF_ERROR(
+        OnlyKnownKeys(a, "direct_chat", {"threads", "messages_per_second", "deadline_ms"}));
     BL_RETURN_IF_ERROR(Number(a, "direct_chat", "threads", 0, 50000, &s.direct_chat.threads));
     BL_RETURN_IF_ERROR(Number(a, "direct_chat", "messages_per_second", 0.0, 100000.0,
                               &s.direct_chat.messages_per_second));
+    BL_RETURN_IF_ERROR(
+        Number(a, "direct_chat", "deadline_ms", 1, 600000, &s.direct_chat.deadline_ms));
     if (s.direct_chat.threads * 2 > s.agents.count) {
       return Bad("direct_chat.threads", "needs two agents per thread (agents.count too small)");
     }

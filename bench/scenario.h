@@ -65,6 +65,8 @@ struct Scenario {
   struct DirectChat {
     int threads = 0;
     double messages_per_second = 0;
+    // Each post's deadline: a post not answered by then counts as an error (DEADLINE_EXCEEDED).
+    int deadline_ms = 5000;
   } direct_chat;
 };
 

@@ -54,6 +54,10 @@ TEST(ScenarioTest, TheShippedScenariosLoadAndKeysLeftOutKeepTheirDefaults) {
   EXPECT_EQ(smoke->seniors.answer_after.max, 500);
   EXPECT_DOUBLE_EQ(smoke->seniors.accept_probability, 0.85);  // not in the file
   EXPECT_TRUE(smoke->poisson);
+  EXPECT_EQ(smoke->direct_chat.deadline_ms, 5000);
+  auto tight = ParseScenario(R"({"name": "x", "direct_chat": {"deadline_ms": 250}})");
+  ASSERT_TRUE(tight.ok()) << tight.status();
+  EXPECT_EQ(tight->direct_chat.deadline_ms, 250);
 }
 
 TEST(ScenarioTest, MistakesAreRefusedNamingTheKey) {
@@ -68,6 +72,7 @@ TEST(ScenarioTest, MistakesAreRefusedNamingTheKey) {
        "seniors"},
       {R"({"name": "x", "seniors": {"answer_after_ms": [500, 100]}})", "seniors.answer_after_ms"},
       {R"({"name": "x", "arrivals": "bursty"})", "arrivals"},
+      {R"({"name": "x", "direct_chat": {"deadline_ms": 0}})", "direct_chat.deadline_ms"},
       {R"({"name": "x", "skills": {"billing": 0}})", "skills.billing"},
       {R"({"name": "x", )", "JSON"},
   };
