@@ -185,12 +185,12 @@ TEST(RedisClientTest, AHungRedisLetsOneCallerThroughAtATime) {
 TEST(RedisClientTest, WaitingOutTheTimeoutForAConnectionIsNotAHungRedis) {
   store::RedisOptions options = SharedRedis().client_options();
   options.pool_size = 1;
-  options.command_timeout = absl::Milliseconds(300);
+  options.command_timeout = absl::Milliseconds(400);
   store::RedisClient redis(options);
   ASSERT_TRUE(redis.Eval(BusyScript(), {}, {"0"}).ok());  // connected, script loaded
 
   // Three calls of 250 ms each on one connection: the first holds it until 250 ms, the second
-  // until 500 ms, and the third gives up waiting at 300 ms.
+  // until 500 ms, and the third gives up waiting at 400 ms (150 ms to spare for each script).
   constexpr int kCallers = 3;
   std::atomic<bool> go{false}, done{false}, seen_hung{false};
   std::atomic<int> answered{0}, no_connection{0};
